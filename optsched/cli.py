@@ -1,0 +1,261 @@
+"""The ``optsched`` command line.
+
+Conventions: every reporting command takes ``--json`` and then prints one JSON
+object (JSON lines for several files). Exit codes: 0 success, 1 internal
+error, 2 bad input (one line on stderr naming the field and value), 3 a
+checked solution violates constraints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import InputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, allow_nan=False, default=str))
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "-"
+        return f"{x:.6g}"
+    return str(x)
+
+
+# ---------------------------------------------------------------- commands
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .io import _load_json, instance_from_dict, solution_from_dict
+    from .problems.base import SOLUTION_FORMAT
+
+    for path in args.files:
+        data = _load_json(path)
+        try:
+            is_solution = isinstance(data, dict) and data.get("format") == SOLUTION_FORMAT
+            obj = solution_from_dict(data) if is_solution else instance_from_dict(data)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        kind = "solution" if is_solution else "instance"
+        if args.json:
+            _emit({"file": str(path), "valid": True, "kind": kind, "family": obj.family})
+        else:
+            print(f"{path}: valid {obj.family} {kind}")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .io import read_instance
+
+    for path in args.files:
+        inst = read_instance(path)
+        info: dict[str, Any] = {"file": str(path), "family": inst.family, "name": inst.name,
+                                "sense": inst.sense.value}
+        if hasattr(inst, "cluster"):
+            info["cluster"] = inst.cluster.summary()
+        info.update(inst.summary())
+        if args.json:
+            _emit(info)
+            continue
+        print(f"{path}: {inst.family} instance {inst.name!r} ({inst.sense.value}imise)")
+        for key, value in info.items():
+            if key in ("file", "family", "name", "sense"):
+                continue
+            if isinstance(value, dict):
+                print(f"  {key}:")
+                for k, v in value.items():
+                    if isinstance(v, dict):
+                        inner = ", ".join(f"{a}: {_fmt(b)}" for a, b in v.items())
+                        print(f"    {k}: {inner}")
+                    else:
+                        print(f"    {k}: {_fmt(v)}")
+            else:
+                print(f"  {key}: {_fmt(value)}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .io import read_instance, read_solution
+    from .problems import check
+
+    inst = read_instance(args.instance)
+    sol = read_solution(args.solution)
+    report = check(inst, sol)
+    if args.json:
+        _emit({"instance": str(args.instance), "solution": str(args.solution),
+               **report.to_dict()})
+    else:
+        verdict = "feasible" if report.feasible else "INFEASIBLE"
+        print(f"{args.solution}: {verdict}; objective {_fmt(report.objective)} "
+              f"({inst.sense.value}imise)")
+        for kind, (n, size) in report.by_kind().items():
+            print(f"  {kind}: {n} violation(s), total size {_fmt(size)}")
+        for v in report.violations[: args.max_violations]:
+            print(f"    {v.kind} {_fmt(v.size)} at {v.where}")
+        hidden = len(report.violations) - args.max_violations
+        if hidden > 0:
+            print(f"    ... {hidden} more")
+    return EXIT_OK if report.feasible else EXIT_INFEASIBLE
+
+
+def cmd_comm(args: argparse.Namespace) -> int:
+    from .throughput.comm import cerebro_volumes, format_bytes, parse_bytes
+
+    rows = cerebro_volumes(
+        args.epochs, args.configs, args.workers,
+        parse_bytes(args.model_size, "model-size"),
+        parse_bytes(args.dataset_size, "dataset-size"),
+        args.iters_per_epoch,
+    )
+    params = {"epochs": args.epochs, "configs": args.configs, "workers": args.workers,
+              "model_bytes": parse_bytes(args.model_size, "model-size"),
+              "dataset_bytes": parse_bytes(args.dataset_size, "dataset-size"),
+              "iters_per_epoch": args.iters_per_epoch}
+    if args.json:
+        _emit({"parameters": params, "rows": [
+            {"approach": r.approach, "formula": r.formula, "bytes": r.bytes,
+             "human": format_bytes(r.bytes)} for r in rows]})
+        return EXIT_OK
+    print("Communication volume for model selection (Cerebro Table 2, errata version)")
+    print("  " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
+    width = max(len(r.approach) for r in rows)
+    fwidth = max(len(r.formula) for r in rows)
+    for r in rows:
+        print(f"  {r.approach:<{width}}  {r.formula:<{fwidth}}  {format_bytes(r.bytes):>10}")
+    return EXIT_OK
+
+
+def cmd_throughput_validate(args: argparse.Namespace) -> int:
+    from .throughput.validate import report
+
+    rep = report()
+    if args.json:
+        _emit(rep)
+        return EXIT_OK
+    print("Throughput model: predicted vs measured (held out), relative error of throughput")
+    print(f"  {'source':<7} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
+          f"{'p90':>7}")
+    for row in rep["rows"]:
+        print(f"  {row['source']:<7} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
+              f"{row['mape']:>7.1%} {row['median']:>7.1%} {row['p90']:>7.1%}")
+    fitted = rep["pollux_fitted_network_GBps"]
+    print("  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in fitted.items()))
+    a = rep["assumptions"]
+    print(f"  assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
+          f"{a['pollux_pcie_GBps']} GB/s, network spec {a['pollux_network_spec_GBps']} GB/s")
+    return EXIT_OK
+
+
+def cmd_throughput_types(args: argparse.Namespace) -> int:
+    from .throughput.jobtypes import default_catalog
+
+    cat = default_catalog()
+    for name, jt in cat.job_types.items():
+        scales = cat.table.scale_factors(name)
+        if args.json:
+            _emit({"name": name, **jt.to_dict(), "measured_scale_factors": list(scales)})
+        else:
+            times = ", ".join(f"{g} {1 / t:.3g}" for g, t in jt.compute_time.items())
+            print(f"{name:<34} 1-GPU it/s: {times}; scale factors {list(scales)}; "
+                  f"{jt.model_bytes / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="optsched", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=fn)
+        sp.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+        return sp
+
+    sp = add("validate", cmd_validate, "validate instance or solution files")
+    sp.add_argument("files", nargs="+")
+    sp = add("info", cmd_info, "summarise instance files")
+    sp.add_argument("files", nargs="+")
+    sp = add("check", cmd_check, "check a solution against an instance (exit 3 if infeasible)")
+    sp.add_argument("instance")
+    sp.add_argument("solution")
+    sp.add_argument("--max-violations", type=_positive_int, default=20)
+    sp = add("comm", cmd_comm, "communication volume of model selection (Cerebro Table 2)")
+    sp.add_argument("--epochs", "-k", type=_positive_int, default=20)
+    sp.add_argument("--configs", "-S", type=_positive_int, default=20)
+    sp.add_argument("--workers", "-p", type=_positive_int, default=10)
+    sp.add_argument("--model-size", "-m", default="1GB", help="bytes, e.g. 1GB (decimal units)")
+    sp.add_argument("--dataset-size", "-D", default="1TB")
+    sp.add_argument("--iters-per-epoch", type=_positive_float, default=1e5,
+                    help="|D|/b, mini-batches per epoch")
+
+    tp = sub.add_parser("throughput", help="the throughput model")
+    tsub = tp.add_subparsers(dest="subcommand", required=True, parser_class=_Parser)
+    for name, fn, help_text in (
+        ("validate", cmd_throughput_validate, "predicted vs measured (Gavel, Pollux)"),
+        ("types", cmd_throughput_types, "list the measured job types"),
+    ):
+        sp = tsub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(func=fn)
+        sp.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"optsched: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("optsched: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if os.environ.get("OPTSCHED_DEBUG"):
+            raise
+        print(f"optsched: internal error: {exc.__class__.__name__}: {exc} "
+              "(set OPTSCHED_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

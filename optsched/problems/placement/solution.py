@@ -1,0 +1,47 @@
+"""Placement solutions: which GPUs each running job gets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ...errors import InputError, check_list
+from ..base import SOLUTION_FORMAT, envelope, strip_envelope
+from .instance import FAMILY
+
+
+@dataclass(frozen=True)
+class PlacementSolution:
+    """``assignment[job_id]`` = sorted global GPU indices; absent jobs do not run."""
+
+    assignment: Mapping[str, tuple[int, ...]]
+
+    family = FAMILY
+
+    def __post_init__(self) -> None:
+        frozen = {}
+        for jid, gpus in self.assignment.items():
+            if isinstance(gpus, (str, bytes)) or not hasattr(gpus, "__iter__"):
+                raise InputError(f"solution: gpus of job {jid!r} must be a list, got {gpus!r}")
+            gs = tuple(gpus)
+            for g in gs:
+                if isinstance(g, bool) or not isinstance(g, int):
+                    raise InputError(f"solution: job {jid!r}: GPU index must be an integer, "
+                                     f"got {g!r}")
+            frozen[jid] = tuple(sorted(gs))
+        object.__setattr__(self, "assignment", MappingProxyType(frozen))
+
+    def to_dict(self, instance_name: str = "") -> dict[str, Any]:
+        return envelope(SOLUTION_FORMAT, FAMILY, instance=instance_name,
+                        assignment={j: list(g) for j, g in self.assignment.items()})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlacementSolution:
+        d = strip_envelope(data, ("instance", "assignment"), "solution")
+        raw = d.get("assignment", {})
+        if not isinstance(raw, Mapping):
+            raise InputError("solution: assignment must map job ids to GPU lists")
+        return cls({j: tuple(check_list(g, f"assignment[{j!r}]", "solution"))
+                    for j, g in raw.items()})

@@ -1,0 +1,143 @@
+"""Results of a method, and the one definition of the optimality gap."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .problems.base import CheckReport, Sense
+
+#: Relative slack below which a bound crossing the objective is rounding, not a bug.
+GAP_TOL = 1e-9
+
+
+class Status(str, Enum):
+    """How a method ended.
+
+    * ``optimal``: a solution proven optimal (objective equals the bound).
+    * ``feasible``: a solution, not proven optimal (heuristics, or an exact
+      method stopped by its time limit with a solution).
+    * ``infeasible``: proven that no solution exists.
+    * ``time_limit``: stopped by the time limit without any solution.
+    * ``error``: the method failed, or its solution failed the checker.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def gap(objective: float | None, bound: float | None, sense: Sense | str) -> float:
+    """Relative optimality gap of ``objective`` against a proven ``bound``.
+
+    .. math::
+
+        \\mathrm{gap} = \\frac{|\\mathrm{objective} - \\mathrm{bound}|}{|\\mathrm{bound}|}
+
+    For minimisation the bound is a lower bound and the gap is how far above
+    it the objective lies (0.05: 5% above); for maximisation it is an upper
+    bound and the gap is the fraction of it not reached. Edge cases:
+
+    * no objective (``None``, ``nan`` or infinite): ``inf``;
+    * no bound (``None``, ``nan``, or ``-inf``/``+inf`` for min/max): ``inf``;
+    * ``bound == 0``: ``0`` if ``objective == 0``, else ``inf``;
+    * bound crossing the objective (``objective < bound`` when minimising,
+      ``>`` when maximising) by more than ``1e-9`` relative: the negative
+      value is returned, which signals an invalid bound (a bug upstream);
+      within that tolerance it is rounding and the gap is 0.
+    """
+    sense = Sense(sense)
+    if objective is None or not math.isfinite(objective):
+        return math.inf
+    if bound is None or not math.isfinite(bound):
+        return math.inf
+    if bound == 0:
+        return 0.0 if objective == 0 else math.inf
+    signed = (objective - bound) if sense is Sense.MIN else (bound - objective)
+    value = signed / abs(bound)
+    if -GAP_TOL <= value < 0:
+        return 0.0
+    return value
+
+
+@dataclass
+class Result:
+    """What every method returns; never raised for "no solution".
+
+    Attributes
+    ----------
+    objective
+        The checker's objective of ``solution``; ``inf`` (min) or ``-inf``
+        (max) without one.
+    bound
+        Best proven bound (lower for min, upper for max); ``-inf``/``inf``
+        when nothing is proven.
+    runtime
+        Wall-clock seconds, model building included.
+    parameters
+        Method parameters as run (time limit, workers, seed, back-end, scaling).
+    check
+        The independent checker's report on ``solution``.
+    """
+
+    family: str
+    instance: str
+    method: str
+    sense: Sense
+    status: Status
+    objective: float
+    bound: float
+    runtime: float
+    solution: Any = None
+    check: CheckReport | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    solver: str = ""
+    message: str = ""
+
+    @property
+    def gap(self) -> float:
+        """:func:`gap` of this result; ``nan`` when proven infeasible (nothing to close)."""
+        if self.status is Status.INFEASIBLE:
+            return math.nan
+        return gap(self.objective, self.bound, self.sense)
+
+    def to_dict(self, with_solution: bool = False) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        out: dict[str, Any] = {
+            "family": self.family,
+            "instance": self.instance,
+            "method": self.method,
+            "sense": self.sense.value,
+            "status": self.status.value,
+            "objective": num(self.objective),
+            "bound": num(self.bound),
+            "gap": num(self.gap),
+            "runtime": self.runtime,
+            "solver": self.solver,
+            "parameters": self.parameters,
+            "feasible": None if self.check is None else self.check.feasible,
+            "message": self.message,
+        }
+        if self.check is not None and not self.check.feasible:
+            out["violations"] = [v.to_dict() for v in self.check.violations]
+        if with_solution and self.solution is not None:
+            out["solution"] = self.solution.to_dict(self.instance)
+        return out
+
+
+def no_objective(sense: Sense) -> float:
+    return math.inf if sense is Sense.MIN else -math.inf
+
+
+def no_bound(sense: Sense) -> float:
+    return -math.inf if sense is Sense.MIN else math.inf

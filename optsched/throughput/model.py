@@ -1,0 +1,193 @@
+"""The throughput model: job type x placement x co-located partner -> iterations/s.
+
+Throughputs are training iterations per second summed over the job's workers,
+the unit of Gavel's table. For a job of type ``j`` on GPU set ``S`` (all of
+type ``g``, ``k = |S|``) the model is
+
+.. math::
+
+    \\mathrm{thr}(j, S, q) = \\mathrm{iso}(j, S) \\times f(j, q, g, k)
+
+with ``f = 1`` without a partner. The isolated throughput uses measurements
+first and the parametric model elsewhere:
+
+1. ``S`` on one server and ``(j, g, k)`` measured: Gavel's consolidated value.
+2. ``S`` over several servers of one rack and an unconsolidated value measured:
+   ``min(consolidated, unconsolidated)`` (spreading never helps; a few of
+   Gavel's K80 entries say otherwise, within noise).
+3. Any other placement of a measured ``(j, g, k)``: start from the nearest
+   measured placement (time per iteration ``k / thr``) and add the ring
+   all-reduce time the extra hop costs:
+   ``t = k / thr_anchor + R(B(S)) - R(B_anchor)``.
+4. ``j`` measured on ``g`` but not at ``k`` GPUs (e.g. 3, 6 or 16): the
+   consolidated value is ``k * thr(j, g, 1) * e(k)`` with the per-GPU scaling
+   efficiency ``e(k) = thr(k') / (k' thr(1))`` interpolated linearly in
+   ``log2 k`` between measured scale factors ``k'`` (held constant beyond the
+   largest), then rule 3 for the placement.
+5. Otherwise: ``t = c + max(0, R(B(S)) - phi c)``, with ``c`` the
+   one-GPU compute time, ``phi`` the overlap fraction and
+   ``R(B) = 2(k-1)/k * M / B`` (see :mod:`optsched.throughput.comm`).
+
+``B(S)`` is the bottleneck bandwidth of ``S`` in the cluster tree
+(:meth:`optsched.model.topology.Cluster.bottleneck_bandwidth`).
+
+Interference ``f(j, q, g, k)`` is Gavel's measured co-located throughput of
+``j`` next to ``q`` divided by ``j``'s isolated throughput; for pairs Gavel
+did not measure, ``unmeasured_interference`` (``None``: such pairs may not
+share GPUs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from ..errors import InputError
+from ..model.topology import Cluster
+from .comm import ring_allreduce_time
+from .jobtypes import Catalog, JobType, default_catalog
+
+
+class ThroughputModel:
+    """Throughputs of jobs on a given cluster.
+
+    Parameters
+    ----------
+    cluster
+        Where jobs run.
+    catalog
+        Job types (default: Gavel's measured types).
+    locality
+        If False, every placement gets its consolidated (one-server) throughput.
+    unmeasured_interference
+        Slowdown factor in (0, 1] for co-located pairs without a measurement,
+        or None to forbid such pairs.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        catalog: Catalog | None = None,
+        *,
+        locality: bool = True,
+        unmeasured_interference: float | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.catalog = catalog or default_catalog()
+        self.locality = locality
+        self.unmeasured_interference = unmeasured_interference
+        self._iso = lru_cache(maxsize=None)(self._iso_uncached)
+
+    # ----------------------------------------------------------- components
+    def job_type(self, name: str) -> JobType:
+        return self.catalog[name]
+
+    def runs_on(self, job_type: str, gpu_type: str) -> bool:
+        """Whether the model knows a throughput for ``job_type`` on ``gpu_type``."""
+        jt = self.catalog[job_type]
+        measured = any(k[0] == job_type and k[1] == gpu_type for k in self._measured_keys())
+        return measured or jt.compute_on(gpu_type) is not None
+
+    def _measured_keys(self) -> Iterable[tuple[str, str, int]]:
+        return self.catalog.table.isolated.keys()
+
+    def consolidated(self, job_type: str, gpu_type: str, k: int) -> float:
+        """Isolated throughput of ``k`` GPUs packed on one server of ``gpu_type``.
+
+        For ``k`` larger than any server this is the throughput the job would
+        have on one (hypothetical) big server: a reference, not a placement.
+        """
+        bw = self.cluster.server_bandwidth(gpu_type) if gpu_type in self.cluster.type2servers \
+            else math.inf
+        return self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
+
+    def isolated(self, job_type: str, gpus: Sequence[int]) -> float:
+        """Throughput of the job alone on GPU set ``gpus`` (one GPU type)."""
+        c = self.cluster
+        gpu_type = c.gpu2type[gpus[0]]
+        k = len(gpus)
+        servers = {c.gpu2server[g] for g in gpus}
+        b_server = min(c.servers[s].link_bandwidth for s in servers) if k > 1 else math.inf
+        if not self.locality:
+            return self.consolidated(job_type, gpu_type, k)
+        return self._iso(job_type, gpu_type, k, c.spread(gpus), c.bottleneck_bandwidth(gpus),
+                         c.rack_bandwidth(gpus), b_server)
+
+    def _iso_uncached(
+        self, job_type: str, gpu_type: str, k: int, level: int, bw: float, bw_rack: float,
+        bw_server: float,
+    ) -> float:
+        jt = self.catalog[job_type]
+        table = self.catalog.table
+        m0 = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(jt, gpu_type, k)
+        if m0 is not None:
+            if level == 0:
+                return m0
+            m1 = table.unconsolidated.get((job_type, gpu_type, k))
+            if m1 is not None:
+                t = k / min(m0, m1)
+                if level == 2:
+                    t += self._ring(jt, k, bw) - self._ring(jt, k, bw_rack)
+                return k / t
+            return k / (k / m0 + self._ring(jt, k, bw) - self._ring(jt, k, bw_server))
+        c = jt.compute_on(gpu_type)
+        if c is None:
+            raise InputError(f"job type {job_type!r}: no throughput known on GPU type {gpu_type!r}")
+        return k / (c + max(0.0, self._ring(jt, k, bw) - jt.overlap * c))
+
+    def _interpolated(self, jt: JobType, gpu_type: str, k: int) -> float | None:
+        """Rule 4: consolidated throughput at an unmeasured scale factor."""
+        iso = self.catalog.table.isolated
+        one = iso.get((jt.name, gpu_type, 1))
+        if one is None:
+            return None
+        scales = sorted(s for (name, gt, s) in iso if name == jt.name and gt == gpu_type)
+        eff = {s: iso[(jt.name, gpu_type, s)] / (s * one) for s in scales}
+        if k >= scales[-1]:
+            return k * one * eff[scales[-1]]
+        lo = max(s for s in scales if s <= k)
+        hi = min(s for s in scales if s >= k)
+        w = (math.log2(k) - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
+        return k * one * ((1 - w) * eff[lo] + w * eff[hi])
+
+    @staticmethod
+    def _ring(jt: JobType, k: int, bw: float) -> float:
+        return 0.0 if math.isinf(bw) else ring_allreduce_time(jt.model_bytes, k, bw)
+
+    def locality_factor(self, job_type: str, gpus: Sequence[int]) -> float:
+        """Isolated throughput on ``gpus`` over the consolidated one (<= 1 in practice)."""
+        gpu_type = self.cluster.gpu2type[gpus[0]]
+        return self.isolated(job_type, gpus) / self.consolidated(job_type, gpu_type, len(gpus))
+
+    def interference(self, job_type: str, partner: str, gpu_type: str, k: int) -> float | None:
+        """Factor on ``job_type``'s throughput when ``partner`` shares its GPUs.
+
+        ``None`` means the pair may not share GPUs.
+        """
+        pair = self.catalog.table.colocated.get((job_type, partner, gpu_type, k))
+        if pair is not None:
+            return pair[0] / self.catalog.table.isolated[(job_type, gpu_type, k)]
+        return self.unmeasured_interference
+
+    def throughput(self, job_type: str, gpus: Sequence[int], partner: str | None = None) -> float:
+        """Throughput of a job on ``gpus``, sharing them with ``partner`` if given.
+
+        Raises :class:`InputError` for a pair that may not share GPUs.
+        """
+        iso = self.isolated(job_type, gpus)
+        if partner is None:
+            return iso
+        f = self.interference(job_type, partner, self.cluster.gpu2type[gpus[0]], len(gpus))
+        if f is None:
+            raise InputError(f"job types {job_type!r} and {partner!r} cannot share GPUs "
+                             "(pair not measured)")
+        return iso * f
+
+    def reference(self, job_type: str, k: int, gpu_types: Iterable[str]) -> float:
+        """Best consolidated throughput over ``gpu_types``: the normaliser of a job."""
+        best = 0.0
+        for gt in gpu_types:
+            if gt in self.cluster.type2servers and self.runs_on(job_type, gt):
+                best = max(best, self.consolidated(job_type, gt, k))
+        return best

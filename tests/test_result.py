@@ -1,0 +1,42 @@
+import math
+
+import pytest
+
+from optsched.problems.base import Sense
+from optsched.result import Result, Status, gap
+
+
+@pytest.mark.parametrize("objective, bound, sense, expected", [
+    (7.0, 7.0, "min", 0.0),
+    (110.0, 100.0, "min", 0.10),  # 10% above the lower bound
+    (90.0, 100.0, "max", 0.10),  # 10% of the upper bound not reached
+    (0.0, 0.0, "min", 0.0),  # zero objective, zero bound
+    (0.0, 0.0, "max", 0.0),
+    (5.0, 0.0, "min", math.inf),  # a zero bound proves nothing relative
+    (-90.0, -100.0, "min", 0.10),  # negative objectives use |bound|
+    (None, 5.0, "min", math.inf),  # no solution
+    (math.inf, 5.0, "min", math.inf),
+    (5.0, None, "min", math.inf),  # no bound
+    (5.0, -math.inf, "min", math.inf),
+    (5.0, math.inf, "max", math.inf),
+    (7.0, 7.0 + 7e-10, "min", 0.0),  # crossing within rounding is 0
+])
+def test_gap_edge_cases(objective, bound, sense, expected):
+    assert gap(objective, bound, sense) == pytest.approx(expected)
+
+
+def test_gap_signals_an_invalid_bound():
+    assert gap(90.0, 100.0, Sense.MIN) == pytest.approx(-0.1)
+    assert gap(110.0, 100.0, Sense.MAX) == pytest.approx(-0.1)
+
+
+def test_result_gap_and_dict():
+    r = Result("hopper", "x", "m", Sense.MIN, Status.FEASIBLE, 8.0, 7.0, 0.1)
+    assert r.gap == pytest.approx(1 / 7)
+    d = r.to_dict()
+    assert d["status"] == "feasible" and d["gap"] == pytest.approx(1 / 7)
+    none = Result("hopper", "x", "m", Sense.MIN, Status.TIME_LIMIT, math.inf, 7.0, 1.0)
+    assert none.gap == math.inf and none.to_dict()["objective"] is None
+    inf = Result("hopper", "x", "m", Sense.MIN, Status.INFEASIBLE, math.inf, math.inf, 1.0)
+    assert math.isnan(inf.gap) and inf.to_dict()["gap"] is None
+    assert Status.OPTIMAL.has_solution and not Status.TIME_LIMIT.has_solution
