@@ -171,6 +171,50 @@ def cmd_throughput_types(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _gap_text(gap: float) -> str:
+    if math.isnan(gap):
+        return "n/a"
+    return "inf" if math.isinf(gap) else f"{gap:.4%}"
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .io import read_instance, read_solution, write_solution
+    from .result import Status
+    from .solve import solve
+
+    inst = read_instance(args.instance)
+    warm = read_solution(args.warm_start) if args.warm_start else None
+    extra = {"solver": args.solver} if args.solver else {}
+    result = solve(inst, args.method, time_limit=args.time_limit, workers=args.workers,
+                   seed=args.seed, warm_start=warm, **extra)
+    if args.out and result.solution is not None:
+        write_solution(args.out, result.solution, inst.name)
+    if args.json:
+        _emit(result.to_dict())
+    else:
+        verdict = {None: "no solution", True: "checker: feasible", False: "checker: INFEASIBLE"}
+        feasible = None if result.check is None else result.check.feasible
+        print(f"{inst.name}: {result.method} {result.status.value}; objective "
+              f"{_fmt(result.objective)}, bound {_fmt(result.bound)}, gap "
+              f"{_gap_text(result.gap)}, {result.runtime:.2f} s; {verdict[feasible]}")
+        if result.message:
+            print(f"  {result.message}")
+        if args.out and result.solution is not None:
+            print(f"  solution written to {args.out}")
+    return EXIT_INTERNAL if result.status is Status.ERROR else EXIT_OK
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .registry import methods
+
+    for m in methods(args.family):
+        if args.json:
+            _emit({"family": m.family, "name": m.name, "kind": m.kind, "summary": m.summary})
+        else:
+            print(f"{m.family:<10} {m.name:<16} {m.kind:<9} {m.summary}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 def _positive_int(text: str) -> int:
     try:
@@ -225,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset-size", "-D", default="1TB")
     sp.add_argument("--iters-per-epoch", type=_positive_float, default=1e5,
                     help="|D|/b, mini-batches per epoch")
+
+    sp = add("solve", cmd_solve, "solve an instance with a method; the solution is re-checked")
+    sp.add_argument("instance")
+    sp.add_argument("--method", "-m", default="cpsat", help="cpsat, milp, a heuristic, or "
+                    "module:function (default cpsat)")
+    sp.add_argument("--time-limit", "-t", type=_positive_float, default=None, help="seconds")
+    sp.add_argument("--workers", "-w", type=_positive_int, default=1)
+    sp.add_argument("--seed", "-s", type=int, default=0)
+    sp.add_argument("--solver", choices=("cbc", "highs"), help="MILP back-end (method milp)")
+    sp.add_argument("--warm-start", help="a solution file to start from")
+    sp.add_argument("--out", "-o", help="write the solution here (JSON)")
+    sp = add("methods", cmd_methods, "list methods by family")
+    sp.add_argument("--family", choices=("placement", "timeslot", "hopper", "spase"))
 
     tp = sub.add_parser("throughput", help="the throughput model")
     tsub = tp.add_subparsers(dest="subcommand", required=True, parser_class=_Parser)

@@ -1,0 +1,75 @@
+"""CP-SAT model for hopper: the open-shop model with interval variables.
+
+Variables, constraints and objective, in the same order as the MILP:
+
+* ``x[i,j]``: start of unit ``(i, j)``; interval ``[x_ij, x_ij + d_ij)``.
+* Worker exclusivity: ``NoOverlap({[x_ij, x_ij + d_ij) : i})`` for each worker ``j``.
+* Model isolation: ``NoOverlap({[x_ij, x_ij + d_ij) : j})`` for each config ``i``.
+* Makespan: ``C = max_ij (x_ij + d_ij)``, with ``C >= LB`` (the solver-free bound).
+
+Integer scaling: durations are ``d_ij = T_ij * s``, with ``s`` from
+:func:`optsched.solvers.cpsat.time_scale`. When ``s`` is not exact the
+durations are rounded **down**, which relaxes the problem, so
+``bound / s`` stays a valid lower bound; the schedule is then re-timed on the
+exact times in the solver's order (:func:`~.heuristics.retime`).
+"""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from ...registry import register
+from ...result import Status
+from ...solvers import cpsat
+from ...solvers.common import MethodOutput, SolveOptions
+from .heuristics import dense_greedy, makespan, retime
+from .instance import FAMILY, HopperInstance
+from .solution import HopperSolution
+
+
+def scaled_durations(instance: HopperInstance) -> tuple[list[list[int]], float, bool]:
+    s, exact = cpsat.time_scale(t for row in instance.times for t in row)
+    d = [[cpsat.floor_scaled(t, s, exact) for t in row] for row in instance.times]
+    return d, s, exact
+
+
+@register(FAMILY, "cpsat", "exact", "CP-SAT open-shop model: intervals, no-overlap per worker "
+          "and per config")
+def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
+    n, p = instance.num_configs, instance.num_workers
+    d, s, exact = scaled_durations(instance)
+    # Hint and horizon: the warm start if given, else the dense greedy, on scaled times.
+    if options.warm_start is not None:
+        hint = retime(d, [[x * s for x in row] for row in options.warm_start.starts])
+    else:
+        hint = dense_greedy(d)
+    horizon = int(round(makespan(d, hint)))
+    lb = max(max(sum(d[i][j] for i in range(n)) for j in range(p)), max(map(sum, d)))
+
+    model = cp_model.CpModel()
+    x = [[model.new_int_var(0, horizon - d[i][j], f"x{i}_{j}") for j in range(p)]
+         for i in range(n)]
+    iv = [[model.new_fixed_size_interval_var(x[i][j], d[i][j], f"u{i}_{j}") for j in range(p)]
+          for i in range(n)]
+    for j in range(p):
+        model.add_no_overlap([iv[i][j] for i in range(n)])
+    for i in range(n):
+        model.add_no_overlap(iv[i])
+    c = model.new_int_var(lb, horizon, "makespan")
+    model.add_max_equality(c, [x[i][j] + d[i][j] for i in range(n) for j in range(p)])
+    model.minimize(c)
+    cpsat.add_hints(model, ((x[i][j], round(hint[i][j])) for i in range(n) for j in range(p)))
+    model.add_hint(c, horizon)
+
+    solver, status = cpsat.run(model, options)
+    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact,
+                              scaling_rule="durations x time_scale, rounded down; bound / "
+                                           "time_scale; schedule re-timed on exact times")
+    bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
+    if not status.has_solution:
+        return MethodOutput(status, None, bound, cpsat.VERSION, params)
+    order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
+    ends = [[order[i][j] + d[i][j] for j in range(p)] for i in range(n)]
+    starts = retime(instance.times, order, ends)
+    return MethodOutput(status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION,
+                        params)

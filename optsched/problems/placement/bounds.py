@@ -1,0 +1,45 @@
+"""Solver-free upper bound for placement.
+
+A job's normalised throughput is at most 1 alone (no placement beats its best
+consolidated one, which is its normaliser) and at most ``f`` next to a partner
+that slows it by factor ``f`` (Gavel measured some ``f > 1``). So with
+``b_j = max(1, max f over partners it may share with)``:
+
+* ``weighted_throughput <= sum_j w_j b_j``;
+* ``gpus_used <= min(num_gpus, sum_j g_j)``;
+* ``min_throughput <= min_j b_j``, and ``0`` when the jobs' GPUs exceed the
+  cluster's (counting each GPU twice with space sharing).
+"""
+
+from __future__ import annotations
+
+from .instance import PlacementInstance, PlacementObjective
+
+
+def best_normalised(instance: PlacementInstance) -> dict[str, float]:
+    model = instance.model
+    out = {}
+    for a in instance.jobs:
+        best = 1.0
+        if instance.space_sharing:
+            for b in instance.jobs:
+                if b.id == a.id or b.num_gpus != a.num_gpus:
+                    continue
+                for t in set(instance.pools[a.id]) & set(instance.pools[b.id]):
+                    f = model.interference(a.job_type, b.job_type, t, a.num_gpus)
+                    g = model.interference(b.job_type, a.job_type, t, a.num_gpus)
+                    if f is not None and g is not None:
+                        best = max(best, f)
+        out[a.id] = best
+    return out
+
+
+def upper_bound(instance: PlacementInstance) -> float:
+    best = best_normalised(instance)
+    demand = sum(j.num_gpus for j in instance.jobs)
+    if instance.objective is PlacementObjective.WEIGHTED_THROUGHPUT:
+        return sum(j.weight * best[j.id] for j in instance.jobs)
+    if instance.objective is PlacementObjective.GPUS_USED:
+        return float(min(instance.cluster.num_gpus, demand))
+    slots = instance.cluster.num_gpus * (2 if instance.space_sharing else 1)
+    return 0.0 if demand > slots else min(best.values())

@@ -1,0 +1,218 @@
+"""Data shared by the placement CP-SAT and MILP models.
+
+Both models choose, for every job ``j``, a GPU type ``t`` and a *spread level*
+``l`` (0: one server, 1: several servers of one rack, 2: several racks) with
+binary ``u[j,t,l]``, and GPU counts ``x[j,s]`` per server. Given the type and
+level, the throughput model's value is the same for every GPU set when the
+servers of a type share their link and NIC bandwidths and their racks share an
+uplink bandwidth (every builder makes such clusters); that is checked here, and
+it makes the linearisation exact: ``thr[j,t,l]`` is the model's value on a
+canonical set of that type and level.
+
+Variables and constraints (``g_j`` GPUs; ``y[j,s]``, ``z[j,r]`` servers and
+racks used; ``p[a,b,t]`` jobs ``a < b`` co-located on type ``t``):
+
+* ``run``:        ``sum_{t,l} u[j,t,l] <= 1``
+* ``gpus``:       ``sum_{s of t} x[j,s] = g_j sum_l u[j,t,l]``   for each ``t``
+* ``used``:       ``y[j,s] <= x[j,s] <= min(g_j, cap_s) y[j,s]``; ``y[j,s] <= z[j,r(s)]``,
+  ``z[j,r] <= sum_{s in r} y[j,s]``
+* ``level``:      ``U0 + 2 U1 + 2 U2 <= sum_s y[j,s] <= U0 + S (U1 + U2)`` and
+  ``U0 + U1 + 2 U2 <= sum_r z[j,r] <= U0 + U1 + R U2``  (``Ul = sum_t u[j,t,l]``)
+* ``pairs``:      ``sum_{b,t} p[a,b,t] <= 1`` per job; ``p[a,b,t] <= sum_l u[a,t,l]`` and
+  the same for ``b``; ``|x[a,s] - x[b,s]| <= g (1 - P_ab)``
+* ``capacity``:   ``sum_j x[j,s] - sum_{a<b} w[a,b,s] <= cap_s`` with
+  ``w = x[a,s] P_ab`` linearised (``w <= x``, ``w <= g P``, ``w >= x - g (1 - P)``)
+* ``objective``:  ``n_j = sum_{t,l} thr[j,t,l]/ref_j (u[j,t,l] - sum_b (1 - f_jbt) q[j,b,t,l])``
+  with ``q = u AND p`` linearised; weighted sum, GPUs used, or the minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ...errors import InputError
+from .instance import PlacementInstance
+from .solution import PlacementSolution
+
+LEVELS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: int
+    b: int
+    gpu_type: str
+    f_a: float  # factor on a's throughput next to b
+    f_b: float
+
+
+class Formulation:
+    """Precomputed sets and coefficients for one placement instance."""
+
+    def __init__(self, instance: PlacementInstance) -> None:
+        self.instance = instance
+        self.cluster = instance.cluster
+        self._check_uniform()
+
+    def _check_uniform(self) -> None:
+        c = self.cluster
+        for t, servers in c.type2servers.items():
+            links = {(c.servers[s].link_bandwidth, c.servers[s].nic_bandwidth) for s in servers}
+            uplinks = {c.racks[c.server2rack[s]].uplink_bandwidth for s in servers}
+            if len(links) > 1 or len(uplinks) > 1:
+                raise InputError(f"placement exact models need servers of GPU type {t!r} to share "
+                                 "link and NIC bandwidths, and their racks one uplink bandwidth")
+
+    @cached_property
+    def servers(self) -> dict[str, list[int]]:
+        return {t: list(v) for t, v in self.cluster.type2servers.items()}
+
+    def canonical(self, t: str, g: int, level: int) -> list[int] | None:
+        """A GPU set of type ``t``, size ``g`` and spread ``level``, or None if none exists."""
+        c = self.cluster
+        servers = self.servers[t]
+        if level == 0:
+            for s in servers:
+                if c.servers[s].num_gpus >= g:
+                    return list(c.server_gpus(s))[:g]
+            return None
+        if g < 2:
+            return None
+        by_rack: dict[int, list[int]] = {}
+        for s in servers:
+            by_rack.setdefault(c.server2rack[s], []).append(s)
+        if level == 1:
+            for group in by_rack.values():
+                if len(group) >= 2 and sum(c.servers[s].num_gpus for s in group) >= g:
+                    return self._fill(group, g)
+            return None
+        if len(by_rack) >= 2 and sum(c.servers[s].num_gpus for s in servers) >= g:
+            racks = list(by_rack.values())
+            first = [racks[0][0]]
+            rest = [s for group in racks[1:] for s in group] + [s for s in racks[0][1:]]
+            return self._fill(first + rest, g)
+        return None
+
+    def _fill(self, servers: list[int], g: int) -> list[int]:
+        """One GPU from each of the first two servers, then fill in order."""
+        c = self.cluster
+        gpus = [c.first_gpu[servers[0]], c.first_gpu[servers[1]]]
+        for s in servers:
+            for gpu in c.server_gpus(s):
+                if len(gpus) >= g:
+                    return gpus
+                if gpu not in gpus:
+                    gpus.append(gpu)
+        return gpus
+
+    @cached_property
+    def options(self) -> dict[tuple[int, str, int], float]:
+        """``(j, t, l) -> thr[j,t,l] / ref_j`` for every realisable choice."""
+        inst = self.instance
+        out = {}
+        for j, job in enumerate(inst.jobs):
+            for t in inst.pools[job.id]:
+                for level in LEVELS:
+                    gpus = self.canonical(t, job.num_gpus, level)
+                    if gpus is not None:
+                        thr = inst.model.isolated(job.job_type, gpus)
+                        out[j, t, level] = thr / inst.reference[job.id]
+        return out
+
+    @cached_property
+    def pairs(self) -> list[Pair]:
+        inst = self.instance
+        if not inst.space_sharing:
+            return []
+        out = []
+        for a, ja in enumerate(inst.jobs):
+            for b in range(a + 1, len(inst.jobs)):
+                jb = inst.jobs[b]
+                if ja.num_gpus != jb.num_gpus:
+                    continue
+                for t in inst.pools[ja.id]:
+                    if t not in inst.pools[jb.id]:
+                        continue
+                    fa = inst.model.interference(ja.job_type, jb.job_type, t, ja.num_gpus)
+                    fb = inst.model.interference(jb.job_type, ja.job_type, t, ja.num_gpus)
+                    if fa is not None and fb is not None:
+                        out.append(Pair(a, b, t, fa, fb))
+        return out
+
+    def job_servers(self, j: int) -> list[int]:
+        job = self.instance.jobs[j]
+        return [s for t in self.instance.pools[job.id] for s in self.servers[t]]
+
+    def racks_of(self, servers: list[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for s in servers:
+            out.setdefault(self.cluster.server2rack[s], []).append(s)
+        return out
+
+    # -------------------------------------------------------------- solutions
+    def to_solution(self, counts: dict[tuple[int, int], int], partner: dict[int, int]
+                    ) -> PlacementSolution:
+        """GPU ids from per-server counts: each job (or pair) takes the next free GPUs."""
+        inst = self.instance
+        c = self.cluster
+        nxt = {s: c.first_gpu[s] for s in range(len(c.servers))}
+        out: dict[str, tuple[int, ...]] = {}
+        for j in range(len(inst.jobs)):
+            if inst.jobs[j].id in out:
+                continue
+            gpus: list[int] = []
+            for s in range(len(c.servers)):
+                k = counts.get((j, s), 0)
+                gpus += range(nxt[s], nxt[s] + k)
+                nxt[s] += k
+            if gpus:
+                out[inst.jobs[j].id] = tuple(gpus)
+                if j in partner:
+                    out[inst.jobs[partner[j]].id] = tuple(gpus)
+        return PlacementSolution(out)
+
+    def from_solution(self, sol: PlacementSolution) -> tuple[dict[tuple[int, int], int],
+                                                             dict[tuple[int, str, int], int],
+                                                             dict[tuple[int, int], int]]:
+        """Counts, ``u`` and pair values of a (feasible) solution, for warm starts."""
+        inst = self.instance
+        c = self.cluster
+        counts: dict[tuple[int, int], int] = {}
+        u: dict[tuple[int, str, int], int] = {}
+        for jid, gpus in sol.assignment.items():
+            j = inst.job_index.get(jid)
+            if j is None or not gpus:
+                continue
+            for g in gpus:
+                counts[j, c.gpu2server[g]] = counts.get((j, c.gpu2server[g]), 0) + 1
+            u[j, c.gpu2type[gpus[0]], c.spread(gpus)] = 1
+        paired: dict[tuple[int, int], int] = {}
+        for pair in self.pairs:
+            ga = sol.assignment.get(inst.jobs[pair.a].id)
+            gb = sol.assignment.get(inst.jobs[pair.b].id)
+            if ga and ga == gb and c.gpu2type[ga[0]] == pair.gpu_type:
+                paired[pair.a, pair.b] = 1
+        return counts, u, paired
+
+
+def objective_terms(f: Formulation) -> tuple[dict[int, list[tuple[float, tuple]]], list[tuple]]:
+    """Per job, ``(coefficient, key)`` terms of its normalised throughput ``n_j``.
+
+    Keys are ``("u", j, t, l)`` or ``("q", pair_index, j, l)``; the second list
+    holds every ``q`` key (``u[j,t,l] AND p[pair]``) the models must create.
+    """
+    terms: dict[int, list[tuple[float, tuple]]] = {j: [] for j in range(len(f.instance.jobs))}
+    qkeys = []
+    for (j, t, lv), n in f.options.items():
+        terms[j].append((n, ("u", j, t, lv)))
+    for idx, q in enumerate(f.pairs):
+        for j, fac in ((q.a, q.f_a), (q.b, q.f_b)):
+            for lv in LEVELS:
+                value = f.options.get((j, q.gpu_type, lv))
+                if value is None or fac == 1.0:
+                    continue
+                key = ("q", idx, j, lv)
+                qkeys.append(key)
+                terms[j].append((-value * (1.0 - fac), key))
+    return terms, qkeys

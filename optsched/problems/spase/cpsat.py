@@ -1,0 +1,93 @@
+"""CP-SAT model for spase: optional intervals, cumulative per server.
+
+Same skeleton as the MILP:
+
+* ``S_t``: start of task ``t``; ``b[t,k,n]``: task ``t`` runs configuration
+  ``k`` on server ``n`` (only where the configuration fits), each with an
+  optional interval ``[S_t, S_t + d_tk)`` present iff ``b``.
+* One choice per task: ``sum_{k,n} b[t,k,n] = 1``.
+* GPU capacity: ``Cumulative({(interval, G_tk)}, GPU_n)`` on every server.
+* Makespan: ``C >= S_t + d_tk`` where ``b[t,k,n]``; ``C >= LB``.
+
+GPU ids are assigned after solving: taking tasks by start time, any free
+GPUs of the server will do, since the cumulative constraint leaves room at
+every start (:func:`~.heuristics.assign_gpus`). Runtimes are scaled as in the
+hopper model (rounded down when not exact, so ``bound / s`` stays valid) and
+the plan is re-timed on the exact runtimes keeping each GPU's task order.
+"""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from ...registry import register
+from ...result import Status
+from ...solvers import cpsat
+from ...solvers.common import MethodOutput, SolveOptions
+from .heuristics import assign_gpus, earliest_finish, retime
+from .instance import FAMILY, SpaseInstance
+
+
+@register(FAMILY, "cpsat", "exact", "CP-SAT: optional intervals per (configuration, server), "
+          "cumulative per server")
+def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
+    c = instance.cluster
+    tasks = instance.tasks
+    s, exact = cpsat.time_scale(cfg.runtime for t in tasks for cfg in t.configs)
+    d = [[cpsat.floor_scaled(cfg.runtime, s, exact) for cfg in t.configs] for t in tasks]
+    if options.warm_start is not None:
+        hint = options.warm_start
+        hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]] if p.gpus else 0, p.start * s)
+                    for tid, p in hint.plans.items()}
+    else:
+        greedy = earliest_finish(instance, d)
+        hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]], p.start)
+                    for tid, p in greedy.plans.items()}
+    horizon = int(max(st + d[i][hint_cfg[t.id][0]] for i, t in enumerate(tasks)
+                      for st in [hint_cfg[t.id][2]]) + 1)
+    fits = {(i, k, n) for i, t in enumerate(tasks) for k, cfg in enumerate(t.configs)
+            for n, server in enumerate(c.servers) if cfg.num_gpus <= server.num_gpus}
+    lb_long = max(min(d[i][k] for k in range(len(t.configs)) if any((i, k, n) in fits
+                                                                    for n in range(len(c.servers))))
+                  for i, t in enumerate(tasks))
+
+    model = cp_model.CpModel()
+    start = [model.new_int_var(0, horizon, f"S{i}") for i in range(len(tasks))]
+    b: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    by_server: dict[int, list[tuple[cp_model.IntervalVar, int]]] = {}
+    for (i, k, n) in sorted(fits):
+        b[i, k, n] = model.new_bool_var(f"b{i}_{k}_{n}")
+        iv = model.new_optional_fixed_size_interval_var(start[i], d[i][k], b[i, k, n],
+                                                        f"iv{i}_{k}_{n}")
+        by_server.setdefault(n, []).append((iv, tasks[i].configs[k].num_gpus))
+    for i in range(len(tasks)):
+        model.add_exactly_one(v for (ti, _, _), v in b.items() if ti == i)
+    for n, items in by_server.items():
+        model.add_cumulative([iv for iv, _ in items], [g for _, g in items],
+                             c.servers[n].num_gpus)
+    cmax = model.new_int_var(lb_long, horizon, "makespan")
+    for (i, k, _), v in b.items():
+        model.add(cmax >= start[i] + d[i][k]).only_enforce_if(v)
+    model.minimize(cmax)
+    for i, t in enumerate(tasks):
+        k, n, st = hint_cfg[t.id]
+        model.add_hint(start[i], int(round(st)))
+        for key, v in b.items():
+            if key[0] == i:
+                model.add_hint(v, key == (i, k, n))
+
+    solver, status = cpsat.run(model, options)
+    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact,
+                              scaling_rule="runtimes x time_scale, rounded down; bound / "
+                                           "time_scale; plan re-timed on exact runtimes")
+    bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
+    if not status.has_solution:
+        return MethodOutput(status, None, bound, cpsat.VERSION, params)
+    choice = {}
+    for (i, k, n), v in b.items():
+        if solver.value(v):
+            st = solver.value(start[i])
+            choice[tasks[i].id] = (k, n, float(st), float(st + d[i][k]))
+    gpus = assign_gpus(instance, choice)
+    plans = {tid: (k, gpus[tid], st) for tid, (k, _, st, _) in choice.items()}
+    return MethodOutput(status, retime(instance, plans), bound, cpsat.VERSION, params)

@@ -1,0 +1,36 @@
+"""Solver-free lower bound for timeslot.
+
+Job ``j`` alone at its best rate ``rho_j`` (consolidated, over allowed GPU
+types; locality only lowers rates), paying the restart overhead ``o`` once,
+needs at least ``s_j = ceil((w_j (1 - tol) / rho_j + o) / Delta)`` slots, so
+``C_j >= (r_j + s_j) Delta``. Hence ``makespan >= max_j (r_j + s_j) Delta``,
+``weighted_completion >= sum_j w_j s_j Delta`` and
+``max_ftf >= max_j s_j Delta / T^id_j``. ``tol`` is the checker's tolerance on
+work, so the bound holds for every solution the checker accepts.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..base import TOL
+from .instance import TimeslotInstance, TimeslotObjective
+
+
+def min_slots(instance: TimeslotInstance) -> dict[str, int]:
+    out = {}
+    for j in instance.jobs:
+        rate = max(instance.rate(j.id, t) for t in instance.pools[j.id])
+        need = (j.work * (1 - TOL) / rate + instance.restart_overhead) / instance.slot_seconds
+        out[j.id] = max(1, math.ceil(need - 1e-12))
+    return out
+
+
+def lower_bound(instance: TimeslotInstance) -> float:
+    s = min_slots(instance)
+    delta = instance.slot_seconds
+    if instance.objective is TimeslotObjective.MAKESPAN:
+        return max((j.release + s[j.id]) * delta for j in instance.jobs)
+    if instance.objective is TimeslotObjective.WEIGHTED_COMPLETION:
+        return sum(j.weight * s[j.id] * delta for j in instance.jobs)
+    return max(s[j.id] * delta / instance.ideal_time[j.id] for j in instance.jobs)

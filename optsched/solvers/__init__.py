@@ -1,0 +1,1 @@
+"""Thin, shared wrappers around the back-ends (CP-SAT, PuLP with CBC or HiGHS)."""

@@ -1,0 +1,50 @@
+"""What every method receives and returns before the front door checks it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..result import Status
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options shared by all methods.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds of solver time (``None``: no limit). Model building is extra.
+    workers
+        CP-SAT search workers / MILP threads.
+    seed
+        Random seed (CP-SAT ``random_seed``, heuristic generators).
+    warm_start
+        A solution of the same instance to start from (CP-SAT hints, MILP
+        initial values), or ``None``.
+    extra
+        Method-specific options, e.g. ``{"solver": "highs"}`` for ``milp``.
+    """
+
+    time_limit: float | None = None
+    workers: int = 1
+    seed: int = 0
+    warm_start: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MethodOutput:
+    """A method's raw answer; the front door adds the check, objective and runtime.
+
+    ``bound`` is in the instance's objective units and must be proven (lower
+    for minimisation, upper for maximisation), or ``None``.
+    """
+
+    status: Status
+    solution: Any = None
+    bound: float | None = None
+    solver: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    message: str = ""

@@ -1,0 +1,71 @@
+"""Running CP-SAT with explicit workers, seed and time limit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from importlib.metadata import version
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from ..result import Status
+from .common import SolveOptions
+
+VERSION = f"cp-sat (ortools {version('ortools')})"
+
+
+def make_solver(options: SolveOptions) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.num_workers = max(1, int(options.workers))
+    params.random_seed = int(options.seed)
+    if options.time_limit is not None:
+        params.max_time_in_seconds = max(0.0, float(options.time_limit))
+    params.log_search_progress = bool(options.extra.get("log", False))
+    return solver
+
+
+def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolver, Status]:
+    """Solve; map CP-SAT's status to ours (``feasible`` covers a limit with a solution)."""
+    solver = make_solver(options)
+    code = solver.solve(model)
+    status = {
+        cp_model.OPTIMAL: Status.OPTIMAL,
+        cp_model.FEASIBLE: Status.FEASIBLE,
+        cp_model.INFEASIBLE: Status.INFEASIBLE,
+        cp_model.MODEL_INVALID: Status.ERROR,
+    }.get(code, Status.TIME_LIMIT)
+    return solver, status
+
+
+def parameters(options: SolveOptions, **more: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"time_limit": options.time_limit, "workers": options.workers,
+                           "seed": options.seed, "warm_start": options.warm_start is not None}
+    out.update(more)
+    return out
+
+
+def add_hints(model: cp_model.CpModel, pairs: Iterable[tuple[Any, int]]) -> None:
+    for var, value in pairs:
+        model.add_hint(var, int(value))
+
+
+def time_scale(values: Iterable[float], target: float = 1e6) -> tuple[float, bool]:
+    """Factor ``s`` that turns times into integers for CP-SAT, and whether it is exact.
+
+    Times that are integers after multiplying by 1, 10, 100 or 1000 keep that
+    exact factor. Otherwise ``s = target / max(values)``: the largest time
+    becomes about ``target`` units, and models round so that bounds stay valid.
+    """
+    vals = [float(v) for v in values]
+    for s in (1.0, 10.0, 100.0, 1000.0):
+        integral = all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, v * s) for v in vals)
+        if integral and max(vals, default=0.0) * s <= 1e12:
+            return s, True
+    top = max(vals, default=1.0)
+    return (target / top if top > 0 else 1.0), False
+
+
+def floor_scaled(v: float, s: float, exact: bool) -> int:
+    return int(round(v * s)) if exact else int(math.floor(v * s))

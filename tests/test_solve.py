@@ -1,0 +1,103 @@
+import json
+import math
+
+import pytest
+
+from optsched.cli import main
+from optsched.errors import InputError
+from optsched.io import read_instance, read_solution
+from optsched.result import Status
+from optsched.solve import solve
+
+BROKEN = '''
+from optsched.problems.hopper import HopperSolution
+
+
+def overlapping(instance, options):
+    """Starts every unit at 0: violates both no-overlap families."""
+    n, p = instance.num_configs, instance.num_workers
+    return HopperSolution(tuple((0.0,) * p for _ in range(n)))
+
+
+def serial(instance, options):
+    """Runs units one after another: feasible, far from optimal."""
+    t, rows = 0.0, []
+    for row in instance.times:
+        starts = []
+        for d in row:
+            starts.append(t)
+            t += d
+        rows.append(tuple(starts))
+    return HopperSolution(tuple(rows))
+'''
+
+
+@pytest.fixture
+def plugin(tmp_path, monkeypatch):
+    (tmp_path / "my_methods.py").write_text(BROKEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "my_methods"
+
+
+def test_checker_failure_is_reported_as_error(examples, plugin):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    result = solve(inst, f"{plugin}:overlapping")
+    assert result.status is Status.ERROR
+    assert "checker rejected" in result.message and "worker_overlap" in result.message
+    assert math.isinf(result.objective) and result.bound == 7.0
+
+
+def test_plugin_heuristic_gets_the_solver_free_bound(examples, plugin):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    result = solve(inst, f"{plugin}:serial")
+    assert result.status is Status.FEASIBLE
+    assert result.objective == 21.0 and result.bound == 7.0
+    assert result.gap == pytest.approx(2.0)  # 21 is 200% above 7
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"time_limit": 0}, "time_limit must be a finite number > 0"),
+    ({"time_limit": float("inf")}, "time_limit must be a finite number > 0"),
+    ({"workers": 0}, "workers must be an integer >= 1"),
+    ({"solver": "gurobi"}, "milp: solver must be one of cbc, highs, got 'gurobi'"),
+])
+def test_bad_solve_options(examples, kwargs, message):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    with pytest.raises(InputError, match=message):
+        solve(inst, "milp", **kwargs)
+
+
+def test_unknown_method_and_plugin(examples):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    with pytest.raises(InputError, match="unknown method 'nope' for family 'hopper'"):
+        solve(inst, "nope")
+    with pytest.raises(InputError, match="cannot import 'no_such_module'"):
+        solve(inst, "no_such_module:f")
+
+
+def test_cli_solve_writes_a_checkable_solution(capsys, examples, tmp_path):
+    out = tmp_path / "sol.json"
+    code = main(["solve", str(examples / "saturn_fig4.json"), "--method", "cpsat",
+                 "--time-limit", "30", "--workers", "1", "--seed", "3", "--out", str(out),
+                 "--json"])
+    row = json.loads(capsys.readouterr().out)
+    assert code == 0 and row["status"] == "optimal" and row["objective"] == 108000.0
+    assert row["parameters"]["seed"] == 3
+    assert read_solution(out).family == "spase"
+    assert main(["check", str(examples / "saturn_fig4.json"), str(out)]) == 0
+
+
+def test_cli_solve_bad_input(capsys, examples):
+    code = main(["solve", str(examples / "timeslot_small.json"), "--method", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "unknown method" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", str(examples / "timeslot_small.json"), "--time-limit", "-1"])
+    assert exc.value.code == 2
+
+
+def test_cli_methods_lists_both_exact_methods_per_family(capsys):
+    assert main(["methods", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for fam in ("placement", "timeslot", "hopper", "spase"):
+        assert {r["name"] for r in rows if r["family"] == fam} >= {"cpsat", "milp"}
