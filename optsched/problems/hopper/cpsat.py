@@ -23,7 +23,7 @@ from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import dense_greedy, makespan, retime
-from .instance import FAMILY, HopperInstance
+from .instance import FAMILY, HopperInstance, lower_bound
 from .solution import HopperSolution
 
 
@@ -45,6 +45,14 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
         hint = dense_greedy(d)
     horizon = int(round(makespan(d, hint)))
     lb = max(max(sum(d[i][j] for i in range(n)) for j in range(p)), max(map(sum, d)))
+    # The start, re-timed on exact times, is the answer if CP-SAT finds nothing better.
+    fallback = retime(instance.times, hint)
+    params = {"time_scale": s, "scaling_exact": exact,
+              "scaling_rule": "durations x time_scale, rounded down; bound / time_scale; "
+                              "schedule re-timed on exact times"}
+    if makespan(instance.times, fallback) <= lower_bound(instance):
+        return MethodOutput(Status.OPTIMAL, HopperSolution(tuple(map(tuple, fallback))),
+                            lower_bound(instance), "none (start meets the bound)", params)
 
     model = cp_model.CpModel()
     x = [[model.new_int_var(0, horizon - d[i][j], f"x{i}_{j}") for j in range(p)]
@@ -62,14 +70,16 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     model.add_hint(c, horizon)
 
     solver, status = cpsat.run(model, options)
-    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact,
-                              scaling_rule="durations x time_scale, rounded down; bound / "
-                                           "time_scale; schedule re-timed on exact times")
+    params = cpsat.parameters(options, **params)
     bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
-    if not status.has_solution:
-        return MethodOutput(status, None, bound, cpsat.VERSION, params)
-    order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
-    ends = [[order[i][j] + d[i][j] for j in range(p)] for i in range(n)]
-    starts = retime(instance.times, order, ends)
+    starts = fallback
+    if status.has_solution:
+        order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
+        ends = [[order[i][j] + d[i][j] for j in range(p)] for i in range(n)]
+        found = retime(instance.times, order, ends)
+        if makespan(instance.times, found) <= makespan(instance.times, fallback):
+            starts = found
+    elif status is Status.TIME_LIMIT:
+        status = Status.FEASIBLE  # the warm start stands
     return MethodOutput(status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION,
                         params)

@@ -46,7 +46,7 @@ class _CpModel:
         self.y: dict[tuple[int, int], Any] = {}
         self.z: dict[tuple[int, int], Any] = {}
         self.cap: dict[tuple[int, int], int] = {}
-        for j in self.jobs:
+        for j in f.multi:
             g = self.inst.jobs[j].num_gpus
             for s in f.job_servers(j):
                 self.cap[j, s] = min(g, c.servers[s].num_gpus)
@@ -65,7 +65,7 @@ class _CpModel:
             self.m.add(sum(self._u(j)) <= 1)
 
     def gpus(self) -> None:
-        for j in self.jobs:
+        for j in self.f.multi:
             job = self.inst.jobs[j]
             for t in self.inst.pools[job.id]:
                 on_t = sum(self.x[j, s] for s in self.f.servers[t])
@@ -82,7 +82,7 @@ class _CpModel:
 
     def level(self) -> None:
         f, m = self.f, self.m
-        for j in self.jobs:
+        for j in f.multi:
             u0, u1, u2 = (sum(self._u(j, level=lv)) for lv in LEVELS)
             servers = f.job_servers(j)
             ys = sum(self.y[j, s] for s in servers)
@@ -102,12 +102,25 @@ class _CpModel:
         for q, v in zip(f.pairs, self.p):
             for j in (q.a, q.b):
                 m.add(v <= sum(self._u(j, t=q.gpu_type)))
+            if self.inst.jobs[q.a].num_gpus == 1:
+                continue  # one-GPU pairs share a GPU picked after solving
             for s in f.servers[q.gpu_type]:
                 m.add(self.x[q.a, s] == self.x[q.b, s]).only_enforce_if(v)
                 w = m.new_int_var(0, self.cap[q.a, s], f"w{q.a}_{q.b}_{s}")
                 m.add(w == self.x[q.a, s]).only_enforce_if(v)
                 m.add(w == 0).only_enforce_if(~v)
                 self.shared[q.a, q.b, s] = w
+
+    def gpus_in_use(self, t: str | None = None) -> list[Any]:
+        """Terms whose sum is the number of GPUs in use (of type ``t``, or all)."""
+        c, f = self.f.cluster, self.f
+        items: list[Any] = [x for (_, s), x in self.x.items() if t in (None, c.servers[s].gpu_type)]
+        items += [-w for (_, _, s), w in self.shared.items()
+                  if t in (None, c.servers[s].gpu_type)]
+        items += [v for (j, tt, _), v in self.u.items() if j in f.single and t in (None, tt)]
+        items += [-v for q, v in zip(f.pairs, self.p)
+                  if self.inst.jobs[q.a].num_gpus == 1 and t in (None, q.gpu_type)]
+        return items
 
     def capacity(self) -> None:
         c = self.f.cluster
@@ -118,12 +131,16 @@ class _CpModel:
             load.setdefault(s, []).append(-w)
         for s, items in load.items():
             self.m.add(sum(items) <= c.servers[s].num_gpus)
+        for t in c.gpu_types:
+            items = self.gpus_in_use(t)
+            if items:
+                self.m.add(sum(items) <= c.capacity(t))
 
     def objective(self) -> int:
         """Adds the objective; returns the bound's widening in scaled units."""
         inst, m = self.inst, self.m
         if inst.objective is PlacementObjective.GPUS_USED:
-            m.maximize(sum(self.x.values()) - sum(self.shared.values()))
+            m.maximize(sum(self.gpus_in_use()))
             return 0
         terms, qkeys = objective_terms(self.f)
         var: dict[tuple, Any] = {("u", *k): v for k, v in self.u.items()}
@@ -178,4 +195,6 @@ def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOut
     for q, v in zip(f.pairs, model.p):
         if solver.value(v):
             partner[q.a], partner[q.b] = q.b, q.a
-    return MethodOutput(status, f.to_solution(counts, partner), bound, cpsat.VERSION, params)
+    single_type = {j: t for (j, t, _), v in model.u.items() if j in f.single and solver.value(v)}
+    solution = f.to_solution(counts, partner, single_type)
+    return MethodOutput(status, solution, bound, cpsat.VERSION, params)

@@ -22,6 +22,15 @@ racks used; ``p[a,b,t]`` jobs ``a < b`` co-located on type ``t``):
   the same for ``b``; ``|x[a,s] - x[b,s]| <= g (1 - P_ab)``
 * ``capacity``:   ``sum_j x[j,s] - sum_{a<b} w[a,b,s] <= cap_s`` with
   ``w = x[a,s] P_ab`` linearised (``w <= x``, ``w <= g P``, ``w >= x - g (1 - P)``)
+
+One-GPU jobs need no server variables: every GPU of a type gives them the
+same throughput, so they only count against their type's capacity::
+
+    sum_{g_j>1} sum_{s of t} x[j,s] - sum w + sum_{g_j=1} u[j,t,0]
+        - sum_{1-GPU pairs on t} p <= G_t
+
+and are given leftover GPUs of their type after solving (a co-located pair
+shares one). This removes most variables and all server symmetry for them.
 * ``objective``:  ``n_j = sum_{t,l} thr[j,t,l]/ref_j (u[j,t,l] - sum_b (1 - f_jbt) q[j,b,t,l])``
   with ``q = u AND p`` linearised; weighted sum, GPUs used, or the minimum.
 """
@@ -144,6 +153,15 @@ class Formulation:
         job = self.instance.jobs[j]
         return [s for t in self.instance.pools[job.id] for s in self.servers[t]]
 
+    @cached_property
+    def multi(self) -> list[int]:
+        """Jobs with more than one GPU: these get server variables."""
+        return [j for j, job in enumerate(self.instance.jobs) if job.num_gpus > 1]
+
+    @cached_property
+    def single(self) -> list[int]:
+        return [j for j, job in enumerate(self.instance.jobs) if job.num_gpus == 1]
+
     def racks_of(self, servers: list[int]) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
         for s in servers:
@@ -151,14 +169,15 @@ class Formulation:
         return out
 
     # -------------------------------------------------------------- solutions
-    def to_solution(self, counts: dict[tuple[int, int], int], partner: dict[int, int]
-                    ) -> PlacementSolution:
-        """GPU ids from per-server counts: each job (or pair) takes the next free GPUs."""
+    def to_solution(self, counts: dict[tuple[int, int], int], partner: dict[int, int],
+                    single_type: dict[int, str]) -> PlacementSolution:
+        """GPU ids: multi-GPU jobs (or pairs) take the next free GPUs of their servers,
+        then one-GPU jobs (or pairs) take leftover GPUs of their type."""
         inst = self.instance
         c = self.cluster
         nxt = {s: c.first_gpu[s] for s in range(len(c.servers))}
         out: dict[str, tuple[int, ...]] = {}
-        for j in range(len(inst.jobs)):
+        for j in self.multi:
             if inst.jobs[j].id in out:
                 continue
             gpus: list[int] = []
@@ -170,6 +189,16 @@ class Formulation:
                 out[inst.jobs[j].id] = tuple(gpus)
                 if j in partner:
                     out[inst.jobs[partner[j]].id] = tuple(gpus)
+        left = {t: [g for s in self.servers[t] for g in range(nxt[s], c.first_gpu[s]
+                                                              + c.servers[s].num_gpus)]
+                for t in self.servers}
+        for j in self.single:
+            if inst.jobs[j].id in out or j not in single_type:
+                continue
+            gpu = left[single_type[j]].pop(0)
+            out[inst.jobs[j].id] = (gpu,)
+            if j in partner:
+                out[inst.jobs[partner[j]].id] = (gpu,)
         return PlacementSolution(out)
 
     def from_solution(self, sol: PlacementSolution) -> tuple[dict[tuple[int, int], int],

@@ -38,7 +38,7 @@ class _MilpModel:
         self.y: dict[tuple[int, int], Any] = {}
         self.z: dict[tuple[int, int], Any] = {}
         self.cap: dict[tuple[int, int], int] = {}
-        for j in self.jobs:
+        for j in f.multi:
             g = self.inst.jobs[j].num_gpus
             for s in f.job_servers(j):
                 self.cap[j, s] = min(g, c.servers[s].num_gpus)
@@ -57,7 +57,7 @@ class _MilpModel:
             self.m += pulp.lpSum(self._u(j)) <= 1
 
     def gpus(self) -> None:
-        for j in self.jobs:
+        for j in self.f.multi:
             job = self.inst.jobs[j]
             for t in self.inst.pools[job.id]:
                 on_t = pulp.lpSum(self.x[j, s] for s in self.f.servers[t])
@@ -74,7 +74,7 @@ class _MilpModel:
 
     def level(self) -> None:
         f = self.f
-        for j in self.jobs:
+        for j in f.multi:
             u0, u1, u2 = (pulp.lpSum(self._u(j, level=lv)) for lv in LEVELS)
             servers = f.job_servers(j)
             ys = pulp.lpSum(self.y[j, s] for s in servers)
@@ -94,6 +94,8 @@ class _MilpModel:
         for i, (q, v) in enumerate(zip(f.pairs, self.p)):
             for j in (q.a, q.b):
                 self.m += v <= pulp.lpSum(self._u(j, t=q.gpu_type))
+            if self.inst.jobs[q.a].num_gpus == 1:
+                continue  # one-GPU pairs share a GPU picked after solving
             for s in f.servers[q.gpu_type]:
                 g = self.cap[q.a, s]
                 self.m += self.x[q.a, s] - self.x[q.b, s] <= g * (1 - v)
@@ -104,6 +106,17 @@ class _MilpModel:
                 self.m += w >= self.x[q.a, s] - g * (1 - v)
                 self.shared[q.a, q.b, s] = w
 
+    def gpus_in_use(self, t: str | None = None) -> list[Any]:
+        """Terms whose sum is the number of GPUs in use (of type ``t``, or all)."""
+        c, f = self.f.cluster, self.f
+        items: list[Any] = [x for (_, s), x in self.x.items() if t in (None, c.servers[s].gpu_type)]
+        items += [-1 * w for (_, _, s), w in self.shared.items()
+                  if t in (None, c.servers[s].gpu_type)]
+        items += [v for (j, tt, _), v in self.u.items() if j in f.single and t in (None, tt)]
+        items += [-1 * v for q, v in zip(f.pairs, self.p)
+                  if self.inst.jobs[q.a].num_gpus == 1 and t in (None, q.gpu_type)]
+        return items
+
     def capacity(self) -> None:
         c = self.f.cluster
         load: dict[int, list[Any]] = {}
@@ -113,11 +126,15 @@ class _MilpModel:
             load.setdefault(s, []).append(-1 * w)
         for s, items in load.items():
             self.m += pulp.lpSum(items) <= c.servers[s].num_gpus
+        for t in c.gpu_types:
+            items = self.gpus_in_use(t)
+            if items:
+                self.m += pulp.lpSum(items) <= c.capacity(t)
 
     def objective(self) -> None:
         inst = self.inst
         if inst.objective is PlacementObjective.GPUS_USED:
-            self.m += pulp.lpSum(self.x.values()) - pulp.lpSum(self.shared.values())
+            self.m += pulp.lpSum(self.gpus_in_use())
             return
         terms, qkeys = objective_terms(self.f)
         var: dict[tuple, Any] = {("u", *k): v for k, v in self.u.items()}
@@ -168,5 +185,7 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
     for q, v in zip(f.pairs, model.p):
         if (v.value() or 0) > 0.5:
             partner[q.a], partner[q.b] = q.b, q.a
-    return MethodOutput(out.status, f.to_solution(counts, partner), out.bound, out.solver,
-                        params, out.message)
+    single_type = {j: t for (j, t, _), v in model.u.items()
+                   if j in f.single and (v.value() or 0) > 0.5}
+    solution = f.to_solution(counts, partner, single_type)
+    return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)

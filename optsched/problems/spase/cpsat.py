@@ -24,7 +24,7 @@ from ...registry import register
 from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
-from .heuristics import assign_gpus, earliest_finish, retime
+from .heuristics import assign_gpus, earliest_finish, makespan, retime
 from .instance import FAMILY, SpaseInstance
 
 
@@ -39,10 +39,14 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         hint = options.warm_start
         hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]] if p.gpus else 0, p.start * s)
                     for tid, p in hint.plans.items()}
+        fallback = retime(instance, {t: (p.config, list(p.gpus), p.start)
+                                     for t, p in hint.plans.items()})
     else:
         greedy = earliest_finish(instance, d)
         hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]], p.start)
                     for tid, p in greedy.plans.items()}
+        fallback = retime(instance, {t: (p.config, list(p.gpus), p.start)
+                                     for t, p in greedy.plans.items()})
     horizon = int(max(st + d[i][hint_cfg[t.id][0]] for i, t in enumerate(tasks)
                       for st in [hint_cfg[t.id][2]]) + 1)
     fits = {(i, k, n) for i, t in enumerate(tasks) for k, cfg in enumerate(t.configs)
@@ -82,7 +86,10 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
                                            "time_scale; plan re-timed on exact runtimes")
     bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
     if not status.has_solution:
-        return MethodOutput(status, None, bound, cpsat.VERSION, params)
+        # The warm start (or greedy) stands when the limit comes first.
+        found = fallback if status is Status.TIME_LIMIT else None
+        status = Status.FEASIBLE if found is not None else status
+        return MethodOutput(status, found, bound, cpsat.VERSION, params)
     choice = {}
     for (i, k, n), v in b.items():
         if solver.value(v):
@@ -90,4 +97,7 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
             choice[tasks[i].id] = (k, n, float(st), float(st + d[i][k]))
     gpus = assign_gpus(instance, choice)
     plans = {tid: (k, gpus[tid], st) for tid, (k, _, st, _) in choice.items()}
-    return MethodOutput(status, retime(instance, plans), bound, cpsat.VERSION, params)
+    found = retime(instance, plans)
+    if makespan(instance, fallback) < makespan(instance, found):
+        found = fallback
+    return MethodOutput(status, found, bound, cpsat.VERSION, params)
