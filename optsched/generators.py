@@ -12,8 +12,8 @@ import numpy as np
 from .errors import InputError, check_positive_int
 from .model import gavel
 from .problems.hopper import HopperInstance
-from .problems.placement import Job, PlacementInstance
-from .problems.timeslot import TimeslotInstance, TimeslotJob
+from .problems.placement import Job, PlacementInstance, PlacementObjective
+from .problems.timeslot import TimeslotInstance, TimeslotJob, TimeslotObjective
 from .throughput import default_catalog
 
 #: Compute cost (MFLOPs per example) of 35 popular CNNs, Cerebro tech report
@@ -90,7 +90,7 @@ def gavel_placement(num_jobs: int, counts: dict[str, int], seed: int, *,
                  for i, (jt, g) in enumerate(_gavel_jobs(rng, num_jobs, cluster.num_gpus)))
     label = ":".join(str(c) for c in counts.values())
     return PlacementInstance(f"gavel-place-{label}-{num_jobs}j-s{seed}", cluster, jobs,
-                             objective, space_sharing, locality)
+                             PlacementObjective(objective), space_sharing, locality)
 
 
 def gavel_timeslot(num_jobs: int, counts: dict[str, int], num_slots: int, seed: int, *,
@@ -120,4 +120,5 @@ def gavel_timeslot(num_jobs: int, counts: dict[str, int], num_slots: int, seed: 
                                 float(rng.integers(1, 4))))
     label = ":".join(str(c) for c in counts.values())
     return TimeslotInstance(f"gavel-slots-{label}-{num_jobs}j-{num_slots}h-s{seed}", cluster,
-                            tuple(jobs), num_slots, 360.0, objective, False, restart_overhead)
+                            tuple(jobs), num_slots, 360.0, TimeslotObjective(objective), False,
+                            restart_overhead)
