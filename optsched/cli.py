@@ -204,6 +204,40 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL if result.status is Status.ERROR else EXIT_OK
 
 
+def cmd_gap(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .gaps import gap_table, summarize
+    from .io import read_instance
+
+    instances = [read_instance(f) for f in args.instances]
+    folders = [Path(f).resolve().parent for f in args.instances]
+    df = gap_table(instances, args.method, args.against, args.time_limit, args.workers,
+                   args.seed, folders=folders)
+    summary = summarize(df)
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            _emit({k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                   for k, v in row.items()})
+        _emit({"summary": summary, "method": args.method, "against": args.against})
+        return EXIT_OK
+    print(f"{'instance':<34} {'status':<10} {'objective':>12} {'reference':>12} {'gap':>9}  "
+          "checker  reference from")
+    for row in df.itertuples(index=False):
+        check_text = {True: "ok", False: "FAIL", None: "-"}[row.feasible]
+        print(f"{row.instance[:34]:<34} {row.status:<10} {_fmt(row.objective):>12} "
+              f"{_fmt(row.reference):>12} {_gap_text(row.gap):>9}  {check_text:<7}  "
+              f"{row.reference_kind}")
+    s = summary
+    if s["mean"] is None:
+        print(f"summary: {s['n']} instance(s), none with a finite gap")
+    else:
+        print(f"summary: {s['n']} instance(s); gap mean {s['mean']:.4%}, geometric mean "
+              f"{s['geomean']:.4%}, max {s['max']:.4%}; within 0.1%: {s['within_0.1%']}"
+              + (f"; no gap: {s['no_gap']}" if s["no_gap"] else ""))
+    return EXIT_OK
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     from .registry import methods
 
@@ -280,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--solver", choices=("cbc", "highs"), help="MILP back-end (method milp)")
     sp.add_argument("--warm-start", help="a solution file to start from")
     sp.add_argument("--out", "-o", help="write the solution here (JSON)")
+    sp = add("gap", cmd_gap, "optimality gap of a method on instances, with a summary")
+    sp.add_argument("instances", nargs="+")
+    sp.add_argument("--method", "-m", required=True)
+    sp.add_argument("--against", "-a", default="bound",
+                    help="bound (default), best, or a method name")
+    sp.add_argument("--time-limit", "-t", type=_positive_float, default=60.0,
+                    help="seconds per solve, also for the reference (default 60)")
+    sp.add_argument("--workers", "-w", type=_positive_int, default=1)
+    sp.add_argument("--seed", "-s", type=int, default=0)
     sp = add("methods", cmd_methods, "list methods by family")
     sp.add_argument("--family", choices=("placement", "timeslot", "hopper", "spase"))
 

@@ -47,6 +47,13 @@ def register(family: str, name: str, kind: str, summary: str) -> Callable[[Metho
     return deco
 
 
+#: Entry-point group through which installed packages add methods. An entry
+#: ``name = "pkg.mod:function"`` registers ``function`` under ``name``, which is
+#: ``family:method`` (e.g. ``placement:my_rule``). Set ``function.optsched_kind =
+#: "exact"`` for an exact method (default: heuristic).
+ENTRY_POINT_GROUP = "optsched.methods"
+
+
 def _load_builtin() -> None:
     global _LOADED
     if _LOADED:
@@ -54,6 +61,24 @@ def _load_builtin() -> None:
     # Importing the modules runs their @register decorators.
     importlib.import_module("optsched.methods")
     _LOADED = True
+    _load_entry_points()
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        family, _, name = ep.name.partition(":")
+        if not name:
+            raise InputError(f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be "
+                             "named 'family:method'")
+        try:
+            fn = ep.load()
+        except Exception as exc:  # a broken plug-in must not break optsched
+            raise InputError(f"entry point {ep.name!r}: cannot load {ep.value!r} ({exc})") from None
+        kind = getattr(fn, "optsched_kind", "heuristic")
+        summary = (fn.__doc__ or "installed plug-in").strip().splitlines()[0]
+        _METHODS[(family, name)] = Method(name, family, kind, fn, summary)
 
 
 def methods(family: str | None = None) -> list[Method]:
@@ -83,4 +108,6 @@ def _plugin(family: str, spec: str) -> Method:
         raise InputError(f"method {spec!r}: {module_name!r} has no function {attr!r}")
     kind = getattr(fn, "optsched_kind", "heuristic")
     summary = (fn.__doc__ or "user method").strip().splitlines()[0]
+    # Plug-ins take (instance, options) and return a solution or a MethodOutput;
+    # the front door wraps a bare solution as a feasible result.
     return Method(spec, family, kind, fn, summary)

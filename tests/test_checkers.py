@@ -228,3 +228,20 @@ def test_timeslot_locality_needs_gpu_sets():
 
 def test_single_server_builder():
     assert single_server(8).num_gpus == 8
+
+
+def test_hopper_replication():
+    # 2 configs, 2 workers; partition 1 is also on worker 0
+    inst = HopperInstance("r", ("a", "b"), ("w0", "w1"), ((1.0, 2.0), (3.0, 4.0)),
+                          replicas=((0,), (0, 1)))
+    # a runs both partitions on worker 0 (1 + 1 s at worker 0's speed); b runs partition 1
+    # on worker 1 (4 s), then partition 0 on worker 0 (3 s): makespan 7
+    ok = HopperSolution(((0.0, 1.0), (4.0, 0.0)), workers=((0, 0), (0, 1)))
+    rep = check(inst, ok)
+    assert rep.feasible and rep.objective == 7.0
+    bad = HopperSolution(((0.0, 1.0), (4.0, 0.0)), workers=((1, 0), (0, 1)))
+    assert kinds(check(inst, bad)) == {"not_replicated": 1}
+    # with replication the bound uses each unit's least time: a 1+1, b 3+3 -> max(6, 8/2)
+    assert lower_bound(inst) == 6.0
+    with pytest.raises(Exception, match="must include its own worker"):
+        HopperInstance("r", ("a",), ("w0", "w1"), ((1.0, 2.0),), replicas=((1,), (1,)))

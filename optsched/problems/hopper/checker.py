@@ -3,7 +3,8 @@
 =============== ===============================================================
 kind            size
 =============== ===============================================================
-shape           1 (starts is not |S| x p; nothing else is checked)
+shape           1 (starts or workers is not |S| x p; nothing else is checked)
+not_replicated  1 per unit on a worker that does not hold its partition
 negative_start  seconds before 0
 worker_overlap  seconds two units overlap on one worker
 config_overlap  seconds two units of one config overlap
@@ -37,20 +38,30 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
     bad = Violations()
     n, p = instance.num_configs, instance.num_workers
     starts = solution.starts
-    if len(starts) != n or any(len(r) != p for r in starts):
-        bad.add("shape", 1, f"starts must be {n} x {p}")
+    ws = solution.workers
+    if len(starts) != n or any(len(r) != p for r in starts) or (
+            ws is not None and (len(ws) != n or any(len(r) != p for r in ws))):
+        bad.add("shape", 1, f"starts and workers must be {n} x {p}")
         return CheckReport(FAMILY, math.nan, bad.freeze())
-    T = instance.times
+    where = [[solution.worker(i, j) for j in range(p)] for i in range(n)]
+    for i in range(n):
+        for j in range(p):
+            if where[i][j] not in instance.holders(j):
+                bad.add("not_replicated", 1, f"config {instance.configs[i]!r} partition "
+                        f"{instance.workers[j]!r} on worker {where[i][j]}")
+    if bad:
+        return CheckReport(FAMILY, math.nan, bad.freeze())
+    T = [[instance.times[i][where[i][j]] for j in range(p)] for i in range(n)]
     makespan = max((starts[i][j] + T[i][j] for i in range(n) for j in range(p)), default=0.0)
     tol = TOL * max(makespan, 1.0)
     for i in range(n):
         for j in range(p):
             bad.add("negative_start", -starts[i][j] if starts[i][j] < -tol else 0,
                     f"config {instance.configs[i]!r} on worker {instance.workers[j]!r}")
-    for j, w in enumerate(instance.workers):
-        _overlaps(bad, "worker_overlap", f"worker {w!r}",
-                  [(starts[i][j], starts[i][j] + T[i][j], instance.configs[i]) for i in range(n)],
-                  tol)
+    for w, name in enumerate(instance.workers):
+        _overlaps(bad, "worker_overlap", f"worker {name!r}",
+                  [(starts[i][j], starts[i][j] + T[i][j], f"{instance.configs[i]}/{j}")
+                   for i in range(n) for j in range(p) if where[i][j] == w], tol)
     for i, c in enumerate(instance.configs):
         _overlaps(bad, "config_overlap", f"config {c!r}",
                   [(starts[i][j], starts[i][j] + T[i][j], instance.workers[j]) for j in range(p)],

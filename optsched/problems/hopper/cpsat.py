@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
+from ...errors import InputError
 from ...registry import register
 from ...result import Status
 from ...solvers import cpsat
@@ -37,6 +38,9 @@ def scaled_durations(instance: HopperInstance) -> tuple[list[list[int]], float, 
           "and per config")
 def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     n, p = instance.num_configs, instance.num_workers
+    if instance.replicated:
+        raise InputError("hopper exact models handle unreplicated partitions only "
+                         "(each unit on its partition's worker)")
     d, s, exact = scaled_durations(instance)
     # Hint and horizon: the warm start if given, else the dense greedy, on scaled times.
     if options.warm_start is not None:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...errors import InputError
+
 
 def dense_greedy(times: Sequence[Sequence[float]]) -> list[list[float]]:
     """Dense open-shop list schedule, most-remaining-work first.
@@ -77,3 +79,106 @@ def retime(times: Sequence[Sequence[float]], order_starts: Sequence[Sequence[flo
 
 def makespan(times: Sequence[Sequence[float]], starts: Sequence[Sequence[float]]) -> float:
     return float((np.asarray(starts) + np.asarray(times)).max(initial=0.0))
+
+
+# ---------------------------------------------------------------- baselines
+def _as_solution(starts, workers=None):  # type: ignore[no-untyped-def]
+    from .solution import HopperSolution
+
+    ws = None if workers is None else tuple(tuple(int(w) for w in r) for r in workers)
+    return HopperSolution(tuple(tuple(float(s) for s in r) for r in starts), ws)
+
+
+def randomized(instance, seed: int):  # type: ignore[no-untyped-def]
+    """Cerebro's randomized scheduler (Algorithm 1, VLDB'20), simulated.
+
+    Whenever workers are idle, each idle worker in index order takes a unit
+    chosen uniformly at random among those it may run (its partition, or a
+    replica it holds) whose config is idle; then time advances to the next
+    completion. Deviation: the paper polls every ``WAIT_TIME`` and its code
+    shuffles once per epoch; here decisions happen exactly at completions and
+    the choice is uniform at every decision, which is what Algorithm 1's
+    per-attempt shuffle amounts to.
+    """
+    rng = np.random.default_rng(seed)
+    T = np.asarray(instance.times, dtype=float)
+    n, p = T.shape
+    todo = np.ones((n, p), dtype=bool)
+    can = np.zeros((p, p), dtype=bool)  # can[w, j]: worker w holds partition j
+    for j in range(p):
+        can[list(instance.holders(j)), j] = True
+    starts = np.zeros((n, p))
+    where = np.tile(np.arange(p), (n, 1))
+    config_free = np.zeros(n)
+    worker_free = np.zeros(p)
+    t, left = 0.0, n * p
+    while left:
+        for w in range(p):
+            if worker_free[w] > t:
+                continue
+            eligible = np.argwhere(todo & can[w][None, :] & (config_free <= t)[:, None])
+            if len(eligible) == 0:
+                continue
+            i, j = eligible[rng.integers(len(eligible))]
+            starts[i, j], where[i, j] = t, w
+            todo[i, j] = False
+            left -= 1
+            config_free[i] = worker_free[w] = t + T[i, w]
+        future = np.concatenate([worker_free[worker_free > t], config_free[config_free > t]])
+        if left and len(future) == 0:
+            raise RuntimeError("randomized scheduler stalled")
+        t = float(future.min()) if len(future) else t
+    return _as_solution(starts, where if instance.replicated else None)
+
+
+def task_parallel(instance):  # type: ignore[no-untyped-def]
+    """Task parallelism: every config trains whole epochs on one worker (LPT).
+
+    Needs every partition on every worker (full replication, ``p`` copies of
+    the data). Configs in decreasing order of their shortest epoch
+    ``min_w p T_iw`` go to the worker where they finish first, and run their
+    ``p`` partitions back to back there. On identical workers this is Graham's
+    LPT rule (at most 4/3 of the task-parallel optimum).
+    """
+    T = np.asarray(instance.times, dtype=float)
+    n, p = T.shape
+    if any(len(instance.holders(j)) < p for j in range(p)):
+        raise InputError("task_parallel needs every partition on every worker (full "
+                         "replication); use HopperInstance.fully_replicated()")
+    epoch = T * p  # epoch[i, w]: whole epoch of config i on worker w
+    free = np.zeros(p)
+    starts = np.zeros((n, p))
+    where = np.zeros((n, p), dtype=int)
+    for i in sorted(range(n), key=lambda i: (-epoch[i].min(), i)):
+        w = int(np.argmin(free + epoch[i]))
+        starts[i] = free[w] + T[i, w] * np.arange(p)
+        where[i] = w
+        free[w] += epoch[i, w]
+    return _as_solution(starts, where)
+
+
+def _registered() -> None:
+    from ...registry import register
+    from ...result import Status
+    from ...solvers.common import MethodOutput
+
+    @register("hopper", "greedy", "heuristic",
+              "dense greedy open-shop schedule, most remaining work first")
+    def _greedy(instance, options):  # type: ignore[no-untyped-def]
+        if instance.replicated:
+            raise InputError("greedy handles unreplicated partitions only")
+        return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
+
+    @register("hopper", "randomized", "heuristic",
+              "Cerebro's randomized scheduler (Algorithm 1), seeded")
+    def _randomized(instance, options):  # type: ignore[no-untyped-def]
+        return MethodOutput(Status.FEASIBLE, randomized(instance, options.seed),
+                            parameters={"seed": options.seed})
+
+    @register("hopper", "task_parallel", "heuristic",
+              "task parallelism: whole epochs per worker, LPT (needs full replication)")
+    def _task_parallel(instance, options):  # type: ignore[no-untyped-def]
+        return MethodOutput(Status.FEASIBLE, task_parallel(instance))
+
+
+_registered()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pulp
 
+from ...errors import InputError
 from ...registry import register
 from ...result import Status
 from ...solvers import milp
@@ -33,6 +34,9 @@ from .solution import HopperSolution
 def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     T = instance.times
     n, p = instance.num_configs, instance.num_workers
+    if instance.replicated:
+        raise InputError("hopper exact models handle unreplicated partitions only "
+                         "(each unit on its partition's worker)")
     if options.warm_start is not None:
         start = retime(T, options.warm_start.starts)
     else:

@@ -89,3 +89,188 @@ def retime(instance: SpaseInstance, plans: dict[str, tuple[int, list[int], float
 def makespan(instance: SpaseInstance, solution: SpaseSolution) -> float:
     tasks = {t.id: t for t in instance.tasks}
     return max(p.start + tasks[t].configs[p.config].runtime for t, p in solution.plans.items())
+
+
+# ---------------------------------------------------------------- baselines
+# Saturn's simulation baselines (VLDB'24, Section 4.3). All pick, for the GPU
+# count they allocate, the fastest configuration with exactly that many GPUs
+# (the "profiler-best parallelism"), or the fastest with fewer when none has
+# exactly that many.
+
+
+def best_config(task, gpus: int) -> int | None:  # type: ignore[no-untyped-def]
+    """Index of the fastest configuration using at most ``gpus`` GPUs, preferring exactly."""
+    exact = [k for k, c in enumerate(task.configs) if c.num_gpus == gpus]
+    fewer = [k for k, c in enumerate(task.configs) if c.num_gpus <= gpus]
+    pool = exact or fewer
+    return min(pool, key=lambda k: (task.configs[k].runtime, k)) if pool else None
+
+
+def _list_schedule(instance: SpaseInstance, picks: list[tuple[str, int, int]]) -> SpaseSolution:
+    """Run ``(task, config, server)`` picks in order, each at the earliest time its GPU
+    count is free on its server (no backfilling), on the earliest-free GPUs."""
+    c = instance.cluster
+    tasks = {t.id: t for t in instance.tasks}
+    free = [0.0] * c.num_gpus
+    plans = {}
+    for tid, k, s in picks:
+        need = tasks[tid].configs[k].num_gpus
+        gpus = sorted(c.server_gpus(s), key=lambda g: (free[g], g))[:need]
+        start = max(free[g] for g in gpus)
+        for g in gpus:
+            free[g] = start + tasks[tid].configs[k].runtime
+        plans[tid] = TaskPlan(k, tuple(gpus), start)
+    return SpaseSolution(plans)
+
+
+def max_heuristic(instance: SpaseInstance) -> SpaseSolution:
+    """Max-Heuristic: each task gets a whole server, one task per server at a time.
+
+    Longest task first, each on the server that frees first, with its fastest
+    configuration that fits the server; the rest of the server idles.
+    """
+    c = instance.cluster
+    free_at = [0.0] * len(c.servers)
+    order = sorted(instance.tasks, key=lambda t: -min(cfg.runtime for cfg in t.configs))
+    picks = []
+    for t in order:
+        options = []
+        for s, server in enumerate(c.servers):
+            k = best_config(t, server.num_gpus)
+            if k is not None:
+                options.append((free_at[s] + t.configs[k].runtime, s, k))
+        _, s, k = min(options)
+        picks.append((t.id, k, s))
+        free_at[s] += t.configs[k].runtime
+    return _whole_server(instance, picks)
+
+
+def _whole_server(instance: SpaseInstance, picks: list[tuple[str, int, int]]) -> SpaseSolution:
+    c = instance.cluster
+    tasks = {t.id: t for t in instance.tasks}
+    free_at = [0.0] * len(c.servers)
+    plans = {}
+    for tid, k, s in picks:
+        cfg = tasks[tid].configs[k]
+        plans[tid] = TaskPlan(k, tuple(c.server_gpus(s))[: cfg.num_gpus], free_at[s])
+        free_at[s] += cfg.runtime
+    return SpaseSolution(plans)
+
+
+def min_heuristic(instance: SpaseInstance) -> SpaseSolution:
+    """Min-Heuristic: one GPU per task (spilling); leftover GPUs split evenly.
+
+    Every task gets ``a = max(1, G // T)`` GPUs (``G`` GPUs, ``T`` tasks), capped
+    by the largest server, and its fastest configuration with at most ``a``
+    GPUs (or its smallest if none); tasks then run in order, each on the server
+    where its GPUs free first.
+    """
+    c = instance.cluster
+    a = max(1, c.num_gpus // len(instance.tasks))
+    a = min(a, max(s.num_gpus for s in c.servers))
+    picks = []
+    gpu_free = [0.0] * c.num_gpus
+    for t in instance.tasks:
+        k = best_config(t, a)
+        if k is None:
+            k = min(range(len(t.configs)), key=lambda k: (t.configs[k].num_gpus,
+                                                          t.configs[k].runtime))
+        need = t.configs[k].num_gpus
+        s = min((s for s, srv in enumerate(c.servers) if srv.num_gpus >= need),
+                key=lambda s: (sorted(gpu_free[g] for g in c.server_gpus(s))[need - 1], s))
+        gpus = sorted(c.server_gpus(s), key=lambda g: (gpu_free[g], g))[:need]
+        start = max(gpu_free[g] for g in gpus)
+        for g in gpus:
+            gpu_free[g] = start + t.configs[k].runtime
+        picks.append((t.id, k, s))
+    return _list_schedule(instance, picks)
+
+
+def optimus_greedy(instance: SpaseInstance) -> SpaseSolution:
+    """Optimus*-Greedy (Saturn's Algorithm 1), one server at a time.
+
+    Tasks are dealt to servers longest first, each to the server with the
+    least assigned work per GPU. On each server every task starts at its
+    smallest configuration; one more GPU at a time goes to the task whose
+    runtime drops most, ``R_t(l_t) - R_t(l_t + 1)`` with ``R_t(l)`` its fastest
+    runtime on at most ``l`` GPUs, while the server's GPUs last. Tasks of a
+    server then run in order of decreasing runtime, each as soon as its GPUs
+    are free. Deviation: with more tasks than GPUs the allocation cannot start
+    every task at once; the list schedule then runs them in waves.
+    """
+    c = instance.cluster
+    work = [0.0] * len(c.servers)
+    groups: dict[int, list] = {s: [] for s in range(len(c.servers))}
+    for t in sorted(instance.tasks, key=lambda t: -min(cfg.runtime for cfg in t.configs)):
+        smallest = min(cfg.num_gpus for cfg in t.configs)
+        fits = [s for s, srv in enumerate(c.servers) if srv.num_gpus >= smallest]
+        s = min(fits, key=lambda s: (work[s] / c.servers[s].num_gpus, s))
+        groups[s].append(t)
+        work[s] += min(cfg.runtime for cfg in t.configs)
+    picks = []
+    for s, ts in groups.items():
+        cap = c.servers[s].num_gpus
+
+        def runtime(t, lv):  # type: ignore[no-untyped-def]
+            k = best_config(t, lv)
+            return float("inf") if k is None else t.configs[k].runtime
+
+        alloc = {t.id: min(cfg.num_gpus for cfg in t.configs) for t in ts}
+        used = sum(alloc.values())
+        while used < cap:
+            gains = [(runtime(t, alloc[t.id]) - runtime(t, alloc[t.id] + 1), t.id)
+                     for t in ts if alloc[t.id] < cap]
+            gains = [g for g in gains if g[0] > 0]
+            if not gains:
+                break
+            _, tid = max(gains, key=lambda g: (g[0], g[1]))
+            alloc[tid] += 1
+            used += 1
+        for t in sorted(ts, key=lambda t: -runtime(t, alloc[t.id])):
+            k = best_config(t, alloc[t.id])
+            assert k is not None
+            picks.append((t.id, k, s))
+    return _list_schedule(instance, picks)
+
+
+def randomized(instance: SpaseInstance, seed: int) -> SpaseSolution:
+    """Randomized: random fitting configuration and server per task, random order."""
+    import random
+
+    rng = random.Random(seed)
+    c = instance.cluster
+    picks = []
+    for t in rng.sample(list(instance.tasks), len(instance.tasks)):
+        options = [(k, s) for k, cfg in enumerate(t.configs) for s, srv in enumerate(c.servers)
+                   if cfg.num_gpus <= srv.num_gpus]
+        k, s = rng.choice(options)
+        picks.append((t.id, k, s))
+    return _list_schedule(instance, picks)
+
+
+def _registered() -> None:
+    from ...registry import register
+    from ...result import Status
+    from ...solvers.common import MethodOutput
+
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
+
+    register("spase", "max_heuristic", "heuristic",
+             "Saturn's Max-Heuristic: a whole server per task, best parallelism")(
+        wrap(max_heuristic))
+    register("spase", "min_heuristic", "heuristic",
+             "Saturn's Min-Heuristic: one GPU per task, leftover GPUs split evenly")(
+        wrap(min_heuristic))
+    register("spase", "optimus_greedy", "heuristic",
+             "Saturn's Optimus*-Greedy: marginal runtime gain per GPU, per server")(
+        wrap(optimus_greedy))
+    register("spase", "randomized", "heuristic",
+             "random configuration, server and order, seeded")(
+        lambda inst, opts: MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed)))
+    register("spase", "greedy", "heuristic",
+             "longest task first, earliest finishing configuration and server")(
+        wrap(earliest_finish))
+
+
+_registered()

@@ -1,0 +1,74 @@
+"""Stored reference values: best known solutions and proven bounds of a suite.
+
+A suite folder holds ``reference.json``::
+
+    {"format": "optsched-reference", "version": 1,
+     "entries": {"<instance name>": {"objective": ..., "bound": ..., "status": ...,
+                                     "method": ..., "solver": ..., "time": ...,
+                                     "solution": "solutions/<name>.json"}}}
+
+Stored objectives are never trusted: :func:`load` re-checks every stored
+solution with the family's checker and re-scores it; an entry whose solution
+is infeasible, or whose recomputed objective crosses its bound, is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .io import read_solution
+from .problems import check
+from .problems.base import Sense
+
+REFERENCE_FORMAT = "optsched-reference"
+REFERENCE_FILE = "reference.json"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A checked reference: best known objective (re-scored) and best proven bound."""
+
+    objective: float
+    bound: float
+    status: str
+    method: str
+    solver: str
+    time: float
+    solution: Any
+
+
+def load(instance: Any, folder: Path) -> Reference | None:
+    """The reference of ``instance`` stored in ``folder``, re-checked; None if absent."""
+    path = folder / REFERENCE_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("format") != REFERENCE_FORMAT or data.get("version") != 1:
+        raise InputError(f"{path}: not an optsched reference file (format version 1)")
+    entry = data.get("entries", {}).get(instance.name)
+    if entry is None:
+        return None
+    solution = read_solution(folder / entry["solution"])
+    report = check(instance, solution)
+    if not report.feasible:
+        kinds = ", ".join(report.by_kind())
+        raise InputError(f"{path}: stored solution of {instance.name!r} is infeasible ({kinds})")
+    stored = entry.get("objective")
+    if stored is not None and not math.isclose(stored, report.objective, rel_tol=1e-6,
+                                               abs_tol=1e-9):
+        raise InputError(f"{path}: stored objective of {instance.name!r} is {stored!r} but "
+                         f"its solution scores {report.objective!r}")
+    bound = entry.get("bound")
+    bound = float(bound) if bound is not None else math.nan
+    if not math.isnan(bound):
+        crosses = (report.objective < bound) if instance.sense is Sense.MIN else \
+            (report.objective > bound)
+        if crosses and not math.isclose(report.objective, bound, rel_tol=1e-6, abs_tol=1e-9):
+            raise InputError(f"{path}: stored bound of {instance.name!r} crosses its solution")
+    return Reference(report.objective, bound, entry.get("status", ""), entry.get("method", ""),
+                     entry.get("solver", ""), float(entry.get("time", math.nan)), solution)
