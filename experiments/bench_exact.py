@@ -110,9 +110,9 @@ def timeslot(workers: int) -> None:
             inst = gavel_timeslot(24, {"v100": 12, "p100": 12, "k80": 8}, 24, seed,
                                   objective=objective)
             for method in ("cpsat", "milp"):
-                rows.append({"objective": objective, "seed": seed,
+                rows.append({"criterion": objective, "seed": seed,
                              **run(inst, method, 60.0, workers)})
-    save("timeslot_32gpu", rows, ["objective", "method"],
+    save("timeslot_32gpu", rows, ["criterion", "method"],
          "32 GPUs (12 V100, 12 P100, 8 K80), 24 Gavel jobs, 24 slots of 360 s; 60 s limit, "
          f"{workers} workers, 3 seeds per objective.")
 

@@ -238,6 +238,98 @@ def cmd_gap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .bench import DEFAULT_METHODS, DEFAULT_SUITES, run, summary_table
+    from .report import to_markdown
+
+    suites = args.suites or list(DEFAULT_SUITES)
+    methods = [m for m in (args.methods.split(",") if args.methods else DEFAULT_METHODS) if m]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise InputError(f"bench: --seeds must be integers separated by commas, got "
+                         f"{args.seeds!r}") from None
+    out = Path(args.out)
+    df = run(suites, methods, out, args.time_limit, args.workers, args.parallel, seeds,
+             progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            _emit({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                   for k, v in row.items()})
+        return EXIT_OK
+    table = summary_table(df, ["suite", "method"])
+    print(f"{len(df)} runs, results in {out}  (time limit {args.time_limit} s, "
+          f"{args.workers} worker(s), seeds {args.seeds})")
+    print(to_markdown(table, floatfmt=".3g"))
+    bad = df[df["feasible"] == False]  # noqa: E712
+    if len(bad):
+        print(f"checker rejected {len(bad)} solution(s): see the results file")
+    return EXIT_OK
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .bench import load_results, summary_table
+    from .io import write_text
+    from .report import to_latex, to_markdown
+
+    df = load_results(Path(args.results))
+    table = summary_table(df, [c for c in args.by.split(",") if c])
+    if args.json:
+        for row in table.to_dict(orient="records"):
+            _emit({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                   for k, v in row.items()})
+        return EXIT_OK
+    if args.format == "latex":
+        text = to_latex(table, floatfmt=".3g", caption=args.caption,
+                        label=args.label)
+    else:
+        text = to_markdown(table, floatfmt=".3g") + "\n"
+    if args.out:
+        write_text(args.out, text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def _counts(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, _, num = part.partition(":")
+        try:
+            out[name.strip()] = int(num)
+        except ValueError:
+            raise InputError(f"generate: --counts must look like v100:24,p100:24, got "
+                             f"{text!r}") from None
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generators import generate
+    from .io import dumps, write_instance
+
+    inst = generate(args.family, args.source, args.seed, num_jobs=args.num_jobs,
+                    num_slots=args.num_slots, num_configs=args.num_configs,
+                    num_workers=args.num_workers, num_tasks=args.num_tasks,
+                    servers=args.servers, counts=_counts(args.counts), vc=args.vc,
+                    objective=args.objective, heterogeneous=not args.homogeneous)
+    if args.out:
+        write_instance(args.out, inst)
+        if args.json:
+            _emit({"file": args.out, "family": inst.family, "name": inst.name})
+        else:
+            print(f"wrote {args.out}: {inst.family} instance {inst.name!r}")
+    else:
+        sys.stdout.write(dumps(inst.to_dict()))
+    return EXIT_OK
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     from .registry import methods
 
@@ -323,6 +415,42 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds per solve, also for the reference (default 60)")
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--seed", "-s", type=int, default=0)
+    sp = add("generate", cmd_generate, "generate an instance (deterministic for a seed)")
+    sp.add_argument("family", choices=("placement", "timeslot", "hopper", "spase"))
+    sp.add_argument("--source", required=True, help="placement/timeslot: synthetic, gavel, "
+                    "philly, helios, itp (placement also alibaba); hopper: cerebro, "
+                    "synthetic; spase: saturn, pollux")
+    sp.add_argument("--seed", "-s", type=int, default=0)
+    sp.add_argument("--num-jobs", type=_positive_int)
+    sp.add_argument("--num-slots", type=_positive_int)
+    sp.add_argument("--num-configs", type=_positive_int)
+    sp.add_argument("--num-workers", type=_positive_int)
+    sp.add_argument("--num-tasks", type=_positive_int)
+    sp.add_argument("--servers", type=_positive_int, help="servers (philly: per size; "
+                    "alibaba: nodes; spase: servers)")
+    sp.add_argument("--counts", help="GPUs per type, e.g. v100:24,p100:24,k80:16")
+    sp.add_argument("--vc", help="virtual cluster (philly, gavel) or cluster (itp)")
+    sp.add_argument("--objective")
+    sp.add_argument("--homogeneous", action="store_true", help="cerebro: homogeneous cell")
+    sp.add_argument("--out", "-o", help="write here (default: print JSON)")
+    sp = add("bench", cmd_bench, "run methods over suites (resumable) and print the gap table")
+    sp.add_argument("suites", nargs="*", help="suite folders or names under instances/ "
+                    "(default: the four *-small suites)")
+    sp.add_argument("--methods", help="comma-separated (default: cpsat,greedy)")
+    sp.add_argument("--time-limit", "-t", type=_positive_float, default=10.0)
+    sp.add_argument("--workers", "-w", type=_positive_int, default=1)
+    sp.add_argument("--parallel", "-j", type=_positive_int, default=1,
+                    help="cells run at once, each in its own process")
+    sp.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    sp.add_argument("--out", "-o", default="results/bench.jsonl",
+                    help="results (JSON lines; re-running resumes)")
+    sp = add("table", cmd_table, "render a results file as a gap table")
+    sp.add_argument("results")
+    sp.add_argument("--by", default="family,method", help="columns to group by")
+    sp.add_argument("--format", "-f", choices=("markdown", "latex"), default="markdown")
+    sp.add_argument("--out", "-o", help="write here instead of stdout")
+    sp.add_argument("--caption")
+    sp.add_argument("--label")
     sp = add("methods", cmd_methods, "list methods by family")
     sp.add_argument("--family", choices=("placement", "timeslot", "hopper", "spase"))
 
@@ -349,6 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("optsched: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a closed reader (e.g. head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug: say so in one line unless debugging
         if os.environ.get("OPTSCHED_DEBUG"):
             raise

@@ -66,8 +66,12 @@ def dumps(data: Any) -> str:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write atomically: a killed writer never leaves a half-written file."""
+    write_text(path, dumps(data))
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text atomically (temporary file, then rename)."""
     p = Path(path)
-    text = dumps(data)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
