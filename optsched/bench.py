@@ -36,7 +36,7 @@ from .solve import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SUITES = ("hopper-small", "spase-small", "placement-small", "timeslot-small")
-DEFAULT_METHODS = ("cpsat", "greedy")
+DEFAULT_METHODS = ("cpsat", "milp", "greedy")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Cell:
 def find_suite(name: str) -> Path:
     """A suite folder: a path, or a name under the repository's ``instances/``."""
     p = Path(name)
-    for cand in (p, ROOT / "instances" / name):
+    for cand in (p, Path.cwd() / "instances" / name, ROOT / "instances" / name):
         if cand.is_dir():
             return cand
     raise InputError(f"suite {name!r} not found (a folder, or a name under instances/)")
@@ -144,14 +144,27 @@ def run(
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run every missing cell, append its row to ``out``, return all rows of ``out``."""
+    from .registry import get
+    from .registry import methods as registered
+
     cells = []
+    used: set[str] = set()
     for name in suites:
         folder = find_suite(name)
         check_references(folder)  # a tampered reference stops the run before it starts
         for f in suite_files(folder):
+            family = read_instance(f).family
+            known = {m.name for m in registered(family)}
             for m in methods:
+                if m not in known and ":" not in m:
+                    continue  # not a method of this family (e.g. task_parallel on spase)
+                get(family, m)
+                used.add(m)
                 for s in seeds:
                     cells.append(Cell(folder.name, str(f), m, s))
+    unused = [m for m in methods if m not in used]
+    if unused:
+        raise InputError(f"bench: method {unused[0]!r} exists for none of the suites' families")
     out.parent.mkdir(parents=True, exist_ok=True)
     _repair(out)
     done = _done(out)

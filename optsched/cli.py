@@ -436,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("bench", cmd_bench, "run methods over suites (resumable) and print the gap table")
     sp.add_argument("suites", nargs="*", help="suite folders or names under instances/ "
                     "(default: the four *-small suites)")
-    sp.add_argument("--methods", help="comma-separated (default: cpsat,greedy)")
+    sp.add_argument("--methods", help="comma-separated (default: cpsat,milp,greedy); "
+                    "methods a family lacks are skipped for it")
     sp.add_argument("--time-limit", "-t", type=_positive_float, default=10.0)
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--parallel", "-j", type=_positive_int, default=1,

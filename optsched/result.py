@@ -52,7 +52,8 @@ def gap(objective: float | None, bound: float | None, sense: Sense | str) -> flo
     * bound crossing the objective (``objective < bound`` when minimising,
       ``>`` when maximising) by more than ``1e-9`` relative: the negative
       value is returned, which signals an invalid bound (a bug upstream);
-      within that tolerance it is rounding and the gap is 0.
+      within that tolerance it is rounding and the gap is 0;
+    * ``|gap| < 1e-12`` is floating-point noise and reported as 0.
     """
     sense = Sense(sense)
     if objective is None or not math.isfinite(objective):
@@ -63,7 +64,7 @@ def gap(objective: float | None, bound: float | None, sense: Sense | str) -> flo
         return 0.0 if objective == 0 else math.inf
     signed = (objective - bound) if sense is Sense.MIN else (bound - objective)
     value = signed / abs(bound)
-    if -GAP_TOL <= value < 0:
+    if -GAP_TOL <= value < 1e-12:
         return 0.0
     return value
 

@@ -219,3 +219,13 @@ def test_time_limit_returns_best_solution_and_bound():
     assert result.check.feasible
     assert result.bound <= result.objective
     assert result.parameters["time_limit"] == 1.0
+
+
+@pytest.mark.parametrize("method, kw", BACKENDS, ids=IDS)
+def test_spase_big_m_covers_long_unused_configurations(method, kw):
+    # Saturn-style tasks whose slowest configuration (spilling) outlasts the whole
+    # plan: a big-M of the horizon alone would make the MILP infeasible. GPT-J on 4 GPUs
+    # (129384 s) is the longest task, and the rest fit beside it on the other server.
+    from optsched.generators import saturn_tasks
+
+    assert_optimal(run(saturn_tasks(5, 2, 4, 0), method, kw), 129384.0)

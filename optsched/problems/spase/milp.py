@@ -16,9 +16,10 @@ configuration; ``O[t,n]`` server; ``P[t,n,g]`` GPU ``g`` of server ``n``;
   ``I_t1ng <= I_t2ng - R_t1s + U_T (3 - P_t1ng - P_t2ng - B_t1s + A_t2t1)`` and
   ``I_t1ng >= I_t2ng + R_t2s - U_T (4 - P_t1ng - P_t2ng - A_t2t1 - B_t2s)``
 
-Saturn sets every big-M to ``1e10``; here each has the tightest valid value:
-``U_T`` the warm start's makespan (every start lies in ``[0, U_T]``),
-``U_G`` the server's GPU count, ``U_I = U_T * GPU_n``. Configurations that fit
+Saturn sets every big-M to ``1e10``; here each has the smallest valid value:
+``U_T = H + max_ts R_ts`` with ``H`` the warm start's makespan (every start
+lies in ``[0, H]``, and an inactive constraint may carry any configuration's
+runtime), ``U_G`` the server's GPU count, ``U_I = H * GPU_n``. Configurations that fit
 no server get ``B = 0``. The plan is re-timed on exact runtimes as in CP-SAT.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import pulp
 
 from ...registry import register
+from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import earliest_finish, makespan, retime
@@ -39,7 +41,8 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     c = instance.cluster
     tasks = instance.tasks
     warm = options.warm_start or earliest_finish(instance)
-    ut = makespan(instance, warm)
+    horizon = makespan(instance, warm)
+    ut = horizon + max(cfg.runtime for t in tasks for cfg in t.configs)
     T = range(len(tasks))
     N = range(len(c.servers))
     G = {n: list(range(c.servers[n].num_gpus)) for n in N}
@@ -48,12 +51,13 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     biggest = max(len(G[n]) for n in N)
 
     prob = pulp.LpProblem("spase", pulp.LpMinimize)
-    C = pulp.LpVariable("C", lower_bound(instance), ut)
+    C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
     B = {k: pulp.LpVariable(f"B_{k[0]}_{k[1]}", cat="Binary") for k in R}
     O = {(t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary") for t in T for n in N}
     P = {(t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
          for t in T for n in N for g in G[n]}
-    I = {(t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, ut) for t in T for n in N for g in G[n]}
+    I = {(t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
+         for t in T for n in N for g in G[n]}
     A = {(a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary") for a in T for b in T if a != b}
     prob += C  # (1)
     for (t, s), r in R.items():  # (2)
@@ -77,7 +81,7 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
             prob += pulp.lpSum(P[t, n, g] for g in G[n]) <= len(G[n]) * O[t, n]
     for (t, s), k in need.items():  # (8), (9)
         for n in N:
-            ui = ut * len(G[n])
+            ui = horizon * len(G[n])
             avg = pulp.lpSum(I[t, n, g] for g in G[n]) * (1.0 / k)
             for g in G[n]:
                 slack = ui * (3 - P[t, n, g] - B[t, s] - O[t, n])
@@ -98,6 +102,9 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     out = milp.solve(prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m_time": ut}
     if not out.status.has_solution:
+        if out.status is Status.TIME_LIMIT:  # the warm start stands
+            return MethodOutput(Status.FEASIBLE, warm, out.bound, out.solver, params,
+                                "no better solution within the limit; warm start returned")
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     plans = {}
     for t in T:

@@ -107,6 +107,9 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
     if status is not Status.INFEASIBLE:
         bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
     if not status.has_solution:
+        if status is Status.TIME_LIMIT and len(finish) == len(jobs):  # the start stands
+            return MethodOutput(Status.FEASIBLE, warm, bound, cpsat.VERSION, params,
+                                "no better solution within the limit; start returned")
         return MethodOutput(status, None, bound, cpsat.VERSION, params)
     on = [key for key, v in r.items() if solver.value(v)]
     return MethodOutput(status, to_solution(instance, on), bound, cpsat.VERSION, params)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulp
 
 from ...registry import register
+from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .bounds import lower_bound
@@ -76,6 +77,9 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
     out = milp.solve(prob, options, warm=use_warm)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
+        if out.status is Status.TIME_LIMIT and use_warm:  # the start stands
+            return MethodOutput(Status.FEASIBLE, warm, out.bound, out.solver, params,
+                                "no better solution within the limit; start returned")
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
     return MethodOutput(out.status, to_solution(instance, on), out.bound, out.solver, params,

@@ -1,0 +1,47 @@
+"""Regenerate the figures in ``paper_figures/`` from the benchmark outputs.
+
+Run from the repository root after the benchmarks::
+
+    python experiments/make_figures.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import pandas as pd  # noqa: E402
+
+from optsched.figures import (  # noqa: E402
+    plot_gaps,
+    plot_randomized_ratio,
+    plot_throughput_validation,
+)
+from optsched.throughput.validate import comparisons  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "paper_figures"
+
+
+def main() -> None:
+    ax = plot_throughput_validation(pd.DataFrame(comparisons()))
+    ax.figure.tight_layout()
+    ax.figure.savefig(OUT / "throughput_validation.png", dpi=150)
+    fig6 = OUT / "baselines" / "cerebro_fig6_randomized.csv"
+    if fig6.exists():
+        ax = plot_randomized_ratio(pd.read_csv(fig6))
+        ax.figure.tight_layout()
+        ax.figure.savefig(OUT / "cerebro_fig6_exact.png", dpi=150)
+    results = OUT / "gaps" / "results.jsonl"
+    if results.exists():
+        from optsched.bench import load_results
+
+        ax = plot_gaps(load_results(results))
+        ax.figure.tight_layout()
+        ax.figure.savefig(OUT / "gaps_by_method.png", dpi=150)
+    print(f"figures written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
