@@ -31,7 +31,7 @@ from . import references
 from .errors import InputError
 from .io import read_instance
 from .problems.base import Sense
-from .result import gap
+from .result import Result, Status, gap, no_bound, no_objective
 from .solve import solve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,11 @@ def _run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, A
     inst = read_instance(cell.path)
     folder = Path(cell.path).parent
     ref = references.load(inst, folder)
-    r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
+    try:
+        r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
+    except InputError as exc:  # e.g. a model too large to build: still a row of the table
+        r = Result(inst.family, inst.name, cell.method, inst.sense, Status.ERROR,
+                   no_objective(inst.sense), no_bound(inst.sense), 0.0, message=str(exc))
     bounds = [b for b in (r.bound, ref.bound if ref else math.nan) if math.isfinite(b)]
     best_bound = (max(bounds) if inst.sense is Sense.MIN else min(bounds)) if bounds else math.nan
     best_known = ref.objective if ref else math.nan

@@ -16,6 +16,8 @@ exact times in the solver's order (:func:`~.heuristics.retime`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ortools.sat.python import cp_model
 
 from ...errors import InputError
@@ -32,6 +34,27 @@ def scaled_durations(instance: HopperInstance) -> tuple[list[list[int]], float, 
     s, exact = cpsat.time_scale(t for row in instance.times for t in row)
     d = [[cpsat.floor_scaled(t, s, exact) for t in row] for row in instance.times]
     return d, s, exact
+
+
+def worker_exclusivity(model: cp_model.CpModel, iv: list[list[Any]]) -> None:
+    """``NoOverlap({[x_ij, x_ij + d_ij) : i})`` for every worker ``j``."""
+    for j in range(len(iv[0])):
+        model.add_no_overlap([row[j] for row in iv])
+
+
+def model_isolation(model: cp_model.CpModel, iv: list[list[Any]]) -> None:
+    """``NoOverlap({[x_ij, x_ij + d_ij) : j})`` for every config ``i``."""
+    for row in iv:
+        model.add_no_overlap(row)
+
+
+def makespan_var(model: cp_model.CpModel, x: list[list[Any]], d: list[list[int]], lb: int,
+                 horizon: int) -> Any:
+    """``C = max_ij (x_ij + d_ij)`` with ``LB <= C <= horizon``."""
+    c = model.new_int_var(lb, horizon, "makespan")
+    model.add_max_equality(c, [x[i][j] + d[i][j] for i in range(len(x))
+                               for j in range(len(x[0]))])
+    return c
 
 
 @register(FAMILY, "cpsat", "exact", "CP-SAT open-shop model: intervals, no-overlap per worker "
@@ -63,12 +86,9 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
          for i in range(n)]
     iv = [[model.new_fixed_size_interval_var(x[i][j], d[i][j], f"u{i}_{j}") for j in range(p)]
           for i in range(n)]
-    for j in range(p):
-        model.add_no_overlap([iv[i][j] for i in range(n)])
-    for i in range(n):
-        model.add_no_overlap(iv[i])
-    c = model.new_int_var(lb, horizon, "makespan")
-    model.add_max_equality(c, [x[i][j] + d[i][j] for i in range(n) for j in range(p)])
+    worker_exclusivity(model, iv)
+    model_isolation(model, iv)
+    c = makespan_var(model, x, d, lb, horizon)
     model.minimize(c)
     cpsat.add_hints(model, ((x[i][j], round(hint[i][j])) for i in range(n) for j in range(p)))
     model.add_hint(c, horizon)

@@ -17,6 +17,9 @@ big-M because every start lies in ``[0, UB]``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pulp
 
 from ...errors import InputError
@@ -28,12 +31,58 @@ from .heuristics import dense_greedy, makespan, retime
 from .instance import FAMILY, HopperInstance, lower_bound
 from .solution import HopperSolution
 
+#: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
+MAX_BINARIES = 2_000_000
+
+Grid = list[list[Any]]
+
+
+def _either_order(prob: pulp.LpProblem, a: Any, ta: float, b: Any, tb: float, V: float,
+                  name: str, first_b: bool) -> None:
+    """``a >= b + t_b - V s`` and ``b >= a + t_a - V (1 - s)`` with a new binary ``s``."""
+    s = pulp.LpVariable(name, cat="Binary")
+    prob += a >= b + tb - V * s
+    prob += b >= a + ta - V * (1 - s)
+    s.setInitialValue(0 if first_b else 1)
+
+
+def model_isolation(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float,
+                    start: Grid) -> None:
+    """Eq. (a)/(b): the units of config ``i`` on workers ``j < j'`` are ordered by
+    ``Y[i,j,j']``."""
+    for i in range(len(X)):
+        for j in range(len(X[0])):
+            for k in range(j + 1, len(X[0])):
+                _either_order(prob, X[i][j], T[i][j], X[i][k], T[i][k], V, f"Y_{i}_{j}_{k}",
+                              start[i][k] <= start[i][j])
+
+
+def worker_exclusivity(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float,
+                       start: Grid) -> None:
+    """Eq. (c)/(d): configs ``i < i'`` on worker ``j`` are ordered by ``Z[i,i',j]``."""
+    for j in range(len(X[0])):
+        for i in range(len(X)):
+            for k in range(i + 1, len(X)):
+                _either_order(prob, X[i][j], T[i][j], X[k][j], T[k][j], V, f"Z_{i}_{k}_{j}",
+                              start[k][j] <= start[i][j])
+
+
+def makespan_rows(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], C: Any) -> None:
+    """Eq. (f): ``C >= X_ij + T_ij``."""
+    for i in range(len(X)):
+        for j in range(len(X[0])):
+            prob += C >= X[i][j] + T[i][j]
+
 
 @register(FAMILY, "milp", "exact", "Cerebro's big-M MILP (PuLP; CBC, or HiGHS with "
           "--solver highs)")
 def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     T = instance.times
     n, p = instance.num_configs, instance.num_workers
+    binaries = n * p * (p - 1) // 2 + p * n * (n - 1) // 2
+    if binaries > MAX_BINARIES:
+        raise InputError(f"milp: Cerebro's model of this instance has {binaries:,} binaries, "
+                         f"more than PuLP can build here ({MAX_BINARIES:,}); use cpsat")
     if instance.replicated:
         raise InputError("hopper exact models handle unreplicated partitions only "
                          "(each unit on its partition's worker)")
@@ -53,23 +102,11 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
          for i in range(n)]
     C = pulp.LpVariable("C", lb, ub)
     prob += C
-    for i in range(n):  # model isolation
-        for j in range(p):
-            for k in range(j + 1, p):
-                y = pulp.LpVariable(f"Y_{i}_{j}_{k}", cat="Binary")
-                prob += X[i][j] >= X[i][k] + T[i][k] - V * y
-                prob += X[i][k] >= X[i][j] + T[i][j] - V * (1 - y)
-                y.setInitialValue(1 if start[i][j] >= start[i][k] else 0)
-    for j in range(p):  # worker exclusivity
-        for i in range(n):
-            for k in range(i + 1, n):
-                z = pulp.LpVariable(f"Z_{i}_{k}_{j}", cat="Binary")
-                prob += X[i][j] >= X[k][j] + T[k][j] - V * z
-                prob += X[k][j] >= X[i][j] + T[i][j] - V * (1 - z)
-                z.setInitialValue(1 if start[i][j] >= start[k][j] else 0)
+    model_isolation(prob, X, T, V, start)
+    worker_exclusivity(prob, X, T, V, start)
+    makespan_rows(prob, X, T, C)
     for i in range(n):
         for j in range(p):
-            prob += C >= X[i][j] + T[i][j]
             X[i][j].setInitialValue(start[i][j])
     C.setInitialValue(ub)
 

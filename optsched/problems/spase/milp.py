@@ -27,12 +27,16 @@ from __future__ import annotations
 
 import pulp
 
+from ...errors import InputError
 from ...registry import register
 from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import earliest_finish, makespan, retime
 from .instance import FAMILY, SpaseInstance, lower_bound
+
+#: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
+MAX_CONSTRAINTS = 500_000
 
 
 @register(FAMILY, "milp", "exact", "Saturn's SPASE MILP (PuLP; CBC, or HiGHS with "
@@ -49,6 +53,12 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     R = {(t, s): cfg.runtime for t in T for s, cfg in enumerate(tasks[t].configs)}
     need = {(t, s): cfg.num_gpus for t in T for s, cfg in enumerate(tasks[t].configs)}
     biggest = max(len(G[n]) for n in N)
+    pairs = len(tasks) * (len(tasks) - 1) * sum(len(t.configs) for t in tasks) / len(tasks) \
+        * c.num_gpus
+    if pairs > MAX_CONSTRAINTS:
+        raise InputError(f"milp: Saturn's model of this instance has about {int(pairs):,} "
+                         f"no-overlap constraints, more than PuLP can build here "
+                         f"({MAX_CONSTRAINTS:,}); use cpsat")
 
     prob = pulp.LpProblem("spase", pulp.LpMinimize)
     C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
