@@ -47,12 +47,6 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     warm = options.warm_start or earliest_finish(instance)
     horizon = makespan(instance, warm)
     ut = horizon + max(cfg.runtime for t in tasks for cfg in t.configs)
-    T = range(len(tasks))
-    N = range(len(c.servers))
-    G = {n: list(range(c.servers[n].num_gpus)) for n in N}
-    R = {(t, s): cfg.runtime for t in T for s, cfg in enumerate(tasks[t].configs)}
-    need = {(t, s): cfg.num_gpus for t in T for s, cfg in enumerate(tasks[t].configs)}
-    biggest = max(len(G[n]) for n in N)
     pairs = len(tasks) * (len(tasks) - 1) * sum(len(t.configs) for t in tasks) / len(tasks) \
         * c.num_gpus
     if pairs > MAX_CONSTRAINTS:
@@ -60,56 +54,17 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
                          f"no-overlap constraints, more than PuLP can build here "
                          f"({MAX_CONSTRAINTS:,}); use cpsat")
 
-    prob = pulp.LpProblem("spase", pulp.LpMinimize)
-    C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
-    B = {k: pulp.LpVariable(f"B_{k[0]}_{k[1]}", cat="Binary") for k in R}
-    O = {(t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary") for t in T for n in N}
-    P = {(t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
-         for t in T for n in N for g in G[n]}
-    I = {(t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
-         for t in T for n in N for g in G[n]}
-    A = {(a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary") for a in T for b in T if a != b}
-    prob += C  # (1)
-    for (t, s), r in R.items():  # (2)
-        for n in N:
-            for g in G[n]:
-                prob += C >= I[t, n, g] + r - ut * (1 - B[t, s])
-    for t in T:  # (3)
-        prob += pulp.lpSum(B[t, s] for s in range(len(tasks[t].configs))) == 1
-        prob += pulp.lpSum(O[t, n] for n in N) == 1
-        for s in range(len(tasks[t].configs)):
-            if need[t, s] > biggest:
-                prob += B[t, s] == 0
-    for (t, s), k in need.items():  # (4), (5)
-        for n in N:
-            used = pulp.lpSum(P[t, n, g] for g in G[n])
-            ug = max(len(G[n]), k)
-            prob += used >= k - ug * (2 - O[t, n] - B[t, s])
-            prob += used <= k + ug * (2 - O[t, n] - B[t, s])
-    for t in T:  # (6), (7)
-        for n in N:
-            prob += pulp.lpSum(P[t, n, g] for g in G[n]) <= len(G[n]) * O[t, n]
-    for (t, s), k in need.items():  # (8), (9)
-        for n in N:
-            ui = horizon * len(G[n])
-            avg = pulp.lpSum(I[t, n, g] for g in G[n]) * (1.0 / k)
-            for g in G[n]:
-                slack = ui * (3 - P[t, n, g] - B[t, s] - O[t, n])
-                prob += avg <= I[t, n, g] + slack
-                prob += avg >= I[t, n, g] - slack
-    for t1, t2 in A:  # (10), (11)
-        for n in N:
-            for g in G[n]:
-                both = P[t1, n, g] + P[t2, n, g]
-                for s in range(len(tasks[t1].configs)):
-                    prob += I[t1, n, g] <= I[t2, n, g] - R[t1, s] + ut * (
-                        3 - both - B[t1, s] + A[t2, t1])
-                for s in range(len(tasks[t2].configs)):
-                    prob += I[t1, n, g] >= I[t2, n, g] + R[t2, s] - ut * (
-                        4 - both - A[t2, t1] - B[t2, s])
+    model = _Saturn(instance, horizon, ut)
+    model.eq2_makespan()
+    model.eq3_one_choice()
+    model.eq4_5_gpu_count()
+    model.eq6_7_other_servers()
+    model.eq8_9_gang_start()
+    model.eq10_11_no_overlap()
+    B, O, P, I, A, C = model.B, model.O, model.P, model.I, model.A, model.C
     _set_initial(instance, warm, B, O, P, I, A, C)
 
-    out = milp.solve(prob, options, warm=True)
+    out = milp.solve(model.prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m_time": ut}
     if not out.status.has_solution:
         if out.status is Status.TIME_LIMIT:  # the warm start stands
@@ -117,15 +72,105 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
                                 "no better solution within the limit; warm start returned")
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     plans = {}
-    for t in T:
-        s = max(range(len(tasks[t].configs)), key=lambda s: B[t, s].value() or 0.0)
-        n = max(N, key=lambda n: O[t, n].value() or 0.0)
+    G = model.G
+    for t in model.T:
+        s = max(model.configs(t), key=lambda s: B[t, s].value() or 0.0)
+        n = max(model.N, key=lambda n: O[t, n].value() or 0.0)
         gpus = [c.first_gpu[n] + g for g in G[n] if (P[t, n, g].value() or 0.0) > 0.5]
         start = min((I[t, n, g].value() or 0.0) for g in G[n]
                     if (P[t, n, g].value() or 0.0) > 0.5) if gpus else 0.0
         plans[tasks[t].id] = (s, gpus, start)
     return MethodOutput(out.status, retime(instance, plans), out.bound, out.solver, params,
                         out.message)
+
+
+class _Saturn:
+    """Saturn's variables (Table 2) and constraint families, one method per equation."""
+
+    def __init__(self, instance: SpaseInstance, horizon: float, ut: float) -> None:
+        c = instance.cluster
+        self.tasks = instance.tasks
+        self.T = range(len(self.tasks))
+        self.N = range(len(c.servers))
+        self.G = {n: list(range(c.servers[n].num_gpus)) for n in self.N}
+        self.R = {(t, s): cfg.runtime for t in self.T
+                  for s, cfg in enumerate(self.tasks[t].configs)}
+        self.need = {(t, s): cfg.num_gpus for t in self.T
+                     for s, cfg in enumerate(self.tasks[t].configs)}
+        self.horizon, self.ut = horizon, ut
+        self.prob = pulp.LpProblem("spase", pulp.LpMinimize)
+        self.C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
+        self.B = {k: pulp.LpVariable(f"B_{k[0]}_{k[1]}", cat="Binary") for k in self.R}
+        self.O = {(t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary")
+                  for t in self.T for n in self.N}
+        self.P = {(t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
+                  for t in self.T for n in self.N for g in self.G[n]}
+        self.I = {(t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
+                  for t in self.T for n in self.N for g in self.G[n]}
+        self.A = {(a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary")
+                  for a in self.T for b in self.T if a != b}
+        self.prob += self.C  # (1)
+
+    def configs(self, t: int) -> range:
+        return range(len(self.tasks[t].configs))
+
+    def eq2_makespan(self) -> None:
+        """(2) ``C >= I_tng + R_ts - U_T (1 - B_ts)``."""
+        for (t, s), r in self.R.items():
+            for n in self.N:
+                for g in self.G[n]:
+                    self.prob += self.C >= self.I[t, n, g] + r - self.ut * (1 - self.B[t, s])
+
+    def eq3_one_choice(self) -> None:
+        """(3) ``sum_s B_ts = 1``, ``sum_n O_tn = 1``; configurations fitting no server off."""
+        biggest = max(len(g) for g in self.G.values())
+        for t in self.T:
+            self.prob += pulp.lpSum(self.B[t, s] for s in self.configs(t)) == 1
+            self.prob += pulp.lpSum(self.O[t, n] for n in self.N) == 1
+            for s in self.configs(t):
+                if self.need[t, s] > biggest:
+                    self.prob += self.B[t, s] == 0
+
+    def eq4_5_gpu_count(self) -> None:
+        """(4, 5) ``sum_g P_tng = G_ts +- U_G (2 - O_tn - B_ts)``."""
+        for (t, s), k in self.need.items():
+            for n in self.N:
+                used = pulp.lpSum(self.P[t, n, g] for g in self.G[n])
+                ug = max(len(self.G[n]), k)
+                self.prob += used >= k - ug * (2 - self.O[t, n] - self.B[t, s])
+                self.prob += used <= k + ug * (2 - self.O[t, n] - self.B[t, s])
+
+    def eq6_7_other_servers(self) -> None:
+        """(6, 7), code version: ``sum_g P_tng <= U_G O_tn``."""
+        for t in self.T:
+            for n in self.N:
+                self.prob += pulp.lpSum(self.P[t, n, g] for g in self.G[n]) <= \
+                    len(self.G[n]) * self.O[t, n]
+
+    def eq8_9_gang_start(self) -> None:
+        """(8, 9) ``(sum_g I_tng) / G_ts = I_tng +- U_I (3 - P_tng - B_ts - O_tn)``."""
+        for (t, s), k in self.need.items():
+            for n in self.N:
+                ui = self.horizon * len(self.G[n])
+                avg = pulp.lpSum(self.I[t, n, g] for g in self.G[n]) * (1.0 / k)
+                for g in self.G[n]:
+                    slack = ui * (3 - self.P[t, n, g] - self.B[t, s] - self.O[t, n])
+                    self.prob += avg <= self.I[t, n, g] + slack
+                    self.prob += avg >= self.I[t, n, g] - slack
+
+    def eq10_11_no_overlap(self) -> None:
+        """(10, 11) on every GPU both tasks hold, ``t1`` before ``t2`` unless ``A[t2,t1]``."""
+        I, P, B, A, R, ut = self.I, self.P, self.B, self.A, self.R, self.ut
+        for t1, t2 in A:
+            for n in self.N:
+                for g in self.G[n]:
+                    both = P[t1, n, g] + P[t2, n, g]
+                    for s in self.configs(t1):
+                        self.prob += I[t1, n, g] <= I[t2, n, g] - R[t1, s] + ut * (
+                            3 - both - B[t1, s] + A[t2, t1])
+                    for s in self.configs(t2):
+                        self.prob += I[t1, n, g] >= I[t2, n, g] + R[t2, s] - ut * (
+                            4 - both - A[t2, t1] - B[t2, s])
 
 
 def _set_initial(instance, warm, B, O, P, I, A, C) -> None:  # type: ignore[no-untyped-def]
