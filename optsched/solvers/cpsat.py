@@ -27,7 +27,12 @@ def make_solver(options: SolveOptions) -> cp_model.CpSolver:
 
 
 def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolver, Status]:
-    """Solve; map CP-SAT's status to ours (``feasible`` covers a limit with a solution)."""
+    """Solve; map CP-SAT's status to ours (``feasible`` covers a limit with a solution).
+
+    Callers read ``best_objective_bound`` only when a solution exists: stopped
+    before finding one (for instance inside presolve), CP-SAT may report a
+    bound that proves nothing, so the family's solver-free bound stands.
+    """
     solver = make_solver(options)
     code = solver.solve(model)
     status = {

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulp
@@ -64,18 +67,33 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool,
                warm: bool) -> MilpOutcome:
     fd, log_path = tempfile.mkstemp(prefix="optsched-cbc-", suffix=".log")
     os.close(fd)
+    version = f"cbc (pulp {pulp.__version__})"
+    # CBC checks its limit only between phases; on large models its preprocessing
+    # or root relaxation can overrun it. A watchdog stops CBC a little after the limit.
+    watchdog = None
+    if options.time_limit is not None:
+        watchdog = threading.Timer(options.time_limit * 1.05 + 2.0, _stop_children, ("cbc",))
+        watchdog.daemon = True
+        watchdog.start()
     try:
         cbc_options = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
         solver = pulp.PULP_CBC_CMD(
             msg=False, timeLimit=options.time_limit, threads=max(1, options.workers),
             logPath=log_path, warmStart=warm, options=cbc_options, gapRel=1e-9, gapAbs=1e-9,
         )
-        prob.solve(solver)
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError:
+            if watchdog is not None and not watchdog.is_alive():
+                return MilpOutcome(Status.TIME_LIMIT, None, version,
+                                   "CBC overran its time limit and was stopped")
+            raise
         with open(log_path, errors="replace") as fh:
             log = fh.read()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         os.unlink(log_path)
-    version = f"cbc (pulp {pulp.__version__})"
     if prob.status == pulp.LpStatusInfeasible:
         return MilpOutcome(Status.INFEASIBLE, None, version)
     if prob.status not in (pulp.LpStatusOptimal,) or prob.sol_status not in (1, 2):
@@ -85,6 +103,23 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool,
     if prob.sol_status == 1:
         return MilpOutcome(Status.OPTIMAL, float(objective or 0.0), version)
     return MilpOutcome(Status.FEASIBLE, _cbc_bound(log, maximise), version)
+
+
+def _stop_children(name: str) -> None:
+    """Kill this process's child processes whose command name starts with ``name``."""
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1: text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2:].split()[1])
+        if ppid == me and comm.startswith(name):
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _cbc_bound(log: str, maximise: bool) -> float | None:

@@ -95,7 +95,7 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
 
     solver, status = cpsat.run(model, options)
     params = cpsat.parameters(options, **params)
-    bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
+    bound = solver.best_objective_bound / s if status.has_solution else None
     starts = fallback
     if status.has_solution:
         order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]

@@ -116,7 +116,12 @@ def randomized(instance, seed: int):  # type: ignore[no-untyped-def]
         for w in range(p):
             if worker_free[w] > t:
                 continue
-            eligible = np.argwhere(todo & can[w][None, :] & (config_free <= t)[:, None])
+            idle = config_free <= t
+            if instance.replicated:
+                eligible = np.argwhere(todo & can[w][None, :] & idle[:, None])
+            else:  # only worker w's own partition: one column, same order as above
+                rows = np.flatnonzero(todo[:, w] & idle)
+                eligible = np.column_stack([rows, np.full(len(rows), w)])
             if len(eligible) == 0:
                 continue
             i, j = eligible[rng.integers(len(eligible))]

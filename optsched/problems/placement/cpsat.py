@@ -18,6 +18,7 @@ from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import LEVELS, Formulation, objective_terms
+from .heuristics import density_greedy
 from .instance import FAMILY, PlacementInstance, PlacementObjective
 
 SCALE = 10**9
@@ -178,17 +179,20 @@ def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOut
     f = Formulation(instance)
     model = _CpModel(f)
     widen = model.objective()
-    if options.warm_start is not None:
-        model.hint(*f.from_solution(options.warm_start))
+    start = options.warm_start or density_greedy(instance)
+    model.hint(*f.from_solution(start))
     solver, status = cpsat.run(model.m, options)
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
     params = cpsat.parameters(options, objective_scale=scale,
                               scaling_rule="objective coefficients x 1e9, rounded; bound "
                                            "widened by 0.5e-9 per objective term")
     bound = None
-    if status is not Status.INFEASIBLE:
+    if status.has_solution:
         bound = (solver.best_objective_bound + widen) / scale
     if not status.has_solution:
+        if status is Status.TIME_LIMIT:  # the start stands
+            return MethodOutput(Status.FEASIBLE, start, bound, cpsat.VERSION, params,
+                                "no solution found within the limit; start returned")
         return MethodOutput(status, None, bound, cpsat.VERSION, params)
     counts = {k: solver.value(v) for k, v in model.x.items() if solver.value(v)}
     partner: dict[int, int] = {}

@@ -11,9 +11,11 @@ from typing import Any
 import pulp
 
 from ...registry import register
+from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import LEVELS, Formulation, objective_terms
+from .heuristics import density_greedy
 from .instance import FAMILY, PlacementInstance, PlacementObjective
 
 
@@ -172,12 +174,14 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
     f = Formulation(instance)
     model = _MilpModel(f)
     model.objective()
-    warm = options.warm_start is not None
-    if warm:
-        model.warm(*f.from_solution(options.warm_start))
-    out = milp.solve(model.m, options, warm=warm)
+    start = options.warm_start or density_greedy(instance)
+    model.warm(*f.from_solution(start))
+    out = milp.solve(model.m, options, warm=True)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
+        if out.status is Status.TIME_LIMIT:  # the start stands
+            return MethodOutput(Status.FEASIBLE, start, out.bound, out.solver, params,
+                                "no better solution within the limit; start returned")
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     counts = {k: int(round(v.value() or 0)) for k, v in model.x.items()
               if round(v.value() or 0)}

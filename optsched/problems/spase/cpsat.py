@@ -84,7 +84,7 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     params = cpsat.parameters(options, time_scale=s, scaling_exact=exact,
                               scaling_rule="runtimes x time_scale, rounded down; bound / "
                                            "time_scale; plan re-timed on exact runtimes")
-    bound = solver.best_objective_bound / s if status is not Status.INFEASIBLE else None
+    bound = solver.best_objective_bound / s if status.has_solution else None
     if not status.has_solution:
         # The warm start (or greedy) stands when the limit comes first.
         found = fallback if status is Status.TIME_LIMIT else None

@@ -100,7 +100,7 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
                                            "up; objective coefficients x 1e9 rounded, bound "
                                            "lowered by the rounding error")
     bound = None
-    if status is not Status.INFEASIBLE:
+    if status.has_solution:
         bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
     if not status.has_solution:
         if status is Status.TIME_LIMIT and complete:  # the start stands
