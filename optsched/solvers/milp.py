@@ -8,6 +8,7 @@ log's print precision. HiGHS (through ``highspy``) reports ``mip_dual_bound``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -116,10 +117,8 @@ def _stop_children(name: str) -> None:
         comm = text[text.index("(") + 1: text.rindex(")")]
         ppid = int(text[text.rindex(")") + 2:].split()[1])
         if ppid == me and comm.startswith(name):
-            try:
+            with contextlib.suppress(OSError):  # it may have ended by itself
                 os.kill(int(stat.parent.name), signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def _cbc_bound(log: str, maximise: bool) -> float | None:
