@@ -37,8 +37,10 @@ shares one). This removes most variables and all server symmetry for them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from ...errors import InputError
 from .instance import PlacementInstance
@@ -245,3 +247,173 @@ def objective_terms(f: Formulation) -> tuple[dict[int, list[tuple[float, tuple]]
                 qkeys.append(key)
                 terms[j].append((-value * (1.0 - fac), key))
     return terms, qkeys
+
+
+class PlacementModel:
+    """Variables and constraint families of both back-ends, in the formulation's order.
+
+    A back-end subclass supplies the solver primitives (``binary``, ``integer``,
+    ``add``, ``total``), the linearisations that differ (``link_pair``,
+    ``conjunction``), the objective's coefficient rule (``coef``) and how a
+    start value is given (``start``).
+    """
+
+    def __init__(self, f: Formulation) -> None:
+        self.f = f
+        self.inst = f.instance
+        self.jobs = range(len(self.inst.jobs))
+        self.shared: dict[tuple[int, int, int], Any] = {}
+        self.variables()
+        self.run_once()
+        self.gpus()
+        self.used()
+        self.level()
+        self.pairs()
+        self.capacity()
+
+    # ------------------------------------------------------------- primitives
+    def binary(self, name: str) -> Any:
+        raise NotImplementedError
+
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        raise NotImplementedError
+
+    def add(self, constraint: Any) -> None:
+        raise NotImplementedError
+
+    def total(self, items: Iterable[Any]) -> Any:
+        raise NotImplementedError
+
+    def link_pair(self, q: Pair, v: Any, s: int) -> Any:
+        """``x[a,s] = x[b,s]`` when ``v``; returns ``w = x[a,s] v`` (GPUs shared on ``s``)."""
+        raise NotImplementedError
+
+    def conjunction(self, a: Any, b: Any, name: str) -> Any:
+        """A binary equal to ``a AND b``."""
+        raise NotImplementedError
+
+    def coef(self, value: float) -> Any:
+        return value
+
+    def start(self, var: Any, value: int) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- families
+    def variables(self) -> None:
+        f, c = self.f, self.f.cluster
+        self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{k[2]}") for k in f.options}
+        self.x: dict[tuple[int, int], Any] = {}
+        self.y: dict[tuple[int, int], Any] = {}
+        self.z: dict[tuple[int, int], Any] = {}
+        self.cap: dict[tuple[int, int], int] = {}
+        for j in f.multi:
+            g = self.inst.jobs[j].num_gpus
+            for s in f.job_servers(j):
+                self.cap[j, s] = min(g, c.servers[s].num_gpus)
+                self.x[j, s] = self.integer(f"x_{j}_{s}", 0, self.cap[j, s])
+                self.y[j, s] = self.binary(f"y_{j}_{s}")
+            for r in f.racks_of(f.job_servers(j)):
+                self.z[j, r] = self.binary(f"z_{j}_{r}")
+        self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
+
+    def _u(self, j: int, level: int | None = None, t: str | None = None) -> list[Any]:
+        return [v for (jj, tt, lv), v in self.u.items()
+                if jj == j and level in (None, lv) and t in (None, tt)]
+
+    def run_once(self) -> None:
+        """``sum_{t,l} u[j,t,l] <= 1``."""
+        for j in self.jobs:
+            self.add(self.total(self._u(j)) <= 1)
+
+    def gpus(self) -> None:
+        """``sum_{s of t} x[j,s] = g_j sum_l u[j,t,l]`` (multi-GPU jobs)."""
+        for j in self.f.multi:
+            job = self.inst.jobs[j]
+            for t in self.inst.pools[job.id]:
+                on_t = self.total(self.x[j, s] for s in self.f.servers[t])
+                self.add(on_t == job.num_gpus * self.total(self._u(j, t=t)))
+
+    def used(self) -> None:
+        """``y <= x <= min(g, cap) y``; ``y[j,s] <= z[j,r(s)] <= sum_{s in r} y[j,s]``."""
+        f = self.f
+        for (j, s), x in self.x.items():
+            self.add(x >= self.y[j, s])
+            self.add(x <= self.cap[j, s] * self.y[j, s])
+            self.add(self.y[j, s] <= self.z[j, f.cluster.server2rack[s]])
+        for (j, r), z in self.z.items():
+            self.add(z <= self.total(self.y[j, s] for s in f.racks_of(f.job_servers(j))[r]))
+
+    def level(self) -> None:
+        """Servers and racks used match the chosen spread level exactly."""
+        f = self.f
+        for j in f.multi:
+            u0, u1, u2 = (self.total(self._u(j, level=lv)) for lv in LEVELS)
+            servers = f.job_servers(j)
+            ys = self.total(self.y[j, s] for s in servers)
+            zs = self.total(self.z[j, r] for r in f.racks_of(servers))
+            self.add(ys >= u0 + 2 * u1 + 2 * u2)
+            self.add(ys <= u0 + len(servers) * (u1 + u2))
+            self.add(zs >= u0 + u1 + 2 * u2)
+            self.add(zs <= u0 + u1 + len(f.racks_of(servers)) * u2)
+
+    def pairs(self) -> None:
+        """At most one partner; both run on the pair's type; identical GPU sets."""
+        f = self.f
+        for j in self.jobs:
+            mine = [v for q, v in zip(f.pairs, self.p) if j in (q.a, q.b)]
+            if len(mine) > 1:
+                self.add(self.total(mine) <= 1)
+        for q, v in zip(f.pairs, self.p):
+            for j in (q.a, q.b):
+                self.add(v <= self.total(self._u(j, t=q.gpu_type)))
+            if self.inst.jobs[q.a].num_gpus == 1:
+                continue  # one-GPU pairs share a GPU picked after solving
+            for s in f.servers[q.gpu_type]:
+                self.shared[q.a, q.b, s] = self.link_pair(q, v, s)
+
+    def gpus_in_use(self, t: str | None = None) -> list[Any]:
+        """Terms whose sum is the number of GPUs in use (of type ``t``, or all)."""
+        c, f = self.f.cluster, self.f
+        items: list[Any] = [x for (_, s), x in self.x.items()
+                            if t in (None, c.servers[s].gpu_type)]
+        items += [-1 * w for (_, _, s), w in self.shared.items()
+                  if t in (None, c.servers[s].gpu_type)]
+        items += [v for (j, tt, _), v in self.u.items() if j in f.single and t in (None, tt)]
+        items += [-1 * v for q, v in zip(f.pairs, self.p)
+                  if self.inst.jobs[q.a].num_gpus == 1 and t in (None, q.gpu_type)]
+        return items
+
+    def capacity(self) -> None:
+        """Per server: ``sum_j x[j,s] - sum w <= cap_s``; per type: every GPU in use fits."""
+        c = self.f.cluster
+        load: dict[int, list[Any]] = {}
+        for (_, s), x in self.x.items():
+            load.setdefault(s, []).append(x)
+        for (_, _, s), w in self.shared.items():
+            load.setdefault(s, []).append(-1 * w)
+        for s, items in load.items():
+            self.add(self.total(items) <= c.servers[s].num_gpus)
+        for t in c.gpu_types:
+            items = self.gpus_in_use(t)
+            if items:
+                self.add(self.total(items) <= c.capacity(t))
+
+    def value_terms(self) -> dict[int, list[Any]]:
+        """Per job, the terms of ``n_j`` (coefficients through :meth:`coef`)."""
+        terms, qkeys = objective_terms(self.f)
+        var: dict[tuple, Any] = {("u", *k): v for k, v in self.u.items()}
+        for key in qkeys:
+            _, idx, j, lv = key
+            q = self.f.pairs[idx]
+            var[key] = self.conjunction(self.u[j, q.gpu_type, lv], self.p[idx],
+                                        f"q_{idx}_{j}_{lv}")
+        return {j: [(coef, var[key]) for coef, key in items] for j, items in terms.items()}
+
+    def hint(self, counts: dict, u: dict, paired: dict) -> None:
+        for k, v in self.u.items():
+            self.start(v, u.get(k, 0))
+        for (j, s), v in self.x.items():
+            self.start(v, counts.get((j, s), 0))
+            self.start(self.y[j, s], int(counts.get((j, s), 0) > 0))
+        for q, v in zip(self.f.pairs, self.p):
+            self.start(v, paired.get((q.a, q.b), 0))
