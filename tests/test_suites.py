@@ -1,7 +1,6 @@
 """Generators, suites, the resumable bench, reference checks and paper tables."""
 
 import json
-import shutil
 
 import pytest
 
@@ -202,4 +201,3 @@ def test_shipped_suites_have_checked_references():
             assert all(e["status"] == "optimal" for e in ref["entries"].values())
         for e in ref["entries"].values():
             assert read_solution(folder / e["solution"]).family == folder.name.split("-")[0]
-    assert shutil.which("optsched") is not None
