@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +70,18 @@ def suite_files(folder: Path) -> list[Path]:
 
 def check_references(folder: Path) -> int:
     """Re-check every stored reference solution of a suite; returns how many."""
-    n = 0
-    for f in suite_files(folder):
-        if references.load(read_instance(f), folder) is not None:
-            n += 1
-    return n
+    return sum(_load(str(f))[1] is not None for f in suite_files(folder))
+
+
+@lru_cache(maxsize=64)
+def _load(path: str) -> tuple[Any, references.Reference | None]:
+    """An instance and its checked reference, read and re-checked once per process."""
+    inst = read_instance(path)
+    return inst, references.load(inst, Path(path).parent)
 
 
 def _run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, Any]:
-    inst = read_instance(cell.path)
-    folder = Path(cell.path).parent
-    ref = references.load(inst, folder)
+    inst, ref = _load(cell.path)
     try:
         r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
     except InputError as exc:  # e.g. a model too large to build: still a row of the table

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 GAVEL_GPU_TYPES = ("k80", "p100", "v100")
@@ -34,6 +34,11 @@ class MeasuredTable:
     isolated: dict[tuple[str, str, int], float]
     unconsolidated: dict[tuple[str, str, int], float]
     colocated: dict[tuple[str, str, str, int], tuple[float, float]]
+
+    @cached_property
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """``(job_type, gpu_type)`` measured at some scale factor."""
+        return frozenset((k[0], k[1]) for k in self.isolated)
 
     @property
     def job_types(self) -> tuple[str, ...]:

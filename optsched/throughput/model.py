@@ -86,11 +86,8 @@ class ThroughputModel:
     def runs_on(self, job_type: str, gpu_type: str) -> bool:
         """Whether the model knows a throughput for ``job_type`` on ``gpu_type``."""
         jt = self.catalog[job_type]
-        measured = any(k[0] == job_type and k[1] == gpu_type for k in self._measured_keys())
-        return measured or jt.compute_on(gpu_type) is not None
-
-    def _measured_keys(self) -> Iterable[tuple[str, str, int]]:
-        return self.catalog.table.isolated.keys()
+        return (job_type, gpu_type) in self.catalog.table.pairs or \
+            jt.compute_on(gpu_type) is not None
 
     def consolidated(self, job_type: str, gpu_type: str, k: int) -> float:
         """Isolated throughput of ``k`` GPUs packed on one server of ``gpu_type``.

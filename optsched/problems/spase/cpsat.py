@@ -51,9 +51,8 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
                       for st in [hint_cfg[t.id][2]]) + 1)
     fits = {(i, k, n) for i, t in enumerate(tasks) for k, cfg in enumerate(t.configs)
             for n, server in enumerate(c.servers) if cfg.num_gpus <= server.num_gpus}
-    lb_long = max(min(d[i][k] for k in range(len(t.configs)) if any((i, k, n) in fits
-                                                                    for n in range(len(c.servers))))
-                  for i, t in enumerate(tasks))
+    # No task ends before its fastest configuration that fits a server.
+    lb_long = max(min(d[i][k] for (ii, k, _) in fits if ii == i) for i in range(len(tasks)))
 
     model = cp_model.CpModel()
     start = [model.new_int_var(0, horizon, f"S{i}") for i in range(len(tasks))]

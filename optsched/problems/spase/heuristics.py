@@ -106,15 +106,24 @@ def best_config(task, gpus: int) -> int | None:  # type: ignore[no-untyped-def]
     return min(pool, key=lambda k: (task.configs[k].runtime, k)) if pool else None
 
 
-def _list_schedule(instance: SpaseInstance, picks: list[tuple[str, int, int]]) -> SpaseSolution:
+def _list_schedule(instance: SpaseInstance, picks: list[tuple[str, int, int | None]]
+                   ) -> SpaseSolution:
     """Run ``(task, config, server)`` picks in order, each at the earliest time its GPU
-    count is free on its server (no backfilling), on the earliest-free GPUs."""
+    count is free on its server (no backfilling), on the earliest-free GPUs. Server
+    ``None``: the fitting server where that count frees first."""
     c = instance.cluster
     tasks = {t.id: t for t in instance.tasks}
     free = [0.0] * c.num_gpus
     plans = {}
-    for tid, k, s in picks:
+
+    def ready(s: int, need: int) -> float:
+        return sorted(free[g] for g in c.server_gpus(s))[need - 1]
+
+    for tid, k, server in picks:
         need = tasks[tid].configs[k].num_gpus
+        s = server if server is not None else min(
+            (s for s, srv in enumerate(c.servers) if srv.num_gpus >= need),
+            key=lambda s: (ready(s, need), s))
         gpus = sorted(c.server_gpus(s), key=lambda g: (free[g], g))[:need]
         start = max(free[g] for g in gpus)
         for g in gpus:
@@ -168,21 +177,13 @@ def min_heuristic(instance: SpaseInstance) -> SpaseSolution:
     c = instance.cluster
     a = max(1, c.num_gpus // len(instance.tasks))
     a = min(a, max(s.num_gpus for s in c.servers))
-    picks = []
-    gpu_free = [0.0] * c.num_gpus
+    picks: list[tuple[str, int, int | None]] = []
     for t in instance.tasks:
         k = best_config(t, a)
         if k is None:
             k = min(range(len(t.configs)), key=lambda k: (t.configs[k].num_gpus,
                                                           t.configs[k].runtime))
-        need = t.configs[k].num_gpus
-        s = min((s for s, srv in enumerate(c.servers) if srv.num_gpus >= need),
-                key=lambda s: (sorted(gpu_free[g] for g in c.server_gpus(s))[need - 1], s))
-        gpus = sorted(c.server_gpus(s), key=lambda g: (gpu_free[g], g))[:need]
-        start = max(gpu_free[g] for g in gpus)
-        for g in gpus:
-            gpu_free[g] = start + t.configs[k].runtime
-        picks.append((t.id, k, s))
+        picks.append((t.id, k, None))
     return _list_schedule(instance, picks)
 
 
@@ -207,7 +208,7 @@ def optimus_greedy(instance: SpaseInstance) -> SpaseSolution:
         s = min(fits, key=lambda s: (work[s] / c.servers[s].num_gpus, s))
         groups[s].append(t)
         work[s] += min(cfg.runtime for cfg in t.configs)
-    picks = []
+    picks: list[tuple[str, int, int | None]] = []
     for s, ts in groups.items():
         cap = c.servers[s].num_gpus
 
@@ -239,7 +240,7 @@ def randomized(instance: SpaseInstance, seed: int) -> SpaseSolution:
 
     rng = random.Random(seed)
     c = instance.cluster
-    picks = []
+    picks: list[tuple[str, int, int | None]] = []
     for t in rng.sample(list(instance.tasks), len(instance.tasks)):
         options = [(k, s) for k, cfg in enumerate(t.configs) for s, srv in enumerate(c.servers)
                    if cfg.num_gpus <= srv.num_gpus]
