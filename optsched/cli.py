@@ -40,6 +40,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     for path in args.files:
         data = _load_json(path)
+        if isinstance(data, dict) and data.get("format") == "optsched-reference":
+            from pathlib import Path
+
+            from .bench import check_references
+
+            n = check_references(Path(path).parent)
+            if args.json:
+                _emit({"file": str(path), "valid": True, "kind": "reference", "checked": n})
+            else:
+                print(f"{path}: valid reference file; {n} stored solution(s) re-checked")
+            continue
         try:
             is_solution = isinstance(data, dict) and data.get("format") == SOLUTION_FORMAT
             obj = solution_from_dict(data) if is_solution else instance_from_dict(data)
@@ -207,11 +218,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_gap(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .bench import suite_files
     from .gaps import gap_table, summarize
     from .io import read_instance
+    from .references import REFERENCE_FILE
 
-    instances = [read_instance(f) for f in args.instances]
-    folders = [Path(f).resolve().parent for f in args.instances]
+    files: list[Path] = []
+    for arg in args.instances:  # a suite folder stands for its instances
+        p = Path(arg)
+        if p.is_dir():
+            files += suite_files(p)
+        elif p.name != REFERENCE_FILE:  # a glob over a suite also matches its reference
+            files.append(p)
+    instances = [read_instance(f) for f in files]
+    folders = [f.resolve().parent for f in files]
     df = gap_table(instances, args.method, args.against, args.time_limit, args.workers,
                    args.seed, folders=folders)
     summary = summarize(df)
@@ -407,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--warm-start", help="a solution file to start from")
     sp.add_argument("--out", "-o", help="write the solution here (JSON)")
     sp = add("gap", cmd_gap, "optimality gap of a method on instances, with a summary")
-    sp.add_argument("instances", nargs="+")
+    sp.add_argument("instances", nargs="+", help="instance files or suite folders")
     sp.add_argument("--method", "-m", required=True)
     sp.add_argument("--against", "-a", default="bound",
                     help="bound (default), best, or a method name")

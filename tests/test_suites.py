@@ -201,3 +201,17 @@ def test_shipped_suites_have_checked_references():
             assert all(e["status"] == "optimal" for e in ref["entries"].values())
         for e in ref["entries"].values():
             assert read_solution(folder / e["solution"]).family == folder.name.split("-")[0]
+
+
+def test_gap_and_validate_take_suite_folders_and_references(tmp_path, capsys):
+    folder = _make_suite(tmp_path / "tiny")
+    assert main(["gap", str(folder), "-m", "greedy", "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 4 and lines[-1]["summary"]["n"] == 3
+    assert all(row["reference_kind"].startswith("stored bound") for row in lines[:3])
+    # a shell glob over a suite also matches reference.json: it is skipped, not an error
+    files = [str(p) for p in sorted(folder.glob("*.json"))]
+    assert main(["gap", *files, "-m", "greedy"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(folder / REFERENCE_FILE)]) == 0
+    assert "3 stored solution(s) re-checked" in capsys.readouterr().out
