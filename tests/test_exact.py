@@ -140,12 +140,33 @@ def test_timeslot_max_ftf(method, kw):
     assert_optimal(run(inst, method, kw), 2 / 3)
 
 
-def test_timeslot_locality_is_refused_by_exact_models():
+def _locality_slots(locality, overhead=0.0):
+    # 2 servers x 3 V100 (one rack); three 2-GPU LM jobs, each one slot of work at its
+    # packed rate (132.17 it/s). Without locality all three run in slot 0: makespan 360 s.
+    # With it, the third must spread (rate x 30.44/132.17 = 0.23, over 4 slots) or wait
+    # a slot to run packed: makespan 720 s, weighted completion 360 + 360 + 720 = 1440.
+    t = gavel_table()
+    lm = "LM (batch size 20)"
+    jobs = tuple(TimeslotJob(n, lm, 2, work=360 * t.isolated[(lm, "v100", 2)]) for n in "ABC")
+    return TimeslotInstance("loc", homogeneous(1, 2, 3, "v100"), jobs, num_slots=6,
+                            locality=locality, restart_overhead=overhead)
+
+
+@pytest.mark.parametrize("method, kw", BACKENDS, ids=IDS)
+def test_timeslot_locality_changes_the_optimum(method, kw):
+    assert_optimal(run(_locality_slots(False), method, kw), 360.0)
+    result = run(_locality_slots(True), method, kw)
+    assert_optimal(result, 720.0)
+    assert all(r.gpus is not None for r in result.solution.runs)
+    wc = _locality_slots(True).replace(objective="weighted_completion")
+    assert_optimal(run(wc, method, kw), 1440.0)
+
+
+def test_timeslot_locality_with_restart_overhead_is_refused():
     from optsched.errors import InputError
 
-    inst = _timeslot("makespan").replace(locality=True)
-    with pytest.raises(InputError, match="do not model locality"):
-        solve(inst, "cpsat")
+    with pytest.raises(InputError, match="need restart_overhead 0"):
+        solve(_locality_slots(True, overhead=10.0), "cpsat")
 
 
 # ------------------------------------------------------------ CP-SAT vs MILP
@@ -180,20 +201,24 @@ def _random_placement(rng):
 
 
 def _random_timeslot(rng):
+    from optsched.model import gavel
+
     types = ["ResNet-18 (batch size 64)", "LM (batch size 20)", "ResNet-50 (batch size 32)"]
     t = gavel_table()
+    locality = rng.random() < 0.5
     jobs = []
     for i in range(rng.randint(2, 4)):
         jt, g = rng.choice(types), rng.choice([1, 2])
         slots = rng.uniform(0.5, 2.5)
         jobs.append(TimeslotJob(f"j{i}", jt, g, work=slots * 360 * t.isolated[(jt, "k80", g)],
                                 release=rng.randint(0, 1), weight=float(rng.randint(1, 3))))
-    from optsched.model import gavel
-
-    return TimeslotInstance("r", gavel({"v100": 2, "k80": 2}, gpus_per_server=2), tuple(jobs),
-                            num_slots=8, objective=rng.choice(
-                                ["makespan", "weighted_completion", "max_ftf"]),
-                            restart_overhead=rng.choice([0.0, 20.0]))
+    # with locality, two 2-GPU servers per type so that 2-GPU jobs may pack or spread
+    cluster = gavel({"v100": 4, "k80": 4} if locality else {"v100": 2, "k80": 2},
+                    gpus_per_server=2)
+    return TimeslotInstance("r", cluster, tuple(jobs), num_slots=8,
+                            objective=rng.choice(["makespan", "weighted_completion", "max_ftf"]),
+                            locality=locality,
+                            restart_overhead=0.0 if locality else rng.choice([0.0, 20.0]))
 
 
 @pytest.mark.parametrize("make", [_random_hopper, _random_spase, _random_placement,

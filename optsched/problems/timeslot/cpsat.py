@@ -39,6 +39,9 @@ class _Cp(F.Backend):
     def add(self, constraint: Any) -> None:
         self.m.add(constraint)
 
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        return self.m.new_int_var(lo, hi, name)
+
 
 def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, float]:
     """Adds the objective; returns (scale to seconds or ratio, bound widening)."""
@@ -68,26 +71,36 @@ def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, 
 
 @register(FAMILY, "cpsat", "exact", "CP-SAT time-indexed model (slot x GPU type)")
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
-    F.check_supported(instance)
     jobs = instance.jobs
     delta, o = instance.slot_seconds, instance.restart_overhead
     be = _Cp()
-    r, f = F.variables(be, instance)
+    if instance.locality:
+        F.check_locality(instance)
+        f = F.completion_vars(be, instance)
+        r, lv = F.locality(be, instance)
+    else:
+        r, f = F.variables(be, instance)
     F.complete(be, instance, f)
     F.no_run_after(be, instance, r, f)
     F.capacity(be, instance, r)
 
-    def gain(j: int, t: str) -> int:
-        return math.ceil(instance.rate(jobs[j].id, t) * delta / jobs[j].work * WORK_UNITS)
+    def progress(j: int, rate: float, seconds: float, up: bool) -> int:
+        units = rate * seconds / jobs[j].work * WORK_UNITS
+        return math.ceil(units) if up else math.floor(units)
 
-    def loss(j: int, t: str) -> int:
-        return math.floor(instance.rate(jobs[j].id, t) * o / jobs[j].work * WORK_UNITS)
-
-    F.work(be, instance, r, gain, loss, lambda j: WORK_UNITS)
+    if instance.locality:
+        F.locality_work(be, instance, lv, lambda j, rate: progress(j, rate, delta, True),
+                        lambda j: WORK_UNITS)
+    else:
+        F.work(be, instance, r,
+               lambda j, t: progress(j, instance.rate(jobs[j].id, t), delta, True),
+               lambda j, t: progress(j, instance.rate(jobs[j].id, t), o, False),
+               lambda j: WORK_UNITS)
     to_real, widen = _objective(be, instance, F.completion_slots(instance, f))
-    warm = options.warm_start or greedy_srtf(instance)
-    runs, finish = F.from_solution(instance, warm)
-    complete = len(finish) == len(jobs)
+    # The greedy start names no GPUs, so it only helps without locality.
+    warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
+    runs, finish = F.from_solution(instance, warm) if warm is not None else (set(), {})
+    complete = len(finish) == len(jobs) and not instance.locality
     if complete:
         for key, v in r.items():
             be.m.add_hint(v, key in runs)
@@ -107,5 +120,8 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
             return MethodOutput(Status.FEASIBLE, warm, bound, cpsat.VERSION, params,
                                 "no better solution within the limit; start returned")
         return MethodOutput(status, None, bound, cpsat.VERSION, params)
+    if instance.locality:
+        return MethodOutput(status, F.locality_solution(instance, lv, solver.value), bound,
+                            cpsat.VERSION, params)
     on = [key for key, v in r.items() if solver.value(v)]
     return MethodOutput(status, F.to_solution(instance, on), bound, cpsat.VERSION, params)

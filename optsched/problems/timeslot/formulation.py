@@ -15,24 +15,19 @@ restart overhead ``o > 0``).
 
 Each family is one function below, written once for both back-ends.
 
-Locality is not part of these models: with ``locality`` on, runs would have
-to name servers, and the exact models refuse such instances.
+With ``locality`` on, ``r[j,t,k]`` becomes a sum over spread levels of
+per-slot placement choices (:func:`locality`), and runs name their GPUs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import InputError
 from .instance import TimeslotInstance
 from .solution import Run, TimeslotSolution
-
-
-def check_supported(instance: TimeslotInstance) -> None:
-    if instance.locality:
-        raise InputError("timeslot exact models do not model locality; set locality to false "
-                         "(runs then name GPU types only)")
 
 
 def keys(instance: TimeslotInstance) -> list[tuple[int, str, int]]:
@@ -71,13 +66,19 @@ class Backend:
     def add(self, constraint: Any) -> None:
         raise NotImplementedError
 
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        raise NotImplementedError
+
 
 def variables(be: Backend, instance: TimeslotInstance) -> tuple[dict, dict]:
     """``r[j,t,k]`` (runs) and ``f[j,k]`` (completes in slot k), from each job's release."""
     r = {key: be.binary(f"r_{key[0]}_{key[1]}_{key[2]}") for key in keys(instance)}
-    f = {(j, k): be.binary(f"f_{j}_{k}") for j, job in enumerate(instance.jobs)
-         for k in range(job.release, instance.num_slots)}
-    return r, f
+    return r, completion_vars(be, instance)
+
+
+def completion_vars(be: Backend, instance: TimeslotInstance) -> dict:
+    return {(j, k): be.binary(f"f_{j}_{k}") for j, job in enumerate(instance.jobs)
+            for k in range(job.release, instance.num_slots)}
 
 
 def complete(be: Backend, instance: TimeslotInstance, f: dict) -> None:
@@ -132,3 +133,109 @@ def completion_slots(instance: TimeslotInstance, f: dict) -> dict[int, Any]:
     """``C_j / Delta = sum_k (k + 1) f[j,k]``."""
     return {j: sum((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
             for j, job in enumerate(instance.jobs)}
+
+
+# --------------------------------------------------------------- locality
+# With ``locality`` on, every slot is a placement round: a job's rate in a slot
+# depends on the GPU type and spread level of its GPUs, chosen per slot with
+# the placement formulation's variables and constraints (without sharing).
+
+
+@dataclass
+class LocalityVars:
+    placement: Any  # the placement Formulation of the jobs on this cluster
+    rate: dict[tuple[int, str, int], float]  # (j, t, level) -> iterations/s
+    v: dict[tuple[int, str, int, int], Any]  # (j, t, level, slot) -> binary
+    x: dict[tuple[int, int, int], Any]  # (j, server, slot) -> GPUs
+
+
+def check_locality(instance: TimeslotInstance) -> None:
+    if instance.locality and instance.restart_overhead > 0:
+        raise InputError("timeslot exact models with locality need restart_overhead 0 "
+                         "(a restart depends on the exact GPU set, which they do not track)")
+
+
+def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
+    """Per slot: ``v[j,t,l,k]`` (type ``t``, spread ``l``), GPU counts ``x[j,s,k]``,
+    servers ``y`` and racks ``z`` used, with the placement constraints
+
+    ``sum_{s of t} x[j,s,k] = g_j sum_l v[j,t,l,k]``, ``y <= x <= min(g, cap) y``,
+    ``y[j,s,k] <= z[j,r(s),k] <= sum_{s in r} y``, the exact level rules, and
+    ``sum_j x[j,s,k] <= cap_s`` per server. Returns ``r[j,t,k] = sum_l v[j,t,l,k]``
+    (used by the type-level families) and the variables.
+    """
+    from ..placement.formulation import LEVELS, Formulation
+    from ..placement.instance import Job, PlacementInstance
+
+    pinst = PlacementInstance(instance.name, instance.cluster, tuple(
+        Job(j.id, j.job_type, j.num_gpus, 1.0, j.gpu_types) for j in instance.jobs),
+        locality=True, job_types=instance.job_types)
+    pf = Formulation(pinst)
+    rate = {k: n * pinst.reference[pinst.jobs[k[0]].id] for k, n in pf.options.items()}
+    c, H = instance.cluster, instance.num_slots
+    v: dict[tuple[int, str, int, int], Any] = {}
+    x: dict[tuple[int, int, int], Any] = {}
+    r: dict[tuple[int, str, int], Any] = {}
+    for j, job in enumerate(instance.jobs):
+        for k in range(job.release, H):
+            for (jj, t, lv) in rate:
+                if jj == j:
+                    v[j, t, lv, k] = be.binary(f"v_{j}_{t}_{lv}_{k}")
+            for t in instance.pools[job.id]:
+                r[j, t, k] = sum(v[j, t, lv, k] for lv in LEVELS if (j, t, lv, k) in v)
+            if job.num_gpus == 1:
+                continue  # one-GPU jobs: any GPU of the type, counted per type
+            servers = pf.job_servers(j)
+            y = {s: be.binary(f"y_{j}_{s}_{k}") for s in servers}
+            racks = pf.racks_of(servers)
+            z = {rk: be.binary(f"z_{j}_{rk}_{k}") for rk in racks}
+            for s in servers:
+                cap = min(job.num_gpus, c.servers[s].num_gpus)
+                x[j, s, k] = be.integer(f"x_{j}_{s}_{k}", 0, cap)
+                be.add(x[j, s, k] >= y[s])
+                be.add(x[j, s, k] <= cap * y[s])
+                be.add(y[s] <= z[c.server2rack[s]])
+            for rk, members in racks.items():
+                be.add(z[rk] <= sum(y[s] for s in members))
+            for t in instance.pools[job.id]:
+                be.add(sum(x[j, s, k] for s in pf.servers[t]) == job.num_gpus * r[j, t, k])
+            u0, u1, u2 = (sum(var for (jj, _, lv, kk), var in v.items()
+                              if jj == j and kk == k and lv == level) for level in LEVELS)
+            ys, zs = sum(y.values()), sum(z.values())
+            be.add(ys >= u0 + 2 * u1 + 2 * u2)
+            be.add(ys <= u0 + len(servers) * (u1 + u2))
+            be.add(zs >= u0 + u1 + 2 * u2)
+            be.add(zs <= u0 + u1 + len(racks) * u2)
+    for k in range(H):
+        for s, server in enumerate(c.servers):
+            load = [var for (_, ss, kk), var in x.items() if ss == s and kk == k]
+            if load:
+                be.add(sum(load) <= server.num_gpus)
+    return r, LocalityVars(pf, rate, v, x)
+
+
+def locality_work(be: Backend, instance: TimeslotInstance, lv: LocalityVars,
+                  gain: Callable[[int, float], Any], need: Callable[[int], Any]) -> None:
+    """``sum_{t,l,k} gain(rho_jtl) v[j,t,l,k] >= need_j`` (no restart cost: see
+    :func:`check_locality`). ``gain`` maps a rate to the slot's progress."""
+    for j in range(len(instance.jobs)):
+        be.add(sum(gain(j, lv.rate[j, t, level]) * var
+                   for (jj, t, level, _), var in lv.v.items() if jj == j) >= need(j))
+
+
+def locality_solution(instance: TimeslotInstance, lv: LocalityVars,
+                      value: Callable[[Any], float]) -> TimeslotSolution:
+    """Runs with GPU sets: per slot, GPUs from the counts as in placement."""
+    runs = []
+    for k in range(instance.num_slots):
+        chosen = {(j, t) for (j, t, _, kk), var in lv.v.items() if kk == k and value(var) > 0.5}
+        if not chosen:
+            continue
+        counts = {(j, s): int(round(value(var))) for (j, s, kk), var in lv.x.items()
+                  if kk == k and round(value(var))}
+        single = {j: t for j, t in chosen if instance.jobs[j].num_gpus == 1}
+        placed = lv.placement.to_solution(counts, {}, single)
+        for j, t in chosen:
+            gpus = placed.assignment[instance.jobs[j].id]
+            runs.append(Run(instance.jobs[j].id, k, t, gpus))
+    return TimeslotSolution(tuple(runs))

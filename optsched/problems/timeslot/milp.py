@@ -29,6 +29,9 @@ class _Lp(F.Backend):
     def add(self, constraint: Any) -> None:
         self.m += constraint
 
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        return pulp.LpVariable(name, lo, hi, cat="Integer")
+
 
 def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
     jobs, delta = instance.jobs, instance.slot_seconds
@@ -50,20 +53,28 @@ def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
 @register(FAMILY, "milp", "exact", "MILP time-indexed model (PuLP; CBC, or HiGHS with "
           "--solver highs)")
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
-    F.check_supported(instance)
     jobs = instance.jobs
     delta, o = instance.slot_seconds, instance.restart_overhead
     be = _Lp()
-    r, f = F.variables(be, instance)
+    if instance.locality:
+        F.check_locality(instance)
+        f = F.completion_vars(be, instance)
+        r, lv = F.locality(be, instance)
+    else:
+        r, f = F.variables(be, instance)
     F.complete(be, instance, f)
     F.no_run_after(be, instance, r, f)
     F.capacity(be, instance, r)
-    F.work(be, instance, r, lambda j, t: instance.rate(jobs[j].id, t) * delta,
-           lambda j, t: instance.rate(jobs[j].id, t) * o, lambda j: jobs[j].work)
+    if instance.locality:
+        F.locality_work(be, instance, lv, lambda j, rate: rate * delta, lambda j: jobs[j].work)
+    else:
+        F.work(be, instance, r, lambda j, t: instance.rate(jobs[j].id, t) * delta,
+               lambda j, t: instance.rate(jobs[j].id, t) * o, lambda j: jobs[j].work)
     _objective(be, instance, F.completion_slots(instance, f))
-    warm = options.warm_start or greedy_srtf(instance)
-    runs, finish = F.from_solution(instance, warm)
-    use_warm = len(finish) == len(jobs)
+    # The greedy start names no GPUs, so it only helps without locality.
+    warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
+    runs, finish = F.from_solution(instance, warm) if warm is not None else (set(), {})
+    use_warm = len(finish) == len(jobs) and not instance.locality
     if use_warm:
         for key, v in r.items():
             v.setInitialValue(int(key in runs))
@@ -77,6 +88,9 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
             return MethodOutput(Status.FEASIBLE, warm, out.bound, out.solver, params,
                                 "no better solution within the limit; start returned")
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
+    if instance.locality:
+        solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
+        return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
     on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
     return MethodOutput(out.status, F.to_solution(instance, on), out.bound, out.solver, params,
                         out.message)
