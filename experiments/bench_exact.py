@@ -6,6 +6,7 @@ Usage, from the repository root::
     python experiments/bench_exact.py scaleup    # 1024 configs x 32 / 64 workers
     python experiments/bench_exact.py placement  # 64 GPUs, 48 jobs, locality + sharing
     python experiments/bench_exact.py timeslot   # 32 GPUs, 24 jobs, 24 slots
+    python experiments/bench_exact.py timeslot_locality  # the same with locality on
     python experiments/bench_exact.py all
 
 Protocol: every run uses ``--workers`` (default 2, the machine's cores) and
@@ -117,12 +118,26 @@ def timeslot(workers: int) -> None:
          f"{workers} workers, 3 seeds per objective.")
 
 
+def timeslot_locality(workers: int) -> None:
+    rows = []
+    for seed in range(3):
+        inst = gavel_timeslot(24, {"v100": 12, "p100": 12, "k80": 8}, 24, seed).replace(
+            locality=True)
+        for method in ("cpsat", "milp"):
+            rows.append({"seed": seed, **run(inst, method, 60.0, workers)})
+    save("timeslot_locality_32gpu", rows, ["method"],
+         "As timeslot_32gpu (makespan) with locality on: every slot places jobs on servers "
+         f"and racks; 60 s limit, {workers} workers, 3 seeds.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=("fig6", "scaleup", "placement", "timeslot", "all"))
+    parser.add_argument("which", choices=("fig6", "scaleup", "placement", "timeslot",
+                                          "timeslot_locality", "all"))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    todo = ("fig6", "scaleup", "placement", "timeslot") if args.which == "all" else (args.which,)
+    todo = ("fig6", "scaleup", "placement", "timeslot", "timeslot_locality") \
+        if args.which == "all" else (args.which,)
     for name in todo:
         print(f"== {name}", flush=True)
         globals()[name](args.workers)
