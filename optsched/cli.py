@@ -338,7 +338,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                     num_slots=args.num_slots, num_configs=args.num_configs,
                     num_workers=args.num_workers, num_tasks=args.num_tasks,
                     servers=args.servers, counts=_counts(args.counts), vc=args.vc,
-                    objective=args.objective, heterogeneous=not args.homogeneous)
+                    objective=args.objective, heterogeneous=not args.homogeneous,
+                    locality=args.locality, space_sharing=not args.no_sharing)
     if args.out:
         write_instance(args.out, inst)
         if args.json:
@@ -452,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--vc", help="virtual cluster (philly, gavel) or cluster (itp)")
     sp.add_argument("--objective")
     sp.add_argument("--homogeneous", action="store_true", help="cerebro: homogeneous cell")
+    sp.add_argument("--locality", action="store_true", default=None,
+                    help="timeslot: model locality (runs name GPUs)")
+    sp.add_argument("--no-sharing", action="store_true", help="placement: no space sharing")
     sp.add_argument("--out", "-o", help="write here (default: print JSON)")
     sp = add("bench", cmd_bench, "run methods over suites (resumable) and print the gap table")
     sp.add_argument("suites", nargs="*", help="suite folders or names under instances/ "

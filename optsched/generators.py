@@ -387,7 +387,8 @@ def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None
              num_workers: int | None = None, num_tasks: int | None = None,
              servers: int | None = None, counts: dict[str, int] | None = None,
              vc: str | None = None, objective: str | None = None,
-             heterogeneous: bool = True) -> Any:
+             heterogeneous: bool = True, locality: bool | None = None,
+             space_sharing: bool = True) -> Any:
     """One instance of ``family`` from ``source`` (see :data:`SOURCES`), deterministic in
     ``seed``. Unset sizes take each generator's default."""
     if family not in SOURCES:
@@ -405,7 +406,9 @@ def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None
             return saturn_tasks(num_tasks or 12, servers or 4, 8, seed)
         return pollux_tasks(num_tasks or 16, servers or 4, seed)
     if family == "placement":
-        kw: dict[str, Any] = {"objective": objective or "weighted_throughput"}
+        kw: dict[str, Any] = {"objective": objective or "weighted_throughput",
+                              "space_sharing": space_sharing,
+                              "locality": True if locality is None else locality}
         if source == "synthetic":
             return gavel_placement(num_jobs or 48, counts or {"v100": 24, "p100": 24, "k80": 16},
                                    seed, **kw)
@@ -416,7 +419,9 @@ def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None
         return trace_placement(source, num_jobs or 48, seed, vc=vc, counts=counts, **kw)
     kw = {"objective": objective or "makespan"}
     if source == "synthetic":
-        return gavel_timeslot(num_jobs or 24, counts or {"v100": 12, "p100": 12, "k80": 8},
+        inst = gavel_timeslot(num_jobs or 24, counts or {"v100": 12, "p100": 12, "k80": 8},
                               num_slots or 24, seed, **kw)
-    return trace_timeslot(source, num_jobs or 24, num_slots or 24, seed, vc=vc, counts=counts,
-                          **kw)
+    else:
+        inst = trace_timeslot(source, num_jobs or 24, num_slots or 24, seed, vc=vc,
+                              counts=counts, **kw)
+    return inst.replace(locality=bool(locality))
