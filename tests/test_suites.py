@@ -91,6 +91,13 @@ def test_generate_cli(tmp_path, capsys):
     assert main(["generate", "spase", "--source", "nope"]) == 2
     assert "source for spase must be one of saturn, pollux" in capsys.readouterr().err
     assert main(["generate", "placement", "--source", "synthetic", "--counts", "v100"]) == 2
+    out = tmp_path / "t.json"
+    assert main(["generate", "timeslot", "--source", "synthetic", "--num-jobs", "4",
+                 "--num-slots", "8", "--locality", "--out", str(out)]) == 0
+    assert read_instance(out).locality is True
+    assert main(["generate", "placement", "--source", "synthetic", "--num-jobs", "4",
+                 "--no-sharing", "--out", str(out)]) == 0
+    assert read_instance(out).space_sharing is False
 
 
 # ------------------------------------------------------------------ suites and bench
