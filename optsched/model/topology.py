@@ -27,7 +27,7 @@ other jobs is not part of ``B``; co-location interference is a separate factor.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -381,7 +381,3 @@ class Cluster:
             "servers_by_shape": shapes,
         }
 
-
-def gpus_of(cluster: Cluster, servers: Sequence[int]) -> list[int]:
-    """All GPUs of the given server indices, in order."""
-    return [g for s in servers for g in cluster.server_gpus(s)]

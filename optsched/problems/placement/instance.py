@@ -16,7 +16,7 @@ consolidated throughput on an allowed GPU type:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
@@ -225,7 +225,3 @@ class PlacementInstance:
             "jobs_by_num_gpus": dict(sorted(by_size.items())),
         }
 
-
-def jobs_from(specs: Sequence[tuple[str, str, int]]) -> tuple[Job, ...]:
-    """Shorthand for tests and examples: ``[(id, job_type, num_gpus), ...]``."""
-    return tuple(Job(i, t, g) for i, t, g in specs)
