@@ -42,17 +42,29 @@ def fig6() -> None:
                     for method in ("randomized", "greedy"):
                         for rseed in range(5 if method == "randomized" else 1):
                             r = solve(inst, method, seed=rseed)
-                            rows.append({"cell": cell, "seed": seed, "method": method,
-                                         "run_seed": rseed, "makespan": r.objective,
-                                         "optimum": exact.objective,
-                                         "ratio": r.objective / exact.objective})
+                            rows.append(
+                                {
+                                    "cell": cell,
+                                    "seed": seed,
+                                    "method": method,
+                                    "run_seed": rseed,
+                                    "makespan": r.objective,
+                                    "optimum": exact.objective,
+                                    "ratio": r.objective / exact.objective,
+                                }
+                            )
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "cerebro_fig6_randomized.csv", index=False)
-    summary = df.groupby(["cell", "method"], sort=False)["ratio"].agg(
-        ["count", "mean", "min", "max"]).reset_index()
-    note = ("Makespan / proven optimum per Figure 6 cell (5 instances; randomized scheduler "
-            "run with seeds 0-4 on each). Optimum by cpsat, proven on every instance.")
+    summary = (
+        df.groupby(["cell", "method"], sort=False)["ratio"]
+        .agg(["count", "mean", "min", "max"])
+        .reset_index()
+    )
+    note = (
+        "Makespan / proven optimum per Figure 6 cell (5 instances; randomized scheduler "
+        "run with seeds 0-4 on each). Optimum by cpsat, proven on every instance."
+    )
     text = f"# Cerebro Figure 6, exactly\n\n{note}\n\n{to_markdown(summary)}\n"
     (OUT / "cerebro_fig6_randomized.md").write_text(text)
     print(text)
@@ -60,11 +72,14 @@ def fig6() -> None:
 
 def families() -> None:
     suites = {
-        "placement": [gavel_placement(24, {"v100": 12, "p100": 12, "k80": 8}, s)
-                      for s in range(3)],
-        "timeslot": [gavel_timeslot(16, {"v100": 8, "p100": 8, "k80": 8}, 24, s,
-                                    objective=obj).replace(num_slots=72)
-                     for s in range(2) for obj in ("makespan", "weighted_completion")],
+        "placement": [gavel_placement(24, {"v100": 12, "p100": 12, "k80": 8}, s) for s in range(3)],
+        "timeslot": [
+            gavel_timeslot(16, {"v100": 8, "p100": 8, "k80": 8}, 24, s, objective=obj).replace(
+                num_slots=72
+            )
+            for s in range(2)
+            for obj in ("makespan", "weighted_completion")
+        ],
         "hopper": [cerebro_fig6(16, 8, True, s) for s in range(3)],
     }
     from optsched.io import read_instance
@@ -79,20 +94,32 @@ def families() -> None:
                 if m.kind != "heuristic" or m.name == "task_parallel":
                     continue
                 r = solve(inst, m.name, seed=0)
-                rows.append({"family": family, "instance": inst.name, "method": m.name,
-                             "status": r.status.value, "objective": r.objective,
-                             "optimum_or_bound": exact.bound, "exact_status": exact.status.value,
-                             "gap": r.gap if exact.status is not Status.OPTIMAL
-                             else __import__("optsched").gap(r.objective, exact.objective,
-                                                             inst.sense)})
+                rows.append(
+                    {
+                        "family": family,
+                        "instance": inst.name,
+                        "method": m.name,
+                        "status": r.status.value,
+                        "objective": r.objective,
+                        "optimum_or_bound": exact.bound,
+                        "exact_status": exact.status.value,
+                        "gap": r.gap
+                        if exact.status is not Status.OPTIMAL
+                        else __import__("optsched").gap(r.objective, exact.objective, inst.sense),
+                    }
+                )
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "families.csv", index=False)
-    summary = df.groupby(["family", "method"], sort=False)["gap"].agg(
-        ["count", "mean", "max"]).reset_index()
-    text = ("# Baselines against exact optima\n\nGap of each baseline to the cpsat optimum "
-            "(60 s, 2 workers; proven on every instance listed).\n\n" + to_markdown(summary)
-            + "\n")
+    summary = (
+        df.groupby(["family", "method"], sort=False)["gap"]
+        .agg(["count", "mean", "max"])
+        .reset_index()
+    )
+    text = (
+        "# Baselines against exact optima\n\nGap of each baseline to the cpsat optimum "
+        "(60 s, 2 workers; proven on every instance listed).\n\n" + to_markdown(summary) + "\n"
+    )
     (OUT / "families.md").write_text(text)
     print(text)
 
@@ -101,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", choices=("fig6", "families", "all"))
     args = parser.parse_args(argv)
-    for name in (("fig6", "families") if args.which == "all" else (args.which,)):
+    for name in ("fig6", "families") if args.which == "all" else (args.which,):
         globals()[name]()
     return 0
 

@@ -34,89 +34,154 @@ G3 = {"v100": 4, "p100": 4, "k80": 4}
 
 DATA_NOTES = {
     "gavel": "Gavel throughput tables and Philly-derived traces (MIT, Stanford Future Data "
-             "Systems; cite Narayanan et al., OSDI'20 and Jeon et al., ATC'19)",
+    "Systems; cite Narayanan et al., OSDI'20 and Jeon et al., ATC'19)",
     "philly": "Microsoft Philly trace and machine list (CC BY 4.0; cite Jeon et al., ATC'19)",
     "itp": "Microsoft ITP traces from ElasticFlow (MIT; cite Gu et al., ASPLOS'23)",
     "helios": "SenseTime Helios, latest 15k jobs (CC BY 4.0; cite Hu et al., SC'21)",
     "alibaba": "Alibaba openb GPU trace (no licence stated; research use with attribution; "
-               "cite Weng et al., ATC'23)",
+    "cite Weng et al., ATC'23)",
     "pollux": "Pollux workloads and placement profiles (Apache-2.0; cite Qiao et al., OSDI'21)",
-    "cerebro": "Cerebro's Figure 6 generator and CNN cost table (cite Nakandala et al., "
-               "VLDB'20)",
+    "cerebro": "Cerebro's Figure 6 generator and CNN cost table (cite Nakandala et al., VLDB'20)",
     "saturn": "Saturn-style synthetic tasks (runtime model assumed; cite Nagrecha and Kumar, "
-              "VLDB'24)",
+    "VLDB'24)",
 }
 
 # suite -> (description, reference time limit, reference methods, builders)
 SUITES = {
-    "hopper-small": ("Cerebro Figure 5 and small Figure 6 / uniform open shops.", 60,
-                     ("cpsat", "milp"), lambda: [
-                         read_instance(EX / "cerebro_fig5.json"),
-                         *[g.cerebro_fig6(16, 8, True, s) for s in range(4)],
-                         *[g.uniform_hopper(6, 4, s) for s in range(2)]], ("cerebro",)),
-    "hopper-medium": ("Cerebro Figure 6 cells, heterogeneous; uniform 20 x 10.", 60,
-                      ("cpsat",), lambda: [
-                          *[g.cerebro_fig6(256, 16, True, s) for s in range(2)],
-                          *[g.cerebro_fig6(16, 16, True, s) for s in range(2)],
-                          g.uniform_hopper(20, 10, 0)], ("cerebro",)),
-    "hopper-large": ("Scale-up: 1024 heterogeneous configs on 32 and 64 workers.", 120,
-                     ("cpsat",), lambda: [g.cerebro_fig6(1024, 64, True, 0),
-                                          g.cerebro_fig6(1024, 32, True, 1)], ("cerebro",)),
-    "spase-small": ("Saturn Figure 4; Pollux-profiled and Saturn-style tasks on 2 servers.", 60,
-                    ("cpsat", "milp"), lambda: [
-                        read_instance(EX / "saturn_fig4.json"),
-                        *[g.pollux_tasks(6, 2, s) for s in range(2)],
-                        *[g.saturn_tasks(5, 2, 4, s) for s in range(2)]], ("pollux", "saturn")),
-    "spase-medium": ("Saturn's simulated setting (12 models, 4 x 8 GPUs); 16 Pollux jobs.", 120,
-                     ("cpsat",), lambda: [
-                         *[g.saturn_tasks(12, 4, 8, s) for s in range(2)],
-                         g.pollux_tasks(16, 4, 0)], ("pollux", "saturn")),
-    "spase-large": ("40 Saturn-style tasks on 8 x 8 GPUs; 48 Pollux jobs on 8 nodes.", 180,
-                    ("cpsat",), lambda: [g.saturn_tasks(40, 8, 8, 0),
-                                         g.pollux_tasks(48, 8, 0)], ("pollux", "saturn")),
-    "placement-small": ("One round on 12-40 GPUs from Gavel, Philly and Alibaba jobs.", 60,
-                        ("cpsat", "milp"), lambda: [
-                            read_instance(EX / "placement_small.json"),
-                            g.gavel_placement(10, {"v100": 8, "k80": 4}, 0),
-                            g.trace_placement("philly", 12, 0, counts={"servers": 4}),
-                            g.trace_placement("alibaba", 12, 0, counts={"nodes": 8}),
-                            g.trace_placement("gavel", 12, 1, counts=G3)],
-                        ("gavel", "philly", "alibaba")),
-    "placement-medium": ("48 jobs on 64-160 GPUs: Gavel, Philly, Helios, ITP, Alibaba.", 120,
-                         ("cpsat",), lambda: [
-                             g.gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, 0),
-                             g.trace_placement("philly", 48, 0, counts={"servers": 16}),
-                             g.trace_placement("helios", 48, 0),
-                             g.trace_placement("itp", 48, 0),
-                             g.trace_placement("alibaba", 48, 0, counts={"nodes": 24})],
-                         ("gavel", "philly", "helios", "itp", "alibaba")),
-    "placement-large": ("200 jobs on Philly (320 GPUs) and Alibaba (100 nodes).", 180,
-                        ("cpsat",), lambda: [
-                            g.trace_placement("philly", 200, 0, counts={"servers": 32}),
-                            g.trace_placement("alibaba", 200, 0, counts={"nodes": 100})],
-                        ("philly", "alibaba")),
-    "timeslot-small": ("8 jobs, 16 slots, 12 GPUs; windows of ITP, Helios, Gavel traces.", 60,
-                       ("cpsat", "milp"), lambda: [
-                           read_instance(EX / "timeslot_small.json"),
-                           g.trace_timeslot("itp", 8, 16, 0, counts=G3),
-                           g.trace_timeslot("helios", 8, 16, 0, counts=G3,
-                                            objective="weighted_completion"),
-                           g.trace_timeslot("gavel", 8, 16, 0, counts=G3, objective="max_ftf"),
-                           g.trace_timeslot("philly", 8, 16, 1, counts=G3,
-                                            restart_overhead=30.0)],
-                       ("gavel", "itp", "helios", "philly")),
-    "timeslot-medium": ("24 jobs, 24 slots, 32 GPUs; Philly, ITP, Helios, Gavel windows.", 120,
-                        ("cpsat",), lambda: [
-                            g.trace_timeslot("philly", 24, 24, 0),
-                            g.trace_timeslot("itp", 24, 24, 0, objective="weighted_completion"),
-                            g.trace_timeslot("helios", 24, 24, 0, objective="max_ftf"),
-                            g.trace_timeslot("gavel", 24, 24, 0, objective="weighted_completion",
-                                             restart_overhead=30.0)],
-                        ("gavel", "philly", "itp", "helios")),
-    "timeslot-large": ("60 jobs, 48 slots, 108 GPUs (36:36:36).", 180, ("cpsat",), lambda: [
-        g.trace_timeslot("philly", 60, 48, 0, counts={"v100": 36, "p100": 36, "k80": 36}),
-        g.trace_timeslot("itp", 60, 48, 0, counts={"v100": 36, "p100": 36, "k80": 36},
-                         objective="weighted_completion")], ("philly", "itp")),
+    "hopper-small": (
+        "Cerebro Figure 5 and small Figure 6 / uniform open shops.",
+        60,
+        ("cpsat", "milp"),
+        lambda: [
+            read_instance(EX / "cerebro_fig5.json"),
+            *[g.cerebro_fig6(16, 8, True, s) for s in range(4)],
+            *[g.uniform_hopper(6, 4, s) for s in range(2)],
+        ],
+        ("cerebro",),
+    ),
+    "hopper-medium": (
+        "Cerebro Figure 6 cells, heterogeneous; uniform 20 x 10.",
+        60,
+        ("cpsat",),
+        lambda: [
+            *[g.cerebro_fig6(256, 16, True, s) for s in range(2)],
+            *[g.cerebro_fig6(16, 16, True, s) for s in range(2)],
+            g.uniform_hopper(20, 10, 0),
+        ],
+        ("cerebro",),
+    ),
+    "hopper-large": (
+        "Scale-up: 1024 heterogeneous configs on 32 and 64 workers.",
+        120,
+        ("cpsat",),
+        lambda: [g.cerebro_fig6(1024, 64, True, 0), g.cerebro_fig6(1024, 32, True, 1)],
+        ("cerebro",),
+    ),
+    "spase-small": (
+        "Saturn Figure 4; Pollux-profiled and Saturn-style tasks on 2 servers.",
+        60,
+        ("cpsat", "milp"),
+        lambda: [
+            read_instance(EX / "saturn_fig4.json"),
+            *[g.pollux_tasks(6, 2, s) for s in range(2)],
+            *[g.saturn_tasks(5, 2, 4, s) for s in range(2)],
+        ],
+        ("pollux", "saturn"),
+    ),
+    "spase-medium": (
+        "Saturn's simulated setting (12 models, 4 x 8 GPUs); 16 Pollux jobs.",
+        120,
+        ("cpsat",),
+        lambda: [*[g.saturn_tasks(12, 4, 8, s) for s in range(2)], g.pollux_tasks(16, 4, 0)],
+        ("pollux", "saturn"),
+    ),
+    "spase-large": (
+        "40 Saturn-style tasks on 8 x 8 GPUs; 48 Pollux jobs on 8 nodes.",
+        180,
+        ("cpsat",),
+        lambda: [g.saturn_tasks(40, 8, 8, 0), g.pollux_tasks(48, 8, 0)],
+        ("pollux", "saturn"),
+    ),
+    "placement-small": (
+        "One round on 12-40 GPUs from Gavel, Philly and Alibaba jobs.",
+        60,
+        ("cpsat", "milp"),
+        lambda: [
+            read_instance(EX / "placement_small.json"),
+            g.gavel_placement(10, {"v100": 8, "k80": 4}, 0),
+            g.trace_placement("philly", 12, 0, counts={"servers": 4}),
+            g.trace_placement("alibaba", 12, 0, counts={"nodes": 8}),
+            g.trace_placement("gavel", 12, 1, counts=G3),
+        ],
+        ("gavel", "philly", "alibaba"),
+    ),
+    "placement-medium": (
+        "48 jobs on 64-160 GPUs: Gavel, Philly, Helios, ITP, Alibaba.",
+        120,
+        ("cpsat",),
+        lambda: [
+            g.gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, 0),
+            g.trace_placement("philly", 48, 0, counts={"servers": 16}),
+            g.trace_placement("helios", 48, 0),
+            g.trace_placement("itp", 48, 0),
+            g.trace_placement("alibaba", 48, 0, counts={"nodes": 24}),
+        ],
+        ("gavel", "philly", "helios", "itp", "alibaba"),
+    ),
+    "placement-large": (
+        "200 jobs on Philly (320 GPUs) and Alibaba (100 nodes).",
+        180,
+        ("cpsat",),
+        lambda: [
+            g.trace_placement("philly", 200, 0, counts={"servers": 32}),
+            g.trace_placement("alibaba", 200, 0, counts={"nodes": 100}),
+        ],
+        ("philly", "alibaba"),
+    ),
+    "timeslot-small": (
+        "8 jobs, 16 slots, 12 GPUs; windows of ITP, Helios, Gavel traces.",
+        60,
+        ("cpsat", "milp"),
+        lambda: [
+            read_instance(EX / "timeslot_small.json"),
+            g.trace_timeslot("itp", 8, 16, 0, counts=G3),
+            g.trace_timeslot("helios", 8, 16, 0, counts=G3, objective="weighted_completion"),
+            g.trace_timeslot("gavel", 8, 16, 0, counts=G3, objective="max_ftf"),
+            g.trace_timeslot("philly", 8, 16, 1, counts=G3, restart_overhead=30.0),
+        ],
+        ("gavel", "itp", "helios", "philly"),
+    ),
+    "timeslot-medium": (
+        "24 jobs, 24 slots, 32 GPUs; Philly, ITP, Helios, Gavel windows.",
+        120,
+        ("cpsat",),
+        lambda: [
+            g.trace_timeslot("philly", 24, 24, 0),
+            g.trace_timeslot("itp", 24, 24, 0, objective="weighted_completion"),
+            g.trace_timeslot("helios", 24, 24, 0, objective="max_ftf"),
+            g.trace_timeslot(
+                "gavel", 24, 24, 0, objective="weighted_completion", restart_overhead=30.0
+            ),
+        ],
+        ("gavel", "philly", "itp", "helios"),
+    ),
+    "timeslot-large": (
+        "60 jobs, 48 slots, 108 GPUs (36:36:36).",
+        180,
+        ("cpsat",),
+        lambda: [
+            g.trace_timeslot("philly", 60, 48, 0, counts={"v100": 36, "p100": 36, "k80": 36}),
+            g.trace_timeslot(
+                "itp",
+                60,
+                48,
+                0,
+                counts={"v100": 36, "p100": 36, "k80": 36},
+                objective="weighted_completion",
+            ),
+        ],
+        ("philly", "itp"),
+    ),
 }
 
 
@@ -134,11 +199,19 @@ def build(name: str) -> None:
         t0 = time.perf_counter()
         for m in methods:
             r = solve(inst, m, time_limit=limit, workers=2, seed=0)
-            print(f"  {inst.name:<40} {m:<6} {r.status.value:<10} {r.objective:.6g} "
-                  f"bound {r.bound:.6g} {r.runtime:.1f}s", flush=True)
-            if r.status.has_solution and (best is None or (
-                    r.objective < best.objective if inst.sense is Sense.MIN
-                    else r.objective > best.objective)):
+            print(
+                f"  {inst.name:<40} {m:<6} {r.status.value:<10} {r.objective:.6g} "
+                f"bound {r.bound:.6g} {r.runtime:.1f}s",
+                flush=True,
+            )
+            if r.status.has_solution and (
+                best is None
+                or (
+                    r.objective < best.objective
+                    if inst.sense is Sense.MIN
+                    else r.objective > best.objective
+                )
+            ):
                 best = r
             if bound is None or (r.bound > bound if inst.sense is Sense.MIN else r.bound < bound):
                 bound = r.bound
@@ -146,27 +219,51 @@ def build(name: str) -> None:
         write_solution(folder / "solutions" / f"{inst.name}.json", best.solution, inst.name)
         proven = abs(best.objective - bound) <= 1e-6 * max(1.0, abs(bound))
         entries[inst.name] = {
-            "objective": best.objective, "bound": bound,
+            "objective": best.objective,
+            "bound": bound,
             "status": Status.OPTIMAL.value if proven else Status.FEASIBLE.value,
-            "method": best.method, "solver": best.solver,
+            "method": best.method,
+            "solver": best.solver,
             "time": round(time.perf_counter() - t0, 2),
             "solution": f"solutions/{inst.name}.json",
         }
-    write_json(folder / REFERENCE_FILE, {
-        "format": REFERENCE_FORMAT, "version": 1, "suite": name,
-        "protocol": {"methods": list(methods), "time_limit": limit, "workers": 2, "seed": 0,
-                     "machine": f"{platform.machine()}, 2 cores",
-                     "ortools": version("ortools"), "pulp": version("pulp")},
-        "entries": entries,
-    })
+    write_json(
+        folder / REFERENCE_FILE,
+        {
+            "format": REFERENCE_FORMAT,
+            "version": 1,
+            "suite": name,
+            "protocol": {
+                "methods": list(methods),
+                "time_limit": limit,
+                "workers": 2,
+                "seed": 0,
+                "machine": f"{platform.machine()}, 2 cores",
+                "ortools": version("ortools"),
+                "pulp": version("pulp"),
+            },
+            "entries": entries,
+        },
+    )
     proven = sum(e["status"] == "optimal" for e in entries.values())
-    lines = [f"# {name}", "", description, "",
-             f"{len(entries)} instances, {proven} proven optimal. Regenerate with:", "",
-             "```bash", f"python experiments/build_suites.py {name}", "```", "",
-             f"References: best of {', '.join(methods)} at {limit} s, 2 workers, seed 0; "
-             "`reference.json` gives objective, bound, status, method, solver and time; "
-             "`solutions/` holds the solutions behind them, re-checked by `optsched bench`.",
-             "", "| instance | objective | bound | status |", "| --- | ---: | ---: | --- |"]
+    lines = [
+        f"# {name}",
+        "",
+        description,
+        "",
+        f"{len(entries)} instances, {proven} proven optimal. Regenerate with:",
+        "",
+        "```bash",
+        f"python experiments/build_suites.py {name}",
+        "```",
+        "",
+        f"References: best of {', '.join(methods)} at {limit} s, 2 workers, seed 0; "
+        "`reference.json` gives objective, bound, status, method, solver and time; "
+        "`solutions/` holds the solutions behind them, re-checked by `optsched bench`.",
+        "",
+        "| instance | objective | bound | status |",
+        "| --- | ---: | ---: | --- |",
+    ]
     for k, e in entries.items():
         lines.append(f"| {k} | {e['objective']:.6g} | {e['bound']:.6g} | {e['status']} |")
     lines += ["", "Data: " + "; ".join(DATA_NOTES[d] for d in data) + "."]

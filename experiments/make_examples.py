@@ -27,12 +27,19 @@ def cerebro_fig5() -> None:
     schedule below attains it.
     """
     per_epoch = {"A": 6, "B": 3, "C": 3, "D": 3, "E": 6}
-    inst = HopperInstance("cerebro_fig5", tuple(per_epoch), ("w1", "w2", "w3"),
-                          tuple((t / 3,) * 3 for t in per_epoch.values()))
+    inst = HopperInstance(
+        "cerebro_fig5",
+        tuple(per_epoch),
+        ("w1", "w2", "w3"),
+        tuple((t / 3,) * 3 for t in per_epoch.values()),
+    )
     write_instance(OUT / "cerebro_fig5.json", inst)
     starts = ((1, 5, 3), (0, 4, 6), (4, 1, 5), (3, 0, 2), (5, 2, 0))
-    write_solution(OUT / "cerebro_fig5.optimal.solution.json",
-                   HopperSolution(tuple(tuple(float(s) for s in r) for r in starts)), inst.name)
+    write_solution(
+        OUT / "cerebro_fig5.optimal.solution.json",
+        HopperSolution(tuple(tuple(float(s) for s in r) for r in starts)),
+        inst.name,
+    )
 
 
 def saturn_fig4() -> None:
@@ -42,34 +49,53 @@ def saturn_fig4() -> None:
     30 h) and A (FSDP, 2 GPUs, 10 h) side by side on server 1. A 54 h plan
     (C then B on server 0, A on server 1) is feasible but not optimal.
     """
-    cluster = Cluster.from_dict({
-        "name": "saturn-2x4",
-        "racks": [{"id": "r0"}],
-        "servers": [
-            {"id": "n0", "rack": "r0", "gpu_type": "a100", "num_gpus": 4, "link": "nvswitch"},
-            {"id": "n1", "rack": "r0", "gpu_type": "a100", "num_gpus": 4, "link": "nvswitch"},
-        ],
-    })
+    cluster = Cluster.from_dict(
+        {
+            "name": "saturn-2x4",
+            "racks": [{"id": "r0"}],
+            "servers": [
+                {"id": "n0", "rack": "r0", "gpu_type": "a100", "num_gpus": 4, "link": "nvswitch"},
+                {"id": "n1", "rack": "r0", "gpu_type": "a100", "num_gpus": 4, "link": "nvswitch"},
+            ],
+        }
+    )
     tasks = (
-        Task("A", (TaskConfig("fsdp", 2, 10 * HOUR), TaskConfig("pipelining", 3, 8 * HOUR),
-                   TaskConfig("fsdp", 4, 7 * HOUR))),
-        Task("B", (TaskConfig("spilling", 1, 40 * HOUR), TaskConfig("pipelining", 2, 30 * HOUR),
-                   TaskConfig("fsdp", 3, 27 * HOUR), TaskConfig("pipelining", 4, 25 * HOUR))),
+        Task(
+            "A",
+            (
+                TaskConfig("fsdp", 2, 10 * HOUR),
+                TaskConfig("pipelining", 3, 8 * HOUR),
+                TaskConfig("fsdp", 4, 7 * HOUR),
+            ),
+        ),
+        Task(
+            "B",
+            (
+                TaskConfig("spilling", 1, 40 * HOUR),
+                TaskConfig("pipelining", 2, 30 * HOUR),
+                TaskConfig("fsdp", 3, 27 * HOUR),
+                TaskConfig("pipelining", 4, 25 * HOUR),
+            ),
+        ),
         Task("C", (TaskConfig("fsdp", 4, 24 * HOUR),)),
     )
     inst = SpaseInstance("saturn_fig4", cluster, tasks)
     write_instance(OUT / "saturn_fig4.json", inst)
-    optimal = SpaseSolution({
-        "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
-        "B": TaskPlan(1, (4, 5), 0.0),
-        "A": TaskPlan(0, (6, 7), 0.0),
-    })
+    optimal = SpaseSolution(
+        {
+            "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
+            "B": TaskPlan(1, (4, 5), 0.0),
+            "A": TaskPlan(0, (6, 7), 0.0),
+        }
+    )
     write_solution(OUT / "saturn_fig4.optimal.solution.json", optimal, inst.name)
-    plan54 = SpaseSolution({
-        "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
-        "B": TaskPlan(1, (0, 1), 24 * HOUR),
-        "A": TaskPlan(0, (4, 5), 0.0),
-    })
+    plan54 = SpaseSolution(
+        {
+            "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
+            "B": TaskPlan(1, (0, 1), 24 * HOUR),
+            "A": TaskPlan(0, (4, 5), 0.0),
+        }
+    )
     write_solution(OUT / "saturn_fig4.54h.solution.json", plan54, inst.name)
 
 
@@ -85,15 +111,20 @@ def placement_small() -> None:
     )
     inst = PlacementInstance("placement_small", cluster, jobs, space_sharing=True)
     write_instance(OUT / "placement_small.json", inst)
-    sol = PlacementSolution({
-        "resnet50": (0, 1, 2, 3),
-        "transformer": (4, 5, 6, 7),
-        "lm": (),  # does not run: both V100 servers are taken
-        "resnet18": (8,),
-        "a3c": (8,),
-    })
-    write_solution(OUT / "placement_small.solution.json",
-                   PlacementSolution({k: v for k, v in sol.assignment.items() if v}), inst.name)
+    sol = PlacementSolution(
+        {
+            "resnet50": (0, 1, 2, 3),
+            "transformer": (4, 5, 6, 7),
+            "lm": (),  # does not run: both V100 servers are taken
+            "resnet18": (8,),
+            "a3c": (8,),
+        }
+    )
+    write_solution(
+        OUT / "placement_small.solution.json",
+        PlacementSolution({k: v for k, v in sol.assignment.items() if v}),
+        inst.name,
+    )
 
 
 def timeslot_small() -> None:

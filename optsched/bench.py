@@ -85,8 +85,17 @@ def _run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, A
     try:
         r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
     except InputError as exc:  # e.g. a model too large to build: still a row of the table
-        r = Result(inst.family, inst.name, cell.method, inst.sense, Status.ERROR,
-                   no_objective(inst.sense), no_bound(inst.sense), 0.0, message=str(exc))
+        r = Result(
+            inst.family,
+            inst.name,
+            cell.method,
+            inst.sense,
+            Status.ERROR,
+            no_objective(inst.sense),
+            no_bound(inst.sense),
+            0.0,
+            message=str(exc),
+        )
     bounds = [b for b in (r.bound, ref.bound if ref else math.nan) if math.isfinite(b)]
     best_bound = (max(bounds) if inst.sense is Sense.MIN else min(bounds)) if bounds else math.nan
     best_known = ref.objective if ref else math.nan
@@ -95,14 +104,23 @@ def _run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, A
         return x if math.isfinite(x) else None
 
     return {
-        "suite": cell.suite, "instance": inst.name, "family": inst.family,
-        "method": cell.method, "seed": cell.seed, "status": r.status.value,
-        "objective": num(r.objective), "bound": num(r.bound),
-        "best_bound": num(best_bound), "best_known": num(best_known),
+        "suite": cell.suite,
+        "instance": inst.name,
+        "family": inst.family,
+        "method": cell.method,
+        "seed": cell.seed,
+        "status": r.status.value,
+        "objective": num(r.objective),
+        "bound": num(r.bound),
+        "best_bound": num(best_bound),
+        "best_known": num(best_known),
         "gap": num(gap(r.objective, best_bound, inst.sense)),
         "gap_to_best_known": num(gap(r.objective, best_known, inst.sense)),
-        "time": r.runtime, "feasible": None if r.check is None else r.check.feasible,
-        "solver": r.solver, "time_limit": time_limit, "workers": workers,
+        "time": r.runtime,
+        "feasible": None if r.check is None else r.check.feasible,
+        "solver": r.solver,
+        "time_limit": time_limit,
+        "workers": workers,
         "message": r.message,
     }
 
@@ -198,8 +216,7 @@ def run(
     return load_results(out, keys={c.key for c in cells})
 
 
-def load_results(path: Path, keys: set[tuple[str, str, str, int]] | None = None
-                 ) -> pd.DataFrame:
+def load_results(path: Path, keys: set[tuple[str, str, str, int]] | None = None) -> pd.DataFrame:
     """Rows of a results file (optionally only the given cells), in file order."""
     if not path.exists():
         raise InputError(f"{path}: no such results file")
@@ -225,8 +242,9 @@ def summary_table(df: pd.DataFrame, by: Sequence[str] = ("family", "method")) ->
     """Mean and max gap (%), number optimal, number checked feasible, mean time."""
     missing = [c for c in by if c not in df.columns]
     if missing:
-        raise InputError(f"table: unknown column {missing[0]!r} in --by "
-                         f"(known: {', '.join(df.columns)})")
+        raise InputError(
+            f"table: unknown column {missing[0]!r} in --by (known: {', '.join(df.columns)})"
+        )
     g = df.groupby(list(by), sort=True)
     out = g.agg(
         runs=("method", "size"),
@@ -252,8 +270,9 @@ class _Progress:
             return
         width = 30
         filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                         f"{self.done}/{self.total} {what[:50]:<50}")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {what[:50]:<50}"
+        )
         sys.stderr.flush()
 
     def step(self, cell: Cell) -> None:

@@ -69,8 +69,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     for path in args.files:
         inst = read_instance(path)
-        info: dict[str, Any] = {"file": str(path), "family": inst.family, "name": inst.name,
-                                "sense": inst.sense.value}
+        info: dict[str, Any] = {
+            "file": str(path),
+            "family": inst.family,
+            "name": inst.name,
+            "sense": inst.sense.value,
+        }
         if hasattr(inst, "cluster"):
             info["cluster"] = inst.cluster.summary()
         info.update(inst.summary())
@@ -102,12 +106,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     sol = read_solution(args.solution)
     report = check(inst, sol)
     if args.json:
-        _emit({"instance": str(args.instance), "solution": str(args.solution),
-               **report.to_dict()})
+        _emit({"instance": str(args.instance), "solution": str(args.solution), **report.to_dict()})
     else:
         verdict = "feasible" if report.feasible else "INFEASIBLE"
-        print(f"{args.solution}: {verdict}; objective {_fmt(report.objective)} "
-              f"({inst.sense.value}imise)")
+        print(
+            f"{args.solution}: {verdict}; objective {_fmt(report.objective)} "
+            f"({inst.sense.value}imise)"
+        )
         for kind, (n, size) in report.by_kind().items():
             print(f"  {kind}: {n} violation(s), total size {_fmt(size)}")
         for v in report.violations[: args.max_violations]:
@@ -122,19 +127,36 @@ def cmd_comm(args: argparse.Namespace) -> int:
     from .throughput.comm import cerebro_volumes, format_bytes, parse_bytes
 
     rows = cerebro_volumes(
-        args.epochs, args.configs, args.workers,
+        args.epochs,
+        args.configs,
+        args.workers,
         parse_bytes(args.model_size, "model-size"),
         parse_bytes(args.dataset_size, "dataset-size"),
         args.iters_per_epoch,
     )
-    params = {"epochs": args.epochs, "configs": args.configs, "workers": args.workers,
-              "model_bytes": parse_bytes(args.model_size, "model-size"),
-              "dataset_bytes": parse_bytes(args.dataset_size, "dataset-size"),
-              "iters_per_epoch": args.iters_per_epoch}
+    params = {
+        "epochs": args.epochs,
+        "configs": args.configs,
+        "workers": args.workers,
+        "model_bytes": parse_bytes(args.model_size, "model-size"),
+        "dataset_bytes": parse_bytes(args.dataset_size, "dataset-size"),
+        "iters_per_epoch": args.iters_per_epoch,
+    }
     if args.json:
-        _emit({"parameters": params, "rows": [
-            {"approach": r.approach, "formula": r.formula, "bytes": r.bytes,
-             "human": format_bytes(r.bytes)} for r in rows]})
+        _emit(
+            {
+                "parameters": params,
+                "rows": [
+                    {
+                        "approach": r.approach,
+                        "formula": r.formula,
+                        "bytes": r.bytes,
+                        "human": format_bytes(r.bytes),
+                    }
+                    for r in rows
+                ],
+            }
+        )
         return EXIT_OK
     print("Communication volume for model selection (Cerebro Table 2, errata version)")
     print("  " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
@@ -153,17 +175,25 @@ def cmd_throughput_validate(args: argparse.Namespace) -> int:
         _emit(rep)
         return EXIT_OK
     print("Throughput model: predicted vs measured (held out), relative error of throughput")
-    print(f"  {'source':<7} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
-          f"{'p90':>7}")
+    print(
+        f"  {'source':<7} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
+        f"{'p90':>7}"
+    )
     for row in rep["rows"]:
-        print(f"  {row['source']:<7} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
-              f"{row['mape']:>7.1%} {row['median']:>7.1%} {row['p90']:>7.1%}")
+        print(
+            f"  {row['source']:<7} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
+            f"{row['mape']:>7.1%} {row['median']:>7.1%} {row['p90']:>7.1%}"
+        )
     fitted = rep["pollux_fitted_network_GBps"]
-    print("  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in fitted.items()))
+    print(
+        "  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in fitted.items())
+    )
     a = rep["assumptions"]
-    print(f"  assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
-          f"{a['pollux_pcie_GBps']} GB/s, network spec {a['pollux_network_spec_GBps']} GB/s")
+    print(
+        f"  assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
+        f"{a['pollux_pcie_GBps']} GB/s, network spec {a['pollux_network_spec_GBps']} GB/s"
+    )
     return EXIT_OK
 
 
@@ -177,8 +207,10 @@ def cmd_throughput_types(args: argparse.Namespace) -> int:
             _emit({"name": name, **jt.to_dict(), "measured_scale_factors": list(scales)})
         else:
             times = ", ".join(f"{g} {1 / t:.3g}" for g, t in jt.compute_time.items())
-            print(f"{name:<34} 1-GPU it/s: {times}; scale factors {list(scales)}; "
-                  f"{jt.model_bytes / 1e6:.1f} MB")
+            print(
+                f"{name:<34} 1-GPU it/s: {times}; scale factors {list(scales)}; "
+                f"{jt.model_bytes / 1e6:.1f} MB"
+            )
     return EXIT_OK
 
 
@@ -196,8 +228,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
     inst = read_instance(args.instance)
     warm = read_solution(args.warm_start) if args.warm_start else None
     extra = {"solver": args.solver} if args.solver else {}
-    result = solve(inst, args.method, time_limit=args.time_limit, workers=args.workers,
-                   seed=args.seed, warm_start=warm, **extra)
+    result = solve(
+        inst,
+        args.method,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        warm_start=warm,
+        **extra,
+    )
     if args.out and result.solution is not None:
         write_solution(args.out, result.solution, inst.name)
     if args.json:
@@ -205,9 +244,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     else:
         verdict = {None: "no solution", True: "checker: feasible", False: "checker: INFEASIBLE"}
         feasible = None if result.check is None else result.check.feasible
-        print(f"{inst.name}: {result.method} {result.status.value}; objective "
-              f"{_fmt(result.objective)}, bound {_fmt(result.bound)}, gap "
-              f"{_gap_text(result.gap)}, {result.runtime:.2f} s; {verdict[feasible]}")
+        print(
+            f"{inst.name}: {result.method} {result.status.value}; objective "
+            f"{_fmt(result.objective)}, bound {_fmt(result.bound)}, gap "
+            f"{_gap_text(result.gap)}, {result.runtime:.2f} s; {verdict[feasible]}"
+        )
         if result.message:
             print(f"  {result.message}")
         if args.out and result.solution is not None:
@@ -232,29 +273,46 @@ def cmd_gap(args: argparse.Namespace) -> int:
             files.append(p)
     instances = [read_instance(f) for f in files]
     folders = [f.resolve().parent for f in files]
-    df = gap_table(instances, args.method, args.against, args.time_limit, args.workers,
-                   args.seed, folders=folders)
+    df = gap_table(
+        instances,
+        args.method,
+        args.against,
+        args.time_limit,
+        args.workers,
+        args.seed,
+        folders=folders,
+    )
     summary = summarize(df)
     if args.json:
         for row in df.to_dict(orient="records"):
-            _emit({k: (v if not isinstance(v, float) or math.isfinite(v) else None)
-                   for k, v in row.items()})
+            _emit(
+                {
+                    k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                    for k, v in row.items()
+                }
+            )
         _emit({"summary": summary, "method": args.method, "against": args.against})
         return EXIT_OK
-    print(f"{'instance':<34} {'status':<10} {'objective':>12} {'reference':>12} {'gap':>9}  "
-          "checker  reference from")
+    print(
+        f"{'instance':<34} {'status':<10} {'objective':>12} {'reference':>12} {'gap':>9}  "
+        "checker  reference from"
+    )
     for row in df.itertuples(index=False):
         check_text = {True: "ok", False: "FAIL", None: "-"}[row.feasible]
-        print(f"{row.instance[:34]:<34} {row.status:<10} {_fmt(row.objective):>12} "
-              f"{_fmt(row.reference):>12} {_gap_text(row.gap):>9}  {check_text:<7}  "
-              f"{row.reference_kind}")
+        print(
+            f"{row.instance[:34]:<34} {row.status:<10} {_fmt(row.objective):>12} "
+            f"{_fmt(row.reference):>12} {_gap_text(row.gap):>9}  {check_text:<7}  "
+            f"{row.reference_kind}"
+        )
     s = summary
     if s["mean"] is None:
         print(f"summary: {s['n']} instance(s), none with a finite gap")
     else:
-        print(f"summary: {s['n']} instance(s); gap mean {s['mean']:.4%}, geometric mean "
-              f"{s['geomean']:.4%}, max {s['max']:.4%}; within 0.1%: {s['within_0.1%']}"
-              + (f"; no gap: {s['no_gap']}" if s["no_gap"] else ""))
+        print(
+            f"summary: {s['n']} instance(s); gap mean {s['mean']:.4%}, geometric mean "
+            f"{s['geomean']:.4%}, max {s['max']:.4%}; within 0.1%: {s['within_0.1%']}"
+            + (f"; no gap: {s['no_gap']}" if s["no_gap"] else "")
+        )
     return EXIT_OK
 
 
@@ -269,19 +327,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
-        raise InputError(f"bench: --seeds must be integers separated by commas, got "
-                         f"{args.seeds!r}") from None
+        raise InputError(
+            f"bench: --seeds must be integers separated by commas, got {args.seeds!r}"
+        ) from None
     out = Path(args.out)
-    df = run(suites, methods, out, args.time_limit, args.workers, args.parallel, seeds,
-             progress=not args.json and sys.stderr.isatty())
+    df = run(
+        suites,
+        methods,
+        out,
+        args.time_limit,
+        args.workers,
+        args.parallel,
+        seeds,
+        progress=not args.json and sys.stderr.isatty(),
+    )
     if args.json:
         for row in df.to_dict(orient="records"):
-            _emit({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                   for k, v in row.items()})
+            _emit(
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in row.items()
+                }
+            )
         return EXIT_OK
     table = summary_table(df, ["suite", "method"])
-    print(f"{len(df)} runs, results in {out}  (time limit {args.time_limit} s, "
-          f"{args.workers} worker(s), seeds {args.seeds})")
+    print(
+        f"{len(df)} runs, results in {out}  (time limit {args.time_limit} s, "
+        f"{args.workers} worker(s), seeds {args.seeds})"
+    )
     print(to_markdown(table, floatfmt=".3g"))
     bad = df[df["feasible"] == False]  # noqa: E712
     if len(bad):
@@ -300,12 +373,15 @@ def cmd_table(args: argparse.Namespace) -> int:
     table = summary_table(df, [c for c in args.by.split(",") if c])
     if args.json:
         for row in table.to_dict(orient="records"):
-            _emit({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                   for k, v in row.items()})
+            _emit(
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in row.items()
+                }
+            )
         return EXIT_OK
     if args.format == "latex":
-        text = to_latex(table, floatfmt=".3g", caption=args.caption,
-                        label=args.label)
+        text = to_latex(table, floatfmt=".3g", caption=args.caption, label=args.label)
     else:
         text = to_markdown(table, floatfmt=".3g") + "\n"
     if args.out:
@@ -325,8 +401,9 @@ def _counts(text: str | None) -> dict[str, int] | None:
         try:
             out[name.strip()] = int(num)
         except ValueError:
-            raise InputError(f"generate: --counts must look like v100:24,p100:24, got "
-                             f"{text!r}") from None
+            raise InputError(
+                f"generate: --counts must look like v100:24,p100:24, got {text!r}"
+            ) from None
     return out
 
 
@@ -334,12 +411,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .generators import generate
     from .io import dumps, write_instance
 
-    inst = generate(args.family, args.source, args.seed, num_jobs=args.num_jobs,
-                    num_slots=args.num_slots, num_configs=args.num_configs,
-                    num_workers=args.num_workers, num_tasks=args.num_tasks,
-                    servers=args.servers, counts=_counts(args.counts), vc=args.vc,
-                    objective=args.objective, heterogeneous=not args.homogeneous,
-                    locality=args.locality, space_sharing=not args.no_sharing)
+    inst = generate(
+        args.family,
+        args.source,
+        args.seed,
+        num_jobs=args.num_jobs,
+        num_slots=args.num_slots,
+        num_configs=args.num_configs,
+        num_workers=args.num_workers,
+        num_tasks=args.num_tasks,
+        servers=args.servers,
+        counts=_counts(args.counts),
+        vc=args.vc,
+        objective=args.objective,
+        heterogeneous=not args.homogeneous,
+        locality=args.locality,
+        space_sharing=not args.no_sharing,
+    )
     if args.out:
         write_instance(args.out, inst)
         if args.json:
@@ -414,13 +502,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--workers", "-p", type=_positive_int, default=10)
     sp.add_argument("--model-size", "-m", default="1GB", help="bytes, e.g. 1GB (decimal units)")
     sp.add_argument("--dataset-size", "-D", default="1TB")
-    sp.add_argument("--iters-per-epoch", type=_positive_float, default=1e5,
-                    help="|D|/b, mini-batches per epoch")
+    sp.add_argument(
+        "--iters-per-epoch", type=_positive_float, default=1e5, help="|D|/b, mini-batches per epoch"
+    )
 
     sp = add("solve", cmd_solve, "solve an instance with a method; the solution is re-checked")
     sp.add_argument("instance")
-    sp.add_argument("--method", "-m", default="cpsat", help="cpsat, milp, a heuristic, or "
-                    "module:function (default cpsat)")
+    sp.add_argument(
+        "--method",
+        "-m",
+        default="cpsat",
+        help="cpsat, milp, a heuristic, or module:function (default cpsat)",
+    )
     sp.add_argument("--time-limit", "-t", type=_positive_float, default=None, help="seconds")
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--seed", "-s", type=int, default=0)
@@ -430,45 +523,77 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("gap", cmd_gap, "optimality gap of a method on instances, with a summary")
     sp.add_argument("instances", nargs="+", help="instance files or suite folders")
     sp.add_argument("--method", "-m", required=True)
-    sp.add_argument("--against", "-a", default="bound",
-                    help="bound (default), best, or a method name")
-    sp.add_argument("--time-limit", "-t", type=_positive_float, default=60.0,
-                    help="seconds per solve, also for the reference (default 60)")
+    sp.add_argument(
+        "--against", "-a", default="bound", help="bound (default), best, or a method name"
+    )
+    sp.add_argument(
+        "--time-limit",
+        "-t",
+        type=_positive_float,
+        default=60.0,
+        help="seconds per solve, also for the reference (default 60)",
+    )
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--seed", "-s", type=int, default=0)
     sp = add("generate", cmd_generate, "generate an instance (deterministic for a seed)")
     sp.add_argument("family", choices=("placement", "timeslot", "hopper", "spase"))
-    sp.add_argument("--source", required=True, help="placement/timeslot: synthetic, gavel, "
-                    "philly, helios, itp (placement also alibaba); hopper: cerebro, "
-                    "synthetic; spase: saturn, pollux")
+    sp.add_argument(
+        "--source",
+        required=True,
+        help="placement/timeslot: synthetic, gavel, "
+        "philly, helios, itp (placement also alibaba); hopper: cerebro, "
+        "synthetic; spase: saturn, pollux",
+    )
     sp.add_argument("--seed", "-s", type=int, default=0)
     sp.add_argument("--num-jobs", type=_positive_int)
     sp.add_argument("--num-slots", type=_positive_int)
     sp.add_argument("--num-configs", type=_positive_int)
     sp.add_argument("--num-workers", type=_positive_int)
     sp.add_argument("--num-tasks", type=_positive_int)
-    sp.add_argument("--servers", type=_positive_int, help="servers (philly: per size; "
-                    "alibaba: nodes; spase: servers)")
+    sp.add_argument(
+        "--servers",
+        type=_positive_int,
+        help="servers (philly: per size; alibaba: nodes; spase: servers)",
+    )
     sp.add_argument("--counts", help="GPUs per type, e.g. v100:24,p100:24,k80:16")
     sp.add_argument("--vc", help="virtual cluster (philly, gavel) or cluster (itp)")
     sp.add_argument("--objective")
     sp.add_argument("--homogeneous", action="store_true", help="cerebro: homogeneous cell")
-    sp.add_argument("--locality", action="store_true", default=None,
-                    help="timeslot: model locality (runs name GPUs)")
+    sp.add_argument(
+        "--locality",
+        action="store_true",
+        default=None,
+        help="timeslot: model locality (runs name GPUs)",
+    )
     sp.add_argument("--no-sharing", action="store_true", help="placement: no space sharing")
     sp.add_argument("--out", "-o", help="write here (default: print JSON)")
     sp = add("bench", cmd_bench, "run methods over suites (resumable) and print the gap table")
-    sp.add_argument("suites", nargs="*", help="suite folders or names under instances/ "
-                    "(default: the four *-small suites)")
-    sp.add_argument("--methods", help="comma-separated (default: cpsat,milp,greedy); "
-                    "methods a family lacks are skipped for it")
+    sp.add_argument(
+        "suites",
+        nargs="*",
+        help="suite folders or names under instances/ (default: the four *-small suites)",
+    )
+    sp.add_argument(
+        "--methods",
+        help="comma-separated (default: cpsat,milp,greedy); "
+        "methods a family lacks are skipped for it",
+    )
     sp.add_argument("--time-limit", "-t", type=_positive_float, default=10.0)
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
-    sp.add_argument("--parallel", "-j", type=_positive_int, default=1,
-                    help="cells run at once, each in its own process")
+    sp.add_argument(
+        "--parallel",
+        "-j",
+        type=_positive_int,
+        default=1,
+        help="cells run at once, each in its own process",
+    )
     sp.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    sp.add_argument("--out", "-o", default="results/bench.jsonl",
-                    help="results (JSON lines; re-running resumes)")
+    sp.add_argument(
+        "--out",
+        "-o",
+        default="results/bench.jsonl",
+        help="results (JSON lines; re-running resumes)",
+    )
     sp = add("table", cmd_table, "render a results file as a gap table")
     sp.add_argument("results")
     sp.add_argument("--by", default="family,method", help="columns to group by")
@@ -508,8 +633,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line unless debugging
         if os.environ.get("OPTSCHED_DEBUG"):
             raise
-        print(f"optsched: internal error: {exc.__class__.__name__}: {exc} "
-              "(set OPTSCHED_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"optsched: internal error: {exc.__class__.__name__}: {exc} "
+            "(set OPTSCHED_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -27,8 +27,10 @@ def plot_gaps(results: pd.DataFrame, by: str = "method", ax: Any = None) -> Any:
     """Box plot of gaps (%) per ``by`` value from benchmark rows; finite gaps only."""
     ax = _axes(ax)
     groups = sorted(results[by].unique())
-    data = [100 * results.loc[(results[by] == g) & np.isfinite(results["gap"]), "gap"].to_numpy()
-            for g in groups]
+    data = [
+        100 * results.loc[(results[by] == g) & np.isfinite(results["gap"]), "gap"].to_numpy()
+        for g in groups
+    ]
     ax.boxplot(data, showfliers=True)
     ax.set_xticks(range(1, len(groups) + 1), [str(g) for g in groups])
     ax.set_ylabel("gap to best bound (%)")
@@ -42,8 +44,7 @@ def plot_throughput_validation(comparisons: pd.DataFrame, ax: Any = None) -> Any
     """Predicted vs measured throughput (log-log), one colour per source and variant."""
     ax = _axes(ax)
     for (source, variant), part in comparisons.groupby(["source", "variant"]):
-        ax.scatter(part["measured"], part["predicted"], s=6, alpha=0.5,
-                   label=f"{source} {variant}")
+        ax.scatter(part["measured"], part["predicted"], s=6, alpha=0.5, label=f"{source} {variant}")
     lo = float(min(comparisons["measured"].min(), comparisons["predicted"].min()))
     hi = float(max(comparisons["measured"].max(), comparisons["predicted"].max()))
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)

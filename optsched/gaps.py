@@ -29,8 +29,15 @@ from .solve import solve
 WITHIN = 1e-3  # "within 0.1%"
 
 
-def _reference(instance: Any, folder: Path | None, against: str, time_limit: float | None,
-               workers: int, seed: int, exact: str) -> tuple[float, str]:
+def _reference(
+    instance: Any,
+    folder: Path | None,
+    against: str,
+    time_limit: float | None,
+    workers: int,
+    seed: int,
+    exact: str,
+) -> tuple[float, str]:
     stored = references.load(instance, folder) if folder is not None else None
     if against in ("bound", "best"):
         if stored is not None:
@@ -64,19 +71,21 @@ def gap_table(
         folder = folders[k] if folders is not None else None
         r = solve(inst, method, time_limit=time_limit, workers=workers, seed=seed)
         ref, kind = _reference(inst, folder, against, time_limit, workers, seed, exact)
-        rows.append({
-            "instance": inst.name,
-            "family": inst.family,
-            "method": method,
-            "status": r.status.value,
-            "objective": r.objective,
-            "reference": ref,
-            "reference_kind": kind,
-            "gap": gap(r.objective, ref, inst.sense),
-            "feasible": None if r.check is None else r.check.feasible,
-            "time": r.runtime,
-            "message": r.message,
-        })
+        rows.append(
+            {
+                "instance": inst.name,
+                "family": inst.family,
+                "method": method,
+                "status": r.status.value,
+                "objective": r.objective,
+                "reference": ref,
+                "reference_kind": kind,
+                "gap": gap(r.objective, ref, inst.sense),
+                "feasible": None if r.check is None else r.check.feasible,
+                "time": r.runtime,
+                "message": r.message,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -89,8 +98,14 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     g = df["gap"].to_numpy(dtype=float)
     finite = g[np.isfinite(g)]
     if finite.size == 0:
-        return {"n": int(g.size), "no_gap": int(g.size), "mean": None, "geomean": None,
-                "max": None, "within_0.1%": 0}
+        return {
+            "n": int(g.size),
+            "no_gap": int(g.size),
+            "mean": None,
+            "geomean": None,
+            "max": None,
+            "within_0.1%": 0,
+        }
     return {
         "n": int(g.size),
         "no_gap": int(g.size - finite.size),

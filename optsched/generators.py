@@ -32,16 +32,41 @@ from .throughput import ThroughputModel, default_catalog
 #: Compute cost (MFLOPs per example) of 35 popular CNNs, Cerebro tech report
 #: Table 7 (from albanie/convnet-burden); "2G" entries are 2000 MFLOPs as printed.
 CEREBRO_CNN_MFLOPS: dict[str, float] = {
-    "AlexNet": 727, "CaffeNet": 724, "SqueezeNet1-0": 837, "SqueezeNet1-1": 360,
-    "VGG-f": 727, "VGG-m": 2000, "VGG-s": 3000, "VGG-m-2048": 2000, "VGG-m-1024": 2000,
-    "VGG-m-128": 2000, "VGG-vd-16-atrous": 16000, "VGG-vd-16": 16000, "VGG-vd-19": 20000,
-    "GoogleNet": 2000, "ResNet18": 2000, "ResNet34": 4000, "ResNet50": 4000,
-    "ResNet101": 8000, "ResNet152": 11000, "ResNext-50-32x4d": 4000,
-    "ResNext-101-32x4d": 8000, "ResNext-101-64x4d": 16000, "Inception-V3": 6000,
-    "SE-ResNet-50": 4000, "SE-ResNet-101": 8000, "SE-ResNet-152": 11000,
-    "SE-ResNeXt-50-32x4d": 4000, "SE-ResNeXt-101-32x4d": 8000, "SENet": 21000,
-    "SE-BN-Inception": 2000, "DenseNet121": 3000, "DenseNet161": 8000, "DenseNet169": 3000,
-    "DenseNet201": 4000, "MobileNet": 579,
+    "AlexNet": 727,
+    "CaffeNet": 724,
+    "SqueezeNet1-0": 837,
+    "SqueezeNet1-1": 360,
+    "VGG-f": 727,
+    "VGG-m": 2000,
+    "VGG-s": 3000,
+    "VGG-m-2048": 2000,
+    "VGG-m-1024": 2000,
+    "VGG-m-128": 2000,
+    "VGG-vd-16-atrous": 16000,
+    "VGG-vd-16": 16000,
+    "VGG-vd-19": 20000,
+    "GoogleNet": 2000,
+    "ResNet18": 2000,
+    "ResNet34": 4000,
+    "ResNet50": 4000,
+    "ResNet101": 8000,
+    "ResNet152": 11000,
+    "ResNext-50-32x4d": 4000,
+    "ResNext-101-32x4d": 8000,
+    "ResNext-101-64x4d": 16000,
+    "Inception-V3": 6000,
+    "SE-ResNet-50": 4000,
+    "SE-ResNet-101": 8000,
+    "SE-ResNet-152": 11000,
+    "SE-ResNeXt-50-32x4d": 4000,
+    "SE-ResNeXt-101-32x4d": 8000,
+    "SENet": 21000,
+    "SE-BN-Inception": 2000,
+    "DenseNet121": 3000,
+    "DenseNet161": 8000,
+    "DenseNet169": 3000,
+    "DenseNet201": 4000,
+    "MobileNet": 579,
 }
 #: Worker compute capacities (TFLOPS) Cerebro samples: Titan Xp, K80, GTX 1080, P100.
 CEREBRO_WORKER_TFLOPS = (12.1, 5.6, 11.3, 18.7)
@@ -50,8 +75,9 @@ CEREBRO_WORKER_TFLOPS = (12.1, 5.6, 11.3, 18.7)
 GAVEL_SCALE_PROBS = {1: 0.70, 2: 0.10, 4: 0.15, 8: 0.05}
 
 
-def cerebro_fig6(num_configs: int, num_workers: int, heterogeneous: bool, seed: int
-                 ) -> HopperInstance:
+def cerebro_fig6(
+    num_configs: int, num_workers: int, heterogeneous: bool, seed: int
+) -> HopperInstance:
     """One cell of Cerebro's Figure 6 grid.
 
     ``T_ij = cost_i / capacity_j``. Homogeneous: every cost and capacity is 1,
@@ -74,8 +100,12 @@ def cerebro_fig6(num_configs: int, num_workers: int, heterogeneous: bool, seed: 
         configs = tuple(f"c{k}" for k in range(num_configs))
     times = tuple(tuple(float(c / w) for w in cap) for c in cost)
     kind = "het" if heterogeneous else "hom"
-    return HopperInstance(f"cerebro-{kind}-{num_configs}x{num_workers}-s{seed}", configs,
-                          tuple(f"w{j}" for j in range(num_workers)), times)
+    return HopperInstance(
+        f"cerebro-{kind}-{num_configs}x{num_workers}-s{seed}",
+        configs,
+        tuple(f"w{j}" for j in range(num_workers)),
+        times,
+    )
 
 
 def _gavel_jobs(rng: np.random.Generator, num_jobs: int, max_gpus: int) -> list[tuple[str, int]]:
@@ -91,24 +121,46 @@ def _gavel_jobs(rng: np.random.Generator, num_jobs: int, max_gpus: int) -> list[
     return out
 
 
-def gavel_placement(num_jobs: int, counts: dict[str, int], seed: int, *,
-                    gpus_per_server: int = 4, space_sharing: bool = True,
-                    locality: bool = True, objective: str = "weighted_throughput"
-                    ) -> PlacementInstance:
+def gavel_placement(
+    num_jobs: int,
+    counts: dict[str, int],
+    seed: int,
+    *,
+    gpus_per_server: int = 4,
+    space_sharing: bool = True,
+    locality: bool = True,
+    objective: str = "weighted_throughput",
+) -> PlacementInstance:
     """Jobs of Gavel's measured types, sizes from Gavel's distribution, weights 1-4."""
     check_positive_int(num_jobs, "num_jobs", "gavel_placement")
     rng = np.random.default_rng(seed)
     cluster = gavel(counts, gpus_per_server)
-    jobs = tuple(Job(f"j{i}", jt, g, float(rng.integers(1, 5)))
-                 for i, (jt, g) in enumerate(_gavel_jobs(rng, num_jobs, cluster.num_gpus)))
+    jobs = tuple(
+        Job(f"j{i}", jt, g, float(rng.integers(1, 5)))
+        for i, (jt, g) in enumerate(_gavel_jobs(rng, num_jobs, cluster.num_gpus))
+    )
     label = ":".join(str(c) for c in counts.values())
-    return PlacementInstance(f"gavel-place-{label}-{num_jobs}j-s{seed}", cluster, jobs,
-                             PlacementObjective(objective), space_sharing, locality)
+    return PlacementInstance(
+        f"gavel-place-{label}-{num_jobs}j-s{seed}",
+        cluster,
+        jobs,
+        PlacementObjective(objective),
+        space_sharing,
+        locality,
+    )
 
 
-def gavel_timeslot(num_jobs: int, counts: dict[str, int], num_slots: int, seed: int, *,
-                   load: float = 0.8, objective: str = "makespan",
-                   restart_overhead: float = 0.0, gpus_per_server: int = 4) -> TimeslotInstance:
+def gavel_timeslot(
+    num_jobs: int,
+    counts: dict[str, int],
+    num_slots: int,
+    seed: int,
+    *,
+    load: float = 0.8,
+    objective: str = "makespan",
+    restart_overhead: float = 0.0,
+    gpus_per_server: int = 4,
+) -> TimeslotInstance:
     """Jobs of Gavel's types with work for about ``load`` of the cluster's GPU-slots.
 
     Each job's work is drawn so that, at its best consolidated rate, the jobs
@@ -126,15 +178,26 @@ def gavel_timeslot(num_jobs: int, counts: dict[str, int], num_slots: int, seed: 
     jobs = []
     for i, ((jt, g), gpu_slots) in enumerate(zip(specs, share)):
         slots = max(0.5, min(gpu_slots / g, num_slots / 2))
-        rate = max(table.isolated[(jt, t, g)] for t in cluster.gpu_types
-                   if (jt, t, g) in table.isolated)
+        rate = max(
+            table.isolated[(jt, t, g)] for t in cluster.gpu_types if (jt, t, g) in table.isolated
+        )
         release = int(rng.integers(0, max(1, num_slots // 3)))
-        jobs.append(TimeslotJob(f"j{i}", jt, g, float(slots * 360.0 * rate), release,
-                                float(rng.integers(1, 4))))
+        jobs.append(
+            TimeslotJob(
+                f"j{i}", jt, g, float(slots * 360.0 * rate), release, float(rng.integers(1, 4))
+            )
+        )
     label = ":".join(str(c) for c in counts.values())
-    return TimeslotInstance(f"gavel-slots-{label}-{num_jobs}j-{num_slots}h-s{seed}", cluster,
-                            tuple(jobs), num_slots, 360.0, TimeslotObjective(objective), False,
-                            restart_overhead)
+    return TimeslotInstance(
+        f"gavel-slots-{label}-{num_jobs}j-{num_slots}h-s{seed}",
+        cluster,
+        tuple(jobs),
+        num_slots,
+        360.0,
+        TimeslotObjective(objective),
+        False,
+        restart_overhead,
+    )
 
 
 # ------------------------------------------------------------------ real traces
@@ -159,16 +222,16 @@ def _trace(source: str, vc: str | None, seed: int) -> tuple[sources.TraceJob, ..
     raise InputError(f"unknown trace source {source!r}")
 
 
-def _window(jobs: tuple[sources.TraceJob, ...], n: int, max_gpus: int,
-            rng: np.random.Generator) -> list[sources.TraceJob]:
+def _window(
+    jobs: tuple[sources.TraceJob, ...], n: int, max_gpus: int, rng: np.random.Generator
+) -> list[sources.TraceJob]:
     """``n`` consecutive jobs (by arrival) from a random start, dropping jobs larger than
     ``max_gpus`` (no pool could hold them)."""
     fit = [j for j in jobs if j.num_gpus <= max_gpus]
     if len(fit) < n:
-        raise InputError(f"trace has only {len(fit)} jobs of at most {max_gpus} GPUs, "
-                         f"need {n}")
+        raise InputError(f"trace has only {len(fit)} jobs of at most {max_gpus} GPUs, need {n}")
     start = int(rng.integers(0, len(fit) - n + 1))
-    return fit[start:start + n]
+    return fit[start : start + n]
 
 
 def _typed(job: sources.TraceJob, rng: np.random.Generator) -> str:
@@ -178,10 +241,17 @@ def _typed(job: sources.TraceJob, rng: np.random.Generator) -> str:
     return types[int(rng.integers(len(types)))]
 
 
-def trace_placement(source: str, num_jobs: int, seed: int, *, vc: str | None = None,
-                    counts: dict[str, int] | None = None, space_sharing: bool = True,
-                    locality: bool = True, objective: str = "weighted_throughput"
-                    ) -> PlacementInstance:
+def trace_placement(
+    source: str,
+    num_jobs: int,
+    seed: int,
+    *,
+    vc: str | None = None,
+    counts: dict[str, int] | None = None,
+    space_sharing: bool = True,
+    locality: bool = True,
+    objective: str = "weighted_throughput",
+) -> PlacementInstance:
     """One round's jobs from a real trace: ``num_jobs`` consecutive submissions.
 
     GPU counts come from the trace; job types from the trace where it names
@@ -194,8 +264,9 @@ def trace_placement(source: str, num_jobs: int, seed: int, *, vc: str | None = N
     """
     rng = np.random.default_rng(seed)
     if source == "alibaba":
-        return _alibaba_placement(num_jobs, seed, counts or {"nodes": 24}, space_sharing,
-                                  locality, objective)
+        return _alibaba_placement(
+            num_jobs, seed, counts or {"nodes": 24}, space_sharing, locality, objective
+        )
     if source == "philly":
         per = int((counts or {}).get("servers", 16))
         full = philly_cluster(per)
@@ -204,23 +275,40 @@ def trace_placement(source: str, num_jobs: int, seed: int, *, vc: str | None = N
         cluster = gavel(counts or {"v100": 24, "p100": 24, "k80": 16})
     biggest = max(cluster.capacity(t) for t in cluster.gpu_types)
     window = _window(_trace(source, vc, seed), num_jobs, biggest, rng)
-    jobs = tuple(Job(f"j{i}", _typed(j, rng), j.num_gpus, float(rng.integers(1, 5)))
-                 for i, j in enumerate(window))
-    return PlacementInstance(f"{source}-place-{num_jobs}j-s{seed}", cluster, jobs,
-                             PlacementObjective(objective), space_sharing, locality)
+    jobs = tuple(
+        Job(f"j{i}", _typed(j, rng), j.num_gpus, float(rng.integers(1, 5)))
+        for i, j in enumerate(window)
+    )
+    return PlacementInstance(
+        f"{source}-place-{num_jobs}j-s{seed}",
+        cluster,
+        jobs,
+        PlacementObjective(objective),
+        space_sharing,
+        locality,
+    )
 
 
 def philly_cluster(servers_per_size: int) -> Cluster:
     """The first ``servers_per_size`` 2-GPU and 8-GPU servers of Philly's machine list."""
     full = philly()
-    keep = [s for size in (2, 8) for s in [x for x in full.servers if x.num_gpus == size]
-            [:servers_per_size]]
+    keep = [
+        s
+        for size in (2, 8)
+        for s in [x for x in full.servers if x.num_gpus == size][:servers_per_size]
+    ]
     racks = tuple(r for r in full.racks if any(s.rack == r.id for s in keep))
     return Cluster(f"philly-{servers_per_size}+{servers_per_size}", racks, tuple(keep))
 
 
-def _alibaba_placement(num_jobs: int, seed: int, counts: dict[str, int], space_sharing: bool,
-                       locality: bool, objective: str) -> PlacementInstance:
+def _alibaba_placement(
+    num_jobs: int,
+    seed: int,
+    counts: dict[str, int],
+    space_sharing: bool,
+    locality: bool,
+    objective: str,
+) -> PlacementInstance:
     rng = np.random.default_rng(seed)
     nodes, pods = sources.openb()
     pick = sorted(rng.choice(len(nodes), size=int(counts.get("nodes", 24)), replace=False))
@@ -234,22 +322,44 @@ def _alibaba_placement(num_jobs: int, seed: int, counts: dict[str, int], space_s
         if spec and not allowed:
             continue
         pool = allowed or cluster.gpu_types
-        if max(cluster.max_server_gpus(t) for t in pool) < g and \
-                max(cluster.capacity(t) for t in pool) < g:
+        if (
+            max(cluster.max_server_gpus(t) for t in pool) < g
+            and max(cluster.capacity(t) for t in pool) < g
+        ):
             continue
         types = _types_for(g)
-        jobs.append(Job(f"j{len(jobs)}", types[int(rng.integers(len(types)))], g,
-                        float(rng.integers(1, 5)), allowed))
+        jobs.append(
+            Job(
+                f"j{len(jobs)}",
+                types[int(rng.integers(len(types)))],
+                g,
+                float(rng.integers(1, 5)),
+                allowed,
+            )
+        )
         if len(jobs) == num_jobs:
             break
-    return PlacementInstance(f"alibaba-place-{num_jobs}j-s{seed}", cluster, tuple(jobs),
-                             PlacementObjective(objective), space_sharing, locality)
+    return PlacementInstance(
+        f"alibaba-place-{num_jobs}j-s{seed}",
+        cluster,
+        tuple(jobs),
+        PlacementObjective(objective),
+        space_sharing,
+        locality,
+    )
 
 
-def trace_timeslot(source: str, num_jobs: int, num_slots: int, seed: int, *,
-                   vc: str | None = None, counts: dict[str, int] | None = None,
-                   objective: str = "makespan", restart_overhead: float = 0.0
-                   ) -> TimeslotInstance:
+def trace_timeslot(
+    source: str,
+    num_jobs: int,
+    num_slots: int,
+    seed: int,
+    *,
+    vc: str | None = None,
+    counts: dict[str, int] | None = None,
+    objective: str = "makespan",
+    restart_overhead: float = 0.0,
+) -> TimeslotInstance:
     """A window of a real trace as an offline allocation problem.
 
     ``num_jobs`` consecutive submissions from a random start. Arrivals are
@@ -274,11 +384,26 @@ def trace_timeslot(source: str, num_jobs: int, num_slots: int, seed: int, *,
         work = tj.work if tj.work is not None else tj.duration * v100
         work = min(work, max(rates) * delta * num_slots / 2)
         release = int((tj.arrival - t0) / span * (num_slots // 3))
-        jobs.append(TimeslotJob(f"j{i}", jt, tj.num_gpus, float(max(work, 1.0)),
-                                min(release, num_slots - 1), float(rng.integers(1, 4))))
-    return TimeslotInstance(f"{source}-slots-{num_jobs}j-{num_slots}h-s{seed}", cluster,
-                            tuple(jobs), num_slots, delta, TimeslotObjective(objective), False,
-                            restart_overhead)
+        jobs.append(
+            TimeslotJob(
+                f"j{i}",
+                jt,
+                tj.num_gpus,
+                float(max(work, 1.0)),
+                min(release, num_slots - 1),
+                float(rng.integers(1, 4)),
+            )
+        )
+    return TimeslotInstance(
+        f"{source}-slots-{num_jobs}j-{num_slots}h-s{seed}",
+        cluster,
+        tuple(jobs),
+        num_slots,
+        delta,
+        TimeslotObjective(objective),
+        False,
+        restart_overhead,
+    )
 
 
 #: Saturn-style model-selection workload (VLDB'24, Table 3): two architectures
@@ -292,8 +417,7 @@ SATURN_MODELS = {
 }
 
 
-def saturn_tasks(num_tasks: int, servers: int, gpus_per_server: int, seed: int
-                 ) -> SpaseInstance:
+def saturn_tasks(num_tasks: int, servers: int, gpus_per_server: int, seed: int) -> SpaseInstance:
     """Saturn-style tasks: models x batch sizes x learning rates, with candidate
     (technique, GPU count) configurations on servers of ``gpus_per_server`` GPUs.
 
@@ -315,12 +439,13 @@ def saturn_tasks(num_tasks: int, servers: int, gpus_per_server: int, seed: int
                 continue
             g = 2
             while g <= gpus_per_server:
-                configs.append(TaskConfig(tech, g, round(t1 * factor / g ** alpha)))
+                configs.append(TaskConfig(tech, g, round(t1 * factor / g**alpha)))
                 g *= 2
         tasks.append(Task(f"{model}-{i}", tuple(configs)))
     cluster = homogeneous(1, servers, gpus_per_server, "a100")
-    return SpaseInstance(f"saturn-{num_tasks}t-{servers}x{gpus_per_server}-s{seed}", cluster,
-                         tuple(tasks))
+    return SpaseInstance(
+        f"saturn-{num_tasks}t-{servers}x{gpus_per_server}-s{seed}", cluster, tuple(tasks)
+    )
 
 
 def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> SpaseInstance:
@@ -346,8 +471,10 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
         job = jobs[int(i)]
         if job.application not in profiles:
             with (base / f"pollux_{job.application}_placements.csv").open() as fh:
-                profiles[job.application] = {(r["placement"], int(r["local_bsz"])):
-                                             float(r["step_time"]) for r in csv.DictReader(fh)}
+                profiles[job.application] = {
+                    (r["placement"], int(r["local_bsz"])): float(r["step_time"])
+                    for r in csv.DictReader(fh)
+                }
         prof = profiles[job.application]
 
         def step(g: int, prof=prof, job=job) -> float:
@@ -358,20 +485,23 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
             return float(max(icpt + slope * job.batch_size / g, pts[:, 1].min()))
 
         steps = 3600.0 / step(1)
-        configs = tuple(TaskConfig("data-parallel", g, round(steps * step(g), 1))
-                        for g in range(1, 5))
+        configs = tuple(
+            TaskConfig("data-parallel", g, round(steps * step(g), 1)) for g in range(1, 5)
+        )
         tasks.append(Task(job.name, configs))
     cluster = homogeneous(1, servers, 4, "t4", nic_bandwidth=6.25)
     return SpaseInstance(f"pollux-{num_tasks}t-{servers}x4-s{seed}", cluster, tuple(tasks))
 
 
-def uniform_hopper(num_configs: int, num_workers: int, seed: int, low: float = 1.0,
-                   high: float = 10.0) -> HopperInstance:
+def uniform_hopper(
+    num_configs: int, num_workers: int, seed: int, low: float = 1.0, high: float = 10.0
+) -> HopperInstance:
     """Unit times uniform in ``[low, high]`` (synthetic open shop)."""
     rng = np.random.default_rng(seed)
     times = rng.uniform(low, high, size=(num_configs, num_workers)).round(3)
-    return HopperInstance.from_matrix(f"uniform-{num_configs}x{num_workers}-s{seed}",
-                                      times.tolist())
+    return HopperInstance.from_matrix(
+        f"uniform-{num_configs}x{num_workers}-s{seed}", times.tolist()
+    )
 
 
 SOURCES = {
@@ -382,20 +512,33 @@ SOURCES = {
 }
 
 
-def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None,
-             num_slots: int | None = None, num_configs: int | None = None,
-             num_workers: int | None = None, num_tasks: int | None = None,
-             servers: int | None = None, counts: dict[str, int] | None = None,
-             vc: str | None = None, objective: str | None = None,
-             heterogeneous: bool = True, locality: bool | None = None,
-             space_sharing: bool = True) -> Any:
+def generate(
+    family: str,
+    source: str,
+    seed: int,
+    *,
+    num_jobs: int | None = None,
+    num_slots: int | None = None,
+    num_configs: int | None = None,
+    num_workers: int | None = None,
+    num_tasks: int | None = None,
+    servers: int | None = None,
+    counts: dict[str, int] | None = None,
+    vc: str | None = None,
+    objective: str | None = None,
+    heterogeneous: bool = True,
+    locality: bool | None = None,
+    space_sharing: bool = True,
+) -> Any:
     """One instance of ``family`` from ``source`` (see :data:`SOURCES`), deterministic in
     ``seed``. Unset sizes take each generator's default."""
     if family not in SOURCES:
         raise InputError(f"generate: family must be one of {', '.join(SOURCES)}, got {family!r}")
     if source not in SOURCES[family]:
-        raise InputError(f"generate: source for {family} must be one of "
-                         f"{', '.join(SOURCES[family])}, got {source!r}")
+        raise InputError(
+            f"generate: source for {family} must be one of "
+            f"{', '.join(SOURCES[family])}, got {source!r}"
+        )
     if family == "hopper":
         n, p = num_configs or 16, num_workers or 8
         if source == "cerebro":
@@ -406,12 +549,15 @@ def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None
             return saturn_tasks(num_tasks or 12, servers or 4, 8, seed)
         return pollux_tasks(num_tasks or 16, servers or 4, seed)
     if family == "placement":
-        kw: dict[str, Any] = {"objective": objective or "weighted_throughput",
-                              "space_sharing": space_sharing,
-                              "locality": True if locality is None else locality}
+        kw: dict[str, Any] = {
+            "objective": objective or "weighted_throughput",
+            "space_sharing": space_sharing,
+            "locality": True if locality is None else locality,
+        }
         if source == "synthetic":
-            return gavel_placement(num_jobs or 48, counts or {"v100": 24, "p100": 24, "k80": 16},
-                                   seed, **kw)
+            return gavel_placement(
+                num_jobs or 48, counts or {"v100": 24, "p100": 24, "k80": 16}, seed, **kw
+            )
         if source == "philly" and servers:
             counts = {"servers": servers}
         if source == "alibaba" and servers:
@@ -419,9 +565,15 @@ def generate(family: str, source: str, seed: int, *, num_jobs: int | None = None
         return trace_placement(source, num_jobs or 48, seed, vc=vc, counts=counts, **kw)
     kw = {"objective": objective or "makespan"}
     if source == "synthetic":
-        inst = gavel_timeslot(num_jobs or 24, counts or {"v100": 12, "p100": 12, "k80": 8},
-                              num_slots or 24, seed, **kw)
+        inst = gavel_timeslot(
+            num_jobs or 24,
+            counts or {"v100": 12, "p100": 12, "k80": 8},
+            num_slots or 24,
+            seed,
+            **kw,
+        )
     else:
-        inst = trace_timeslot(source, num_jobs or 24, num_slots or 24, seed, vc=vc,
-                              counts=counts, **kw)
+        inst = trace_timeslot(
+            source, num_jobs or 24, num_slots or 24, seed, vc=vc, counts=counts, **kw
+        )
     return inst.replace(locality=bool(locality))

@@ -59,16 +59,29 @@ def load(instance: Any, folder: Path) -> Reference | None:
         kinds = ", ".join(report.by_kind())
         raise InputError(f"{path}: stored solution of {instance.name!r} is infeasible ({kinds})")
     stored = entry.get("objective")
-    if stored is not None and not math.isclose(stored, report.objective, rel_tol=1e-6,
-                                               abs_tol=1e-9):
-        raise InputError(f"{path}: stored objective of {instance.name!r} is {stored!r} but "
-                         f"its solution scores {report.objective!r}")
+    if stored is not None and not math.isclose(
+        stored, report.objective, rel_tol=1e-6, abs_tol=1e-9
+    ):
+        raise InputError(
+            f"{path}: stored objective of {instance.name!r} is {stored!r} but "
+            f"its solution scores {report.objective!r}"
+        )
     bound = entry.get("bound")
     bound = float(bound) if bound is not None else math.nan
     if not math.isnan(bound):
-        crosses = (report.objective < bound) if instance.sense is Sense.MIN else \
-            (report.objective > bound)
+        crosses = (
+            (report.objective < bound)
+            if instance.sense is Sense.MIN
+            else (report.objective > bound)
+        )
         if crosses and not math.isclose(report.objective, bound, rel_tol=1e-6, abs_tol=1e-9):
             raise InputError(f"{path}: stored bound of {instance.name!r} crosses its solution")
-    return Reference(report.objective, bound, entry.get("status", ""), entry.get("method", ""),
-                     entry.get("solver", ""), float(entry.get("time", math.nan)), solution)
+    return Reference(
+        report.objective,
+        bound,
+        entry.get("status", ""),
+        entry.get("method", ""),
+        entry.get("solver", ""),
+        float(entry.get("time", math.nan)),
+        solution,
+    )

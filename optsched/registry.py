@@ -70,8 +70,10 @@ def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         family, _, name = ep.name.partition(":")
         if not name:
-            raise InputError(f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be "
-                             "named 'family:method'")
+            raise InputError(
+                f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be "
+                "named 'family:method'"
+            )
         try:
             fn = ep.load()
         except Exception as exc:  # a broken plug-in must not break optsched

@@ -29,16 +29,26 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join([head, rule, *body])
 
 
-_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_ESCAPES = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _tex(text: str) -> str:
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
 
 
-def to_latex(df: pd.DataFrame, floatfmt: str = ".4g", caption: str | None = None,
-             label: str | None = None) -> str:
+def to_latex(
+    df: pd.DataFrame, floatfmt: str = ".4g", caption: str | None = None, label: str | None = None
+) -> str:
     """A booktabs table (``\\toprule``, ``\\midrule``, ``\\bottomrule``)."""
     numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
     spec = "".join("r" if n else "l" for n in numeric)
@@ -47,8 +57,12 @@ def to_latex(df: pd.DataFrame, floatfmt: str = ".4g", caption: str | None = None
         lines.append(rf"\caption{{{_tex(caption)}}}")
     if label:
         lines.append(rf"\label{{{label}}}")
-    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-              " & ".join(_tex(str(c)) for c in df.columns) + r" \\", r"\midrule"]
+    lines += [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_tex(str(c)) for c in df.columns) + r" \\",
+        r"\midrule",
+    ]
     for row in df.itertuples(index=False):
         lines.append(" & ".join(_tex(_cell(v, floatfmt)) for v in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]

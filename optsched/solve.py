@@ -77,21 +77,40 @@ def solve(
     return finish(instance, m.name, sense, out, runtime, opts)
 
 
-def finish(instance: Any, method: str, sense: Sense, out: MethodOutput, runtime: float,
-           opts: SolveOptions) -> Result:
+def finish(
+    instance: Any, method: str, sense: Sense, out: MethodOutput, runtime: float, opts: SolveOptions
+) -> Result:
     """Check the solution, combine bounds, settle the status."""
     fam = family_of(instance.family)
     bound = _better_bound(sense, out.bound, combinatorial_bound(instance))
-    params = {"time_limit": opts.time_limit, "workers": opts.workers, "seed": opts.seed,
-              **opts.extra, **out.parameters}
-    result = Result(instance.family, instance.name, method, sense, out.status,
-                    no_objective(sense), bound, runtime, None, None, params, out.solver,
-                    out.message)
+    params = {
+        "time_limit": opts.time_limit,
+        "workers": opts.workers,
+        "seed": opts.seed,
+        **opts.extra,
+        **out.parameters,
+    }
+    result = Result(
+        instance.family,
+        instance.name,
+        method,
+        sense,
+        out.status,
+        no_objective(sense),
+        bound,
+        runtime,
+        None,
+        None,
+        params,
+        out.solver,
+        out.message,
+    )
     if out.solution is None:
         if out.status.has_solution:
             result.status = Status.ERROR
-            result.message = (out.message + "; " if out.message else "") + \
-                "method reported a solution but returned none"
+            result.message = (
+                out.message + "; " if out.message else ""
+            ) + "method reported a solution but returned none"
         return result
     report = fam.check(instance, out.solution)
     result.solution = out.solution
@@ -113,8 +132,10 @@ def finish(instance: Any, method: str, sense: Sense, out: MethodOutput, runtime:
         close = abs(report.objective - bound) <= OPTIMAL_TOL * max(1.0, abs(bound))
         if crossing and not close:
             result.status = Status.ERROR
-            result.message = (f"bound {bound!r} crosses the checked objective "
-                              f"{report.objective!r}; this is a bug in {method}")
+            result.message = (
+                f"bound {bound!r} crosses the checked objective "
+                f"{report.objective!r}; this is a bug in {method}"
+            )
             return result
         if crossing:
             result.bound = report.objective  # rounding only

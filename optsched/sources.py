@@ -30,8 +30,9 @@ def data_dir() -> Path:
     for c in candidates:
         if (c / "traces").is_dir():
             return c
-    raise InputError("trace data not found: set OPTSCHED_DATA to the folder holding "
-                     "gavel/ and traces/")
+    raise InputError(
+        "trace data not found: set OPTSCHED_DATA to the folder holding gavel/ and traces/"
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ def itp(cluster: str = "cluster03") -> tuple[TraceJob, ...]:
         fh = tar.extractfile(names[0])
         assert fh is not None
         text = io.TextIOWrapper(fh).read()
-    jobs = [TraceJob(float(r["submission_time"]), float(r["duration"]), int(r["num_gpu"]))
-            for r in csv.DictReader(io.StringIO(text))]
+    jobs = [
+        TraceJob(float(r["submission_time"]), float(r["duration"]), int(r["num_gpu"]))
+        for r in csv.DictReader(io.StringIO(text))
+    ]
     return _sorted([j for j in jobs if j.duration > 0 and j.num_gpus > 0])
 
 
@@ -128,9 +131,16 @@ def pollux_workload(k: int = 1) -> tuple[PolluxJob, ...]:
     if not path.exists():
         raise InputError(f"pollux: no workload {k} (1 to 8)")
     with open(path) as fh:
-        return tuple(PolluxJob(r["name"], float(r["time"]), r["application"],
-                               int(r["num_replicas"]), int(r["batch_size"]))
-                     for r in csv.DictReader(fh))
+        return tuple(
+            PolluxJob(
+                r["name"],
+                float(r["time"]),
+                r["application"],
+                int(r["num_replicas"]),
+                int(r["batch_size"]),
+            )
+            for r in csv.DictReader(fh)
+        )
 
 
 #: openb GPU models -> optsched GPU types (G1-G3 are undisclosed and dropped).
@@ -138,8 +148,9 @@ OPENB_TYPES = {"T4": "t4", "P100": "p100", "V100M16": "v100", "V100M32": "v100",
 
 
 @lru_cache(maxsize=2)
-def openb(variant: str = "gpuspec33") -> tuple[list[tuple[str, int, str]],
-                                              list[tuple[int, tuple[str, ...]]]]:
+def openb(
+    variant: str = "gpuspec33",
+) -> tuple[list[tuple[str, int, str]], list[tuple[int, tuple[str, ...]]]]:
     """Alibaba openb: GPU nodes ``(name, gpus, type)`` and whole-GPU pods ``(gpus, types)``.
 
     Nodes of undisclosed models are dropped; pods asking for fractional GPUs
@@ -148,16 +159,20 @@ def openb(variant: str = "gpuspec33") -> tuple[list[tuple[str, int, str]],
     """
     base = data_dir() / "traces" / "alibaba-gpu-v2023-openb"
     with open(base / "openb_node_list_gpu_node.csv") as fh:
-        nodes = [(r["sn"], int(r["gpu"]), OPENB_TYPES[r["model"]]) for r in csv.DictReader(fh)
-                 if r["model"] in OPENB_TYPES and int(r["gpu"]) > 0]
+        nodes = [
+            (r["sn"], int(r["gpu"]), OPENB_TYPES[r["model"]])
+            for r in csv.DictReader(fh)
+            if r["model"] in OPENB_TYPES and int(r["gpu"]) > 0
+        ]
     pods = []
     with open(base / f"openb_pod_list_{variant}.csv") as fh:
         for r in csv.DictReader(fh):
             g = int(r["num_gpu"])
             if g < 1 or (g == 1 and int(r["gpu_milli"]) < 1000):
                 continue
-            spec = tuple(sorted({OPENB_TYPES[s] for s in r["gpu_spec"].split("|")
-                                 if s in OPENB_TYPES}))
+            spec = tuple(
+                sorted({OPENB_TYPES[s] for s in r["gpu_spec"].split("|") if s in OPENB_TYPES})
+            )
             if r["gpu_spec"] and not spec:
                 continue  # only undisclosed models allowed
             pods.append((g, spec))

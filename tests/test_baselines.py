@@ -22,26 +22,58 @@ from optsched.solve import solve
 
 def _family_instances(examples):
     return {
-        "hopper": [read_instance(examples / "cerebro_fig5.json"),
-                   cerebro_fig6(16, 8, True, 1), cerebro_fig6(16, 8, True, 1).fully_replicated()],
-        "spase": [read_instance(examples / "saturn_fig4.json"),
-                  SpaseInstance("het", homogeneous(1, 3, 4, "a100"), tuple(
-                      Task(f"t{i}", tuple(TaskConfig("p", g, 10.0 * (i + 1) / g ** 0.8)
-                                          for g in (1, 2, 4))) for i in range(7)))],
-        "placement": [read_instance(examples / "placement_small.json"),
-                      gavel_placement(20, {"v100": 8, "p100": 8, "k80": 4}, 3)],
-        "timeslot": [read_instance(examples / "timeslot_small.json").replace(num_slots=12),
-                     # work sized for 30 slots, horizon of 90: every policy can finish
-                     gavel_timeslot(10, {"v100": 4, "p100": 4, "k80": 4}, 30, 2,
-                                    objective="weighted_completion",
-                                    restart_overhead=20.0).replace(num_slots=90)],
+        "hopper": [
+            read_instance(examples / "cerebro_fig5.json"),
+            cerebro_fig6(16, 8, True, 1),
+            cerebro_fig6(16, 8, True, 1).fully_replicated(),
+        ],
+        "spase": [
+            read_instance(examples / "saturn_fig4.json"),
+            SpaseInstance(
+                "het",
+                homogeneous(1, 3, 4, "a100"),
+                tuple(
+                    Task(
+                        f"t{i}",
+                        tuple(TaskConfig("p", g, 10.0 * (i + 1) / g**0.8) for g in (1, 2, 4)),
+                    )
+                    for i in range(7)
+                ),
+            ),
+        ],
+        "placement": [
+            read_instance(examples / "placement_small.json"),
+            gavel_placement(20, {"v100": 8, "p100": 8, "k80": 4}, 3),
+        ],
+        "timeslot": [
+            read_instance(examples / "timeslot_small.json").replace(num_slots=12),
+            # work sized for 30 slots, horizon of 90: every policy can finish
+            gavel_timeslot(
+                10,
+                {"v100": 4, "p100": 4, "k80": 4},
+                30,
+                2,
+                objective="weighted_completion",
+                restart_overhead=20.0,
+            ).replace(num_slots=90),
+        ],
     }
 
 
 EXPECTED = {
     "placement": {"first_fit", "best_fit", "scattered", "random", "gavel", "gandiva", "greedy"},
-    "timeslot": {"fifo", "sjf", "srtf", "tiresias_las", "tiresias_gittins", "gavel_mmf",
-                 "themis", "allox", "optimus", "greedy"},
+    "timeslot": {
+        "fifo",
+        "sjf",
+        "srtf",
+        "tiresias_las",
+        "tiresias_gittins",
+        "gavel_mmf",
+        "themis",
+        "allox",
+        "optimus",
+        "greedy",
+    },
     "hopper": {"randomized", "task_parallel", "greedy"},
     "spase": {"max_heuristic", "min_heuristic", "optimus_greedy", "randomized", "greedy"},
 }
@@ -66,8 +98,11 @@ def test_baselines_give_checked_feasible_solutions(examples, family):
                         solve(inst, m.name, seed=1)
                     continue
             result = solve(inst, m.name, seed=1)
-            assert result.status in (Status.FEASIBLE, Status.OPTIMAL), (inst.name, m.name,
-                                                                       result.message)
+            assert result.status in (Status.FEASIBLE, Status.OPTIMAL), (
+                inst.name,
+                m.name,
+                result.message,
+            )
             assert result.check.feasible
             # a heuristic never beats a proven bound
             if inst.sense.value == "min":
@@ -108,8 +143,10 @@ def test_timeslot_policy_out_of_horizon_is_an_error_not_a_bug(examples):
 
 
 def test_gap_table_and_summary(examples):
-    insts = [read_instance(examples / "cerebro_fig5.json"),
-             read_instance(examples / "saturn_fig4.json")]
+    insts = [
+        read_instance(examples / "cerebro_fig5.json"),
+        read_instance(examples / "saturn_fig4.json"),
+    ]
     df = gap_table(insts, "randomized", time_limit=30)
     assert list(df["reference"]) == [7.0, 108000.0]
     assert all(df["feasible"])
@@ -153,8 +190,9 @@ PLUGIN = textwrap.dedent('''
 def test_plugin_module_is_found_run_and_checked(tmp_path, monkeypatch, capsys, examples):
     (tmp_path / "user_rules.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
-    code = main(["gap", str(examples / "saturn_fig4.json"), "-m", "user_rules:one_by_one",
-                 "--json"])
+    code = main(
+        ["gap", str(examples / "saturn_fig4.json"), "-m", "user_rules:one_by_one", "--json"]
+    )
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert code == 0
     # A 10 h + B 40 h + C 24 h back to back on server 0 = 74 h, against the 30 h bound
@@ -170,10 +208,14 @@ def test_entry_point_plugins(tmp_path, monkeypatch):
 
     from optsched import registry
 
-    ep = md.EntryPoint(name="spase:one_by_one", value="installed_rules:one_by_one",
-                       group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(md, "entry_points", lambda group=None: [ep] if group ==
-                        registry.ENTRY_POINT_GROUP else [])
+    ep = md.EntryPoint(
+        name="spase:one_by_one",
+        value="installed_rules:one_by_one",
+        group=registry.ENTRY_POINT_GROUP,
+    )
+    monkeypatch.setattr(
+        md, "entry_points", lambda group=None: [ep] if group == registry.ENTRY_POINT_GROUP else []
+    )
     monkeypatch.setattr(registry, "_LOADED", False)
     names = {m.name for m in registry.methods("spase")}
     assert "one_by_one" in names

@@ -69,26 +69,34 @@ def test_saturn_fig4_plans(examples):
 def test_spase_violations(examples):
     inst = read_instance(examples / "saturn_fig4.json")
     h = 3600.0
-    sol = SpaseSolution({
-        "A": TaskPlan(0, (3, 4), 0.0),  # spans both servers
-        "B": TaskPlan(1, (0, 1, 2), 5 * h),  # 3 GPUs for a 2-GPU config; overlaps C on 0..2
-        "Z": TaskPlan(0, (0,), 0.0),
-    })
+    sol = SpaseSolution(
+        {
+            "A": TaskPlan(0, (3, 4), 0.0),  # spans both servers
+            "B": TaskPlan(1, (0, 1, 2), 5 * h),  # 3 GPUs for a 2-GPU config; overlaps C on 0..2
+            "Z": TaskPlan(0, (0,), 0.0),
+        }
+    )
     rep = check(inst, sol)
     k = kinds(rep)
     assert k["unknown_task"] == 1 and k["missing_task"] == 1
     assert k["multi_server"] == 1 and k["wrong_gpu_count"] == 1
     assert math.isinf(rep.objective)
-    sol = SpaseSolution({
-        "A": TaskPlan(0, (6, 7), -h), "B": TaskPlan(7, (4, 5), 0.0),
-        "C": TaskPlan(0, (0, 1, 2, 99), 0.0),
-    })
+    sol = SpaseSolution(
+        {
+            "A": TaskPlan(0, (6, 7), -h),
+            "B": TaskPlan(7, (4, 5), 0.0),
+            "C": TaskPlan(0, (0, 1, 2, 99), 0.0),
+        }
+    )
     k = kinds(check(inst, sol))
     assert k == {"negative_start": h, "bad_config": 1, "gpu_out_of_range": 1}
-    sol = SpaseSolution({
-        "A": TaskPlan(0, (0, 1), 20 * h),  # C holds GPUs 0-3 until 24 h: 4 h overlap on 2 GPUs
-        "B": TaskPlan(1, (4, 5), 0.0), "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
-    })
+    sol = SpaseSolution(
+        {
+            "A": TaskPlan(0, (0, 1), 20 * h),  # C holds GPUs 0-3 until 24 h: 4 h overlap on 2 GPUs
+            "B": TaskPlan(1, (4, 5), 0.0),
+            "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
+        }
+    )
     assert kinds(check(inst, sol)) == {"gpu_overlap": 8 * h}
 
 
@@ -123,16 +131,21 @@ def test_placement_locality_lowers_the_objective():
     spread = check(inst, PlacementSolution({"a": (0, 1, 4, 5)})).objective
     assert packed == 1.0 and spread < packed
     t = gavel_table()
-    assert spread == pytest.approx(min(1.0, t.unconsolidated[(R50, "v100", 4)]
-                                        / t.isolated[(R50, "v100", 4)]))
+    assert spread == pytest.approx(
+        min(1.0, t.unconsolidated[(R50, "v100", 4)] / t.isolated[(R50, "v100", 4)])
+    )
 
 
 def test_placement_violations():
     inst = _placement()
     sol = PlacementSolution({"a": (0, 1, 2), "b": (0,), "d": (4, 5), "zz": (1,)})
     k = kinds(check(inst, sol))
-    assert k == {"unknown_job": 1, "wrong_gpu_count": 1, "gpu_type_not_allowed": 1,
-                 "gpu_overcommitted": 1}
+    assert k == {
+        "unknown_job": 1,
+        "wrong_gpu_count": 1,
+        "gpu_type_not_allowed": 1,
+        "gpu_overcommitted": 1,
+    }
     rep = check(inst, PlacementSolution({"a": (0, 1, 2, 99)}))
     assert kinds(rep) == {"gpu_out_of_range": 1} and math.isnan(rep.objective)
     rep = check(inst, PlacementSolution({"a": (0, 1, 8, 9)}))
@@ -149,8 +162,9 @@ def test_placement_sharing_rules():
     rep = check(inst, PlacementSolution({"b": (4,), "c": (4,), "a": (4, 5, 6, 7)}))
     assert kinds(rep)["gpu_overcommitted"] == 1
     # two 4-GPU ResNet-50 jobs: Gavel measured no multi-GPU pair
-    two = PlacementInstance("p", inst.cluster, (Job("a", R50, 4), Job("e", R50, 4)),
-                            space_sharing=True)
+    two = PlacementInstance(
+        "p", inst.cluster, (Job("a", R50, 4), Job("e", R50, 4)), space_sharing=True
+    )
     rep = check(two, PlacementSolution({"a": (0, 1, 2, 3), "e": (0, 1, 2, 3)}))
     assert kinds(rep) == {"pair_not_allowed": 2}
 
@@ -160,23 +174,31 @@ def _timeslot(**kw):
     cluster = gavel({"v100": 4, "k80": 4}, gpus_per_server=4)
     t = gavel_table()
     rate = t.isolated[(R18, "v100", 1)]
-    jobs = (TimeslotJob("a", R18, 1, work=rate * 360 * 2),  # exactly 2 V100 slots
-            TimeslotJob("b", R50, 4, work=1000.0, release=1, weight=3.0))
+    jobs = (
+        TimeslotJob("a", R18, 1, work=rate * 360 * 2),  # exactly 2 V100 slots
+        TimeslotJob("b", R50, 4, work=1000.0, release=1, weight=3.0),
+    )
     return TimeslotInstance("t", cluster, jobs, num_slots=4, **kw)
 
 
 def test_timeslot_objectives_by_hand(examples):
     inst = _timeslot()
-    sol = TimeslotSolution((Run("a", 0, "v100"), Run("a", 1, "v100"), Run("b", 1, "k80"),
-                            Run("b", 2, "k80")))
+    sol = TimeslotSolution(
+        (Run("a", 0, "v100"), Run("a", 1, "v100"), Run("b", 1, "k80"), Run("b", 2, "k80"))
+    )
     rep = check(inst, sol)
     # b: R50 on 4 K80 = 4.38 it/s -> 1577 per slot, done in slot 1
     assert rep.feasible and rep.details["completion"] == {"a": 720.0, "b": 720.0}
     assert rep.objective == 720.0
     wc = check(_timeslot(objective="weighted_completion"), sol)
     assert wc.objective == 720.0 + 3.0 * (720.0 - 360.0)
-    assert check(read_instance(examples / "timeslot_small.json"),
-                 read_solution(examples / "timeslot_small.solution.json")).objective == 1800
+    assert (
+        check(
+            read_instance(examples / "timeslot_small.json"),
+            read_solution(examples / "timeslot_small.solution.json"),
+        ).objective
+        == 1800
+    )
 
 
 def test_timeslot_restart_overhead_delays_completion():
@@ -202,11 +224,16 @@ def test_timeslot_max_ftf_by_hand():
 
 def test_timeslot_violations():
     inst = _timeslot()
-    sol = TimeslotSolution((
-        Run("a", 0, "v100"), Run("a", 0, "k80"),  # double booked
-        Run("b", 0, "v100"),  # before release, and over V100 capacity in slot 0
-        Run("zz", 1, "v100"), Run("a", 9, "v100"), Run("a", 1, "a100"),
-    ))
+    sol = TimeslotSolution(
+        (
+            Run("a", 0, "v100"),
+            Run("a", 0, "k80"),  # double booked
+            Run("b", 0, "v100"),  # before release, and over V100 capacity in slot 0
+            Run("zz", 1, "v100"),
+            Run("a", 9, "v100"),
+            Run("a", 1, "a100"),
+        )
+    )
     k = kinds(check(inst, sol))
     assert k["double_booked"] == 1 and k["before_release"] == 1
     assert k["capacity"] == 1  # 1 + 4 GPUs on 4 V100
@@ -216,10 +243,17 @@ def test_timeslot_violations():
 
 def test_timeslot_locality_needs_gpu_sets():
     inst = _timeslot(locality=True)
-    sol = TimeslotSolution((Run("a", 0, "v100", (0,)), Run("a", 1, "v100"),
-                            Run("b", 1, "v100", (0, 1, 2, 3)), Run("b", 2, "k80", (4, 5, 6)),
-                            Run("a", 2, "v100", (0,)), Run("b", 3, "v100", (0, 1, 2, 3)),
-                            Run("a", 3, "v100", (0,))))
+    sol = TimeslotSolution(
+        (
+            Run("a", 0, "v100", (0,)),
+            Run("a", 1, "v100"),
+            Run("b", 1, "v100", (0, 1, 2, 3)),
+            Run("b", 2, "k80", (4, 5, 6)),
+            Run("a", 2, "v100", (0,)),
+            Run("b", 3, "v100", (0, 1, 2, 3)),
+            Run("a", 3, "v100", (0,)),
+        )
+    )
     k = kinds(check(inst, sol))
     assert k["gpus_missing"] == 1 and k["wrong_gpus"] == 1
     assert k["gpu_overlap"] == 1  # slot 3: GPU 0 held by a and b
@@ -232,8 +266,9 @@ def test_single_server_builder():
 
 def test_hopper_replication():
     # 2 configs, 2 workers; partition 1 is also on worker 0
-    inst = HopperInstance("r", ("a", "b"), ("w0", "w1"), ((1.0, 2.0), (3.0, 4.0)),
-                          replicas=((0,), (0, 1)))
+    inst = HopperInstance(
+        "r", ("a", "b"), ("w0", "w1"), ((1.0, 2.0), (3.0, 4.0)), replicas=((0,), (0, 1))
+    )
     # a runs both partitions on worker 0 (1 + 1 s at worker 0's speed); b runs partition 1
     # on worker 1 (4 s), then partition 0 on worker 0 (3 s): makespan 7
     ok = HopperSolution(((0.0, 1.0), (4.0, 0.0)), workers=((0, 0), (0, 1)))

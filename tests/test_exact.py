@@ -58,8 +58,11 @@ def _locality_instance(locality):
     # Spread factors (Gavel, 2 GPUs unconsolidated / consolidated): ResNet-18 b64
     # 31.48/74.14 = 0.425, LM b20 30.44/132.17 = 0.230, Transformer b64 7.01/15.88 = 0.441.
     # Spreading the Transformer is best: optimum 2 + 0.441; without locality 3.
-    jobs = (Job("r18", "ResNet-18 (batch size 64)", 2), Job("lm", "LM (batch size 20)", 2),
-            Job("tf", "Transformer (batch size 64)", 2))
+    jobs = (
+        Job("r18", "ResNet-18 (batch size 64)", 2),
+        Job("lm", "LM (batch size 20)", 2),
+        Job("tf", "Transformer (batch size 64)", 2),
+    )
     return PlacementInstance("loc", homogeneous(1, 2, 3, "v100"), jobs, locality=locality)
 
 
@@ -70,7 +73,10 @@ def test_placement_locality_changes_the_optimum(method, kw):
     spread = t.unconsolidated[(tf, "v100", 2)] / t.isolated[(tf, "v100", 2)]
     result = run(_locality_instance(True), method, kw)
     assert_optimal(result, 2 + spread)
-    assert len({result.solution.assignment["tf"][0] // 3, result.solution.assignment["tf"][1] // 3}) == 2
+    assert (
+        len({result.solution.assignment["tf"][0] // 3, result.solution.assignment["tf"][1] // 3})
+        == 2
+    )
     assert_optimal(run(_locality_instance(False), method, kw), 3.0)
 
 
@@ -83,8 +89,9 @@ def test_placement_interference_decides_co_location(method, kw):
     for a, b in (good, bad):
         pa, pb = t.colocated[(a, b, "v100", 1)]
         together = pa / t.isolated[(a, "v100", 1)] + pb / t.isolated[(b, "v100", 1)]
-        inst = PlacementInstance("pair", single_server(1), (Job("a", a, 1), Job("b", b, 1)),
-                                 space_sharing=True)
+        inst = PlacementInstance(
+            "pair", single_server(1), (Job("a", a, 1), Job("b", b, 1)), space_sharing=True
+        )
         result = run(inst, method, kw)
         assert_optimal(result, max(1.0, together))
         assert (len(result.solution.assignment) == 2) == (together > 1)
@@ -109,11 +116,14 @@ def _timeslot(objective, overhead=0.0):
     # (weights 1): B, C first (360 + 360) then A (1080) = 1800 beats A first (720 + 2 x 1080).
     t = gavel_table()
     r50, r18 = "ResNet-50 (batch size 32)", "ResNet-18 (batch size 64)"
-    jobs = (TimeslotJob("A", r50, 2, work=2 * 360 * t.isolated[(r50, "v100", 2)]),
-            TimeslotJob("B", r18, 1, work=360 * t.isolated[(r18, "v100", 1)]),
-            TimeslotJob("C", r18, 1, work=360 * t.isolated[(r18, "v100", 1)]))
-    return TimeslotInstance("ts", single_server(2), jobs, num_slots=5, objective=objective,
-                            restart_overhead=overhead)
+    jobs = (
+        TimeslotJob("A", r50, 2, work=2 * 360 * t.isolated[(r50, "v100", 2)]),
+        TimeslotJob("B", r18, 1, work=360 * t.isolated[(r18, "v100", 1)]),
+        TimeslotJob("C", r18, 1, work=360 * t.isolated[(r18, "v100", 1)]),
+    )
+    return TimeslotInstance(
+        "ts", single_server(2), jobs, num_slots=5, objective=objective, restart_overhead=overhead
+    )
 
 
 @pytest.mark.parametrize("method, kw", BACKENDS, ids=IDS)
@@ -148,8 +158,14 @@ def _locality_slots(locality, overhead=0.0):
     t = gavel_table()
     lm = "LM (batch size 20)"
     jobs = tuple(TimeslotJob(n, lm, 2, work=360 * t.isolated[(lm, "v100", 2)]) for n in "ABC")
-    return TimeslotInstance("loc", homogeneous(1, 2, 3, "v100"), jobs, num_slots=6,
-                            locality=locality, restart_overhead=overhead)
+    return TimeslotInstance(
+        "loc",
+        homogeneous(1, 2, 3, "v100"),
+        jobs,
+        num_slots=6,
+        locality=locality,
+        restart_overhead=overhead,
+    )
 
 
 @pytest.mark.parametrize("method, kw", BACKENDS, ids=IDS)
@@ -172,23 +188,31 @@ def test_timeslot_locality_with_restart_overhead_is_refused():
 # ------------------------------------------------------------ CP-SAT vs MILP
 def _random_hopper(rng):
     n, p = rng.randint(2, 5), rng.randint(2, 4)
-    return HopperInstance.from_matrix("r", [[rng.choice([0, 1, 2, 3, 5, 8]) for _ in range(p)]
-                                            for _ in range(n)])
+    return HopperInstance.from_matrix(
+        "r", [[rng.choice([0, 1, 2, 3, 5, 8]) for _ in range(p)] for _ in range(n)]
+    )
 
 
 def _random_spase(rng):
     size = rng.choice([2, 4])
     tasks = []
     for i in range(rng.randint(2, 5)):
-        configs = [TaskConfig("p", g, float(rng.randint(2, 20))) for g in
-                   sorted(rng.sample(range(1, size + 1), rng.randint(1, 2)))]
+        configs = [
+            TaskConfig("p", g, float(rng.randint(2, 20)))
+            for g in sorted(rng.sample(range(1, size + 1), rng.randint(1, 2)))
+        ]
         tasks.append(Task(f"t{i}", tuple(configs)))
     return SpaseInstance("r", homogeneous(1, 2, size, "a100"), tuple(tasks))
 
 
 def _random_placement(rng):
-    types = ["ResNet-18 (batch size 64)", "LM (batch size 20)", "Transformer (batch size 32)",
-             "ResNet-50 (batch size 32)", "A3C"]
+    types = [
+        "ResNet-18 (batch size 64)",
+        "LM (batch size 20)",
+        "Transformer (batch size 32)",
+        "ResNet-50 (batch size 32)",
+        "A3C",
+    ]
     jobs = []
     for i in range(rng.randint(2, 5)):
         jt = rng.choice(types)
@@ -196,8 +220,9 @@ def _random_placement(rng):
         jobs.append(Job(f"j{i}", jt, g, float(rng.randint(1, 3))))
     cluster = homogeneous(2, 2, 2, "v100", oversubscription=4.0)
     objective = rng.choice(["weighted_throughput", "min_throughput", "gpus_used"])
-    return PlacementInstance("r", cluster, tuple(jobs), objective=objective,
-                             space_sharing=rng.random() < 0.5)
+    return PlacementInstance(
+        "r", cluster, tuple(jobs), objective=objective, space_sharing=rng.random() < 0.5
+    )
 
 
 def _random_timeslot(rng):
@@ -210,20 +235,34 @@ def _random_timeslot(rng):
     for i in range(rng.randint(2, 4)):
         jt, g = rng.choice(types), rng.choice([1, 2])
         slots = rng.uniform(0.5, 2.5)
-        jobs.append(TimeslotJob(f"j{i}", jt, g, work=slots * 360 * t.isolated[(jt, "k80", g)],
-                                release=rng.randint(0, 1), weight=float(rng.randint(1, 3))))
+        jobs.append(
+            TimeslotJob(
+                f"j{i}",
+                jt,
+                g,
+                work=slots * 360 * t.isolated[(jt, "k80", g)],
+                release=rng.randint(0, 1),
+                weight=float(rng.randint(1, 3)),
+            )
+        )
     # with locality, two 2-GPU servers per type so that 2-GPU jobs may pack or spread
-    cluster = gavel({"v100": 4, "k80": 4} if locality else {"v100": 2, "k80": 2},
-                    gpus_per_server=2)
-    return TimeslotInstance("r", cluster, tuple(jobs), num_slots=8,
-                            objective=rng.choice(["makespan", "weighted_completion", "max_ftf"]),
-                            locality=locality,
-                            restart_overhead=0.0 if locality else rng.choice([0.0, 20.0]))
+    cluster = gavel({"v100": 4, "k80": 4} if locality else {"v100": 2, "k80": 2}, gpus_per_server=2)
+    return TimeslotInstance(
+        "r",
+        cluster,
+        tuple(jobs),
+        num_slots=8,
+        objective=rng.choice(["makespan", "weighted_completion", "max_ftf"]),
+        locality=locality,
+        restart_overhead=0.0 if locality else rng.choice([0.0, 20.0]),
+    )
 
 
-@pytest.mark.parametrize("make", [_random_hopper, _random_spase, _random_placement,
-                                  _random_timeslot], ids=["hopper", "spase", "placement",
-                                                          "timeslot"])
+@pytest.mark.parametrize(
+    "make",
+    [_random_hopper, _random_spase, _random_placement, _random_timeslot],
+    ids=["hopper", "spase", "placement", "timeslot"],
+)
 def test_cpsat_and_milp_agree_on_random_instances(make):
     rng = random.Random(20261122)
     for _ in range(8):
@@ -237,8 +276,9 @@ def test_cpsat_and_milp_agree_on_random_instances(make):
 def test_time_limit_returns_best_solution_and_bound():
     # 12 x 12 random open shop: CBC does not close the big-M model in one second
     rng = random.Random(2)
-    inst = HopperInstance.from_matrix("big", [[rng.uniform(1, 10) for _ in range(12)]
-                                              for _ in range(12)])
+    inst = HopperInstance.from_matrix(
+        "big", [[rng.uniform(1, 10) for _ in range(12)] for _ in range(12)]
+    )
     result = solve(inst, "milp", time_limit=1.0)
     assert result.status is Status.FEASIBLE
     assert result.check.feasible

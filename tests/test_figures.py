@@ -16,12 +16,19 @@ def test_plots_draw_on_the_given_axes():
     gaps = pd.DataFrame({"method": ["a", "a", "b"], "gap": [0.0, 0.1, float("inf")]})
     assert plot_gaps(gaps, ax=axes[0]) is axes[0]
     assert axes[0].get_ylabel() == "gap to best bound (%)"
-    comp = pd.DataFrame({"source": ["gavel", "pollux"], "variant": ["x", "y"],
-                         "measured": [1.0, 2.0], "predicted": [1.1, 1.8]})
+    comp = pd.DataFrame(
+        {
+            "source": ["gavel", "pollux"],
+            "variant": ["x", "y"],
+            "measured": [1.0, 2.0],
+            "predicted": [1.1, 1.8],
+        }
+    )
     assert plot_throughput_validation(comp, ax=axes[1]) is axes[1]
     assert axes[1].get_xscale() == "log"
-    rows = pd.DataFrame({"cell": ["c1", "c1", "c2"], "method": ["r", "r", "r"],
-                         "ratio": [1.0, 1.2, 1.05]})
+    rows = pd.DataFrame(
+        {"cell": ["c1", "c1", "c2"], "method": ["r", "r", "r"], "ratio": [1.0, 1.2, 1.05]}
+    )
     ax = plot_randomized_ratio(rows, ax=axes[2])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "c2"]
     plt.close(fig)

@@ -6,21 +6,24 @@ from optsched.problems.base import Sense
 from optsched.result import Result, Status, gap
 
 
-@pytest.mark.parametrize("objective, bound, sense, expected", [
-    (7.0, 7.0, "min", 0.0),
-    (110.0, 100.0, "min", 0.10),  # 10% above the lower bound
-    (90.0, 100.0, "max", 0.10),  # 10% of the upper bound not reached
-    (0.0, 0.0, "min", 0.0),  # zero objective, zero bound
-    (0.0, 0.0, "max", 0.0),
-    (5.0, 0.0, "min", math.inf),  # a zero bound proves nothing relative
-    (-90.0, -100.0, "min", 0.10),  # negative objectives use |bound|
-    (None, 5.0, "min", math.inf),  # no solution
-    (math.inf, 5.0, "min", math.inf),
-    (5.0, None, "min", math.inf),  # no bound
-    (5.0, -math.inf, "min", math.inf),
-    (5.0, math.inf, "max", math.inf),
-    (7.0, 7.0 + 7e-10, "min", 0.0),  # crossing within rounding is 0
-])
+@pytest.mark.parametrize(
+    "objective, bound, sense, expected",
+    [
+        (7.0, 7.0, "min", 0.0),
+        (110.0, 100.0, "min", 0.10),  # 10% above the lower bound
+        (90.0, 100.0, "max", 0.10),  # 10% of the upper bound not reached
+        (0.0, 0.0, "min", 0.0),  # zero objective, zero bound
+        (0.0, 0.0, "max", 0.0),
+        (5.0, 0.0, "min", math.inf),  # a zero bound proves nothing relative
+        (-90.0, -100.0, "min", 0.10),  # negative objectives use |bound|
+        (None, 5.0, "min", math.inf),  # no solution
+        (math.inf, 5.0, "min", math.inf),
+        (5.0, None, "min", math.inf),  # no bound
+        (5.0, -math.inf, "min", math.inf),
+        (5.0, math.inf, "max", math.inf),
+        (7.0, 7.0 + 7e-10, "min", 0.0),  # crossing within rounding is 0
+    ],
+)
 def test_gap_edge_cases(objective, bound, sense, expected):
     assert gap(objective, bound, sense) == pytest.approx(expected)
 

@@ -55,12 +55,15 @@ def test_plugin_heuristic_gets_the_solver_free_bound(examples, plugin):
     assert result.gap == pytest.approx(2.0)  # 21 is 200% above 7
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"time_limit": 0}, "time_limit must be a finite number > 0"),
-    ({"time_limit": float("inf")}, "time_limit must be a finite number > 0"),
-    ({"workers": 0}, "workers must be an integer >= 1"),
-    ({"solver": "gurobi"}, "milp: solver must be one of cbc, highs, got 'gurobi'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"time_limit": 0}, "time_limit must be a finite number > 0"),
+        ({"time_limit": float("inf")}, "time_limit must be a finite number > 0"),
+        ({"workers": 0}, "workers must be an integer >= 1"),
+        ({"solver": "gurobi"}, "milp: solver must be one of cbc, highs, got 'gurobi'"),
+    ],
+)
 def test_bad_solve_options(examples, kwargs, message):
     inst = read_instance(examples / "cerebro_fig5.json")
     with pytest.raises(InputError, match=message):
@@ -77,9 +80,23 @@ def test_unknown_method_and_plugin(examples):
 
 def test_cli_solve_writes_a_checkable_solution(capsys, examples, tmp_path):
     out = tmp_path / "sol.json"
-    code = main(["solve", str(examples / "saturn_fig4.json"), "--method", "cpsat",
-                 "--time-limit", "30", "--workers", "1", "--seed", "3", "--out", str(out),
-                 "--json"])
+    code = main(
+        [
+            "solve",
+            str(examples / "saturn_fig4.json"),
+            "--method",
+            "cpsat",
+            "--time-limit",
+            "30",
+            "--workers",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     row = json.loads(capsys.readouterr().out)
     assert code == 0 and row["status"] == "optimal" and row["objective"] == 108000.0
     assert row["parameters"]["seed"] == 3

@@ -44,4 +44,5 @@ def test_hopper_randomized_65k_units(benchmark, big_hopper):
 def test_placement_greedy_and_checker_200_jobs(benchmark, big_placement):
     def run():
         return check_placement(big_placement, density_greedy(big_placement))
+
     assert benchmark(run).feasible

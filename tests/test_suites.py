@@ -64,8 +64,9 @@ def test_generators_are_deterministic_and_valid(family, source, kw):
 
 
 @needs_data
-@pytest.mark.parametrize("family, source, kw", TRACE_CASES,
-                         ids=[f"{f}-{s}" for f, s, _ in TRACE_CASES])
+@pytest.mark.parametrize(
+    "family, source, kw", TRACE_CASES, ids=[f"{f}-{s}" for f, s, _ in TRACE_CASES]
+)
 def test_trace_generators_are_deterministic_and_valid(family, source, kw):
     _check_deterministic(family, source, kw)
 
@@ -76,7 +77,7 @@ def test_trace_values_come_from_the_trace():
     inst = g.trace_placement("philly", 10, 3, counts={"servers": 4})
     trace = [j for j in sources.philly() if j.num_gpus <= inst.cluster.capacity("p40")]
     sizes = [j.num_gpus for j in inst.jobs]
-    windows = {tuple(x.num_gpus for x in trace[i:i + 10]) for i in range(len(trace) - 9)}
+    windows = {tuple(x.num_gpus for x in trace[i : i + 10]) for i in range(len(trace) - 9)}
     assert tuple(sizes) in windows
     # Gavel's traces name job types; the generator keeps them
     gav = g.trace_placement("gavel", 10, 0)
@@ -85,18 +86,65 @@ def test_trace_values_come_from_the_trace():
 
 def test_generate_cli(tmp_path, capsys):
     out = tmp_path / "h.json"
-    assert main(["generate", "hopper", "--source", "cerebro", "--num-configs", "4",
-                 "--num-workers", "2", "--seed", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "hopper",
+                "--source",
+                "cerebro",
+                "--num-configs",
+                "4",
+                "--num-workers",
+                "2",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_instance(out).num_configs == 4
     assert main(["generate", "spase", "--source", "nope"]) == 2
     assert "source for spase must be one of saturn, pollux" in capsys.readouterr().err
     assert main(["generate", "placement", "--source", "synthetic", "--counts", "v100"]) == 2
     out = tmp_path / "t.json"
-    assert main(["generate", "timeslot", "--source", "synthetic", "--num-jobs", "4",
-                 "--num-slots", "8", "--locality", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "timeslot",
+                "--source",
+                "synthetic",
+                "--num-jobs",
+                "4",
+                "--num-slots",
+                "8",
+                "--locality",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_instance(out).locality is True
-    assert main(["generate", "placement", "--source", "synthetic", "--num-jobs", "4",
-                 "--no-sharing", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "placement",
+                "--source",
+                "synthetic",
+                "--num-jobs",
+                "4",
+                "--no-sharing",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_instance(out).space_sharing is False
 
 
@@ -110,17 +158,33 @@ def _make_suite(folder):
         write_instance(folder / f"{inst.name}.json", inst)
         r = solve(inst, "cpsat", time_limit=30)
         write_solution(folder / "solutions" / f"{inst.name}.json", r.solution, inst.name)
-        entries[inst.name] = {"objective": r.objective, "bound": r.bound, "status": "optimal",
-                              "method": "cpsat", "solver": r.solver, "time": r.runtime,
-                              "solution": f"solutions/{inst.name}.json"}
-    write_json(folder / REFERENCE_FILE, {"format": REFERENCE_FORMAT, "version": 1,
-                                         "entries": entries})
+        entries[inst.name] = {
+            "objective": r.objective,
+            "bound": r.bound,
+            "status": "optimal",
+            "method": "cpsat",
+            "solver": r.solver,
+            "time": r.runtime,
+            "solution": f"solutions/{inst.name}.json",
+        }
+    write_json(
+        folder / REFERENCE_FILE, {"format": REFERENCE_FORMAT, "version": 1, "entries": entries}
+    )
     return folder
 
 
 def _comparable(df):
-    cols = ["suite", "instance", "method", "seed", "status", "objective", "bound", "gap",
-            "feasible"]
+    cols = [
+        "suite",
+        "instance",
+        "method",
+        "seed",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "feasible",
+    ]
     return df[cols].sort_values(["instance", "method", "seed"]).reset_index(drop=True)
 
 
@@ -154,11 +218,18 @@ def test_bench_gaps_use_the_stored_bound(tmp_path):
         assert row.feasible
 
 
-@pytest.mark.parametrize("tamper, message", [
-    (lambda sol: sol["starts"][0].__setitem__(0, 0.0) or
-     sol["starts"][1].__setitem__(0, 0.0), "is infeasible"),
-    (None, "but its solution scores"),
-])
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (
+            lambda sol: (
+                sol["starts"][0].__setitem__(0, 0.0) or sol["starts"][1].__setitem__(0, 0.0)
+            ),
+            "is infeasible",
+        ),
+        (None, "but its solution scores"),
+    ],
+)
 def test_tampered_reference_is_caught(tmp_path, capsys, tamper, message):
     folder = _make_suite(tmp_path / "tiny")
     name = sorted((folder / "solutions").glob("*.json"))[0]
@@ -171,8 +242,7 @@ def test_tampered_reference_is_caught(tmp_path, capsys, tamper, message):
         first = sorted(ref["entries"])[0]
         ref["entries"][first]["objective"] *= 0.9  # a better number than its solution
         (folder / REFERENCE_FILE).write_text(json.dumps(ref))
-    code = main(["bench", str(folder), "--methods", "greedy", "--out",
-                 str(tmp_path / "r.jsonl")])
+    code = main(["bench", str(folder), "--methods", "greedy", "--out", str(tmp_path / "r.jsonl")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "r.jsonl").exists()  # nothing half-written
@@ -185,8 +255,23 @@ def test_table_markdown_and_latex(tmp_path, capsys):
     md = capsys.readouterr().out
     assert md.startswith("| family | method | runs | optimal |") and "| hopper | greedy |" in md
     out = tmp_path / "paper" / "gaps.tex"
-    assert main(["table", str(tmp_path / "r.jsonl"), "--format", "latex", "--out", str(out),
-                 "--caption", "Gaps", "--label", "tab:gaps"]) == 0
+    assert (
+        main(
+            [
+                "table",
+                str(tmp_path / "r.jsonl"),
+                "--format",
+                "latex",
+                "--out",
+                str(out),
+                "--caption",
+                "Gaps",
+                "--label",
+                "tab:gaps",
+            ]
+        )
+        == 0
+    )
     tex = out.read_text()
     for token in (r"\toprule", r"\midrule", r"\bottomrule", r"\label{tab:gaps}", "greedy"):
         assert token in tex
@@ -196,10 +281,13 @@ def test_table_markdown_and_latex(tmp_path, capsys):
 def test_shipped_suites_have_checked_references():
     from optsched.bench import ROOT, check_references, suite_files
 
-    suites = sorted(p for p in (ROOT / "instances").iterdir()
-                    if (p / REFERENCE_FILE).exists())
-    assert {p.name for p in suites} >= {"hopper-small", "spase-small", "placement-small",
-                                        "timeslot-small"}
+    suites = sorted(p for p in (ROOT / "instances").iterdir() if (p / REFERENCE_FILE).exists())
+    assert {p.name for p in suites} >= {
+        "hopper-small",
+        "spase-small",
+        "placement-small",
+        "timeslot-small",
+    }
     for folder in suites:
         assert check_references(folder) == len(suite_files(folder))
         assert (folder / "README.md").exists()

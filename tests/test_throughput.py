@@ -32,7 +32,9 @@ def test_measured_values_come_first(small_gavel):
     expected = min(t.isolated[(R50, "v100", 4)], t.unconsolidated[(R50, "v100", 4)])
     assert m.isolated(R50, [0, 1, 4, 5]) == expected
     assert m.locality_factor(R50, [0, 1, 2, 3]) == 1.0
-    assert m.locality_factor(R50, [0, 1, 4, 5]) == pytest.approx(expected / t.isolated[(R50, "v100", 4)])
+    assert m.locality_factor(R50, [0, 1, 4, 5]) == pytest.approx(
+        expected / t.isolated[(R50, "v100", 4)]
+    )
 
 
 def test_locality_off_gives_consolidated(small_gavel):
@@ -48,7 +50,9 @@ def test_cross_rack_costs_the_ring_over_the_uplink():
     jt = default_catalog()[R50]
     k = 4
     anchor = min(t.isolated[(R50, "v100", k)], t.unconsolidated[(R50, "v100", k)])
-    extra = ring_allreduce_time(jt.model_bytes, k, 6.25) - ring_allreduce_time(jt.model_bytes, k, 12.5)
+    extra = ring_allreduce_time(jt.model_bytes, k, 6.25) - ring_allreduce_time(
+        jt.model_bytes, k, 12.5
+    )
     assert m.isolated(R50, [0, 1, 8, 9]) == pytest.approx(k / (k / anchor + extra))
     assert m.isolated(R50, [0, 1, 8, 9]) < m.isolated(R50, [0, 1, 4, 5])
 
@@ -102,7 +106,8 @@ def test_reference_is_best_allowed_consolidated(small_gavel):
     m = ThroughputModel(small_gavel)
     t = gavel_table()
     assert m.reference(R50, 2, ["v100", "k80"]) == max(
-        t.isolated[(R50, "v100", 2)], t.isolated[(R50, "k80", 2)])
+        t.isolated[(R50, "v100", 2)], t.isolated[(R50, "k80", 2)]
+    )
     assert m.reference(R50, 2, ["k80"]) == t.isolated[(R50, "k80", 2)]
 
 

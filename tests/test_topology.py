@@ -62,11 +62,14 @@ def _steiner_min(graph: nx.Graph, gpus: list[int]) -> float:
     return min(graph.edges[tuple(e)]["bandwidth"] for e in edges)
 
 
-@pytest.mark.parametrize("builder", [
-    lambda: homogeneous(3, 2, 4, "v100", oversubscription=8.0),
-    lambda: gavel({"v100": 8, "p100": 6, "k80": 4}, gpus_per_server=2, servers_per_rack=2),
-    lambda: nvswitch_pod(2, 2),
-])
+@pytest.mark.parametrize(
+    "builder",
+    [
+        lambda: homogeneous(3, 2, 4, "v100", oversubscription=8.0),
+        lambda: gavel({"v100": 8, "p100": 6, "k80": 4}, gpus_per_server=2, servers_per_rack=2),
+        lambda: nvswitch_pod(2, 2),
+    ],
+)
 def test_cached_bottleneck_matches_graph_walk(builder):
     c = builder()
     g = c.graph()
@@ -91,20 +94,31 @@ def test_json_round_trip():
     assert Cluster.from_dict(c.to_dict()) == c
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d["servers"][0].update(num_gpus=0), "server 's0': num_gpus must be >= 1, got 0"),
-    (lambda d: d["servers"][0].update(gpu_type="tpu"), "server 's0': unknown gpu_type 'tpu'"),
-    (lambda d: d["servers"][0].update(rack="nowhere"), "server 's0': rack 'nowhere' does not exist"),
-    (lambda d: d["servers"].append(dict(d["servers"][0])), "duplicate server id 's0'"),
-    (lambda d: d["servers"][0].update(nic_bandwidth=-1), "nic_bandwidth must be > 0, got -1"),
-    (lambda d: d["servers"][0].update(link_bandwidth=float("inf")),
-     "link_bandwidth must be finite, got inf"),
-    (lambda d: d["servers"][0].update(link="nic"), "link must be an intra-server kind"),
-    (lambda d: d["racks"][0].update(speed=3), "unknown field 'speed'"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["servers"][0].update(num_gpus=0), "server 's0': num_gpus must be >= 1, got 0"),
+        (lambda d: d["servers"][0].update(gpu_type="tpu"), "server 's0': unknown gpu_type 'tpu'"),
+        (
+            lambda d: d["servers"][0].update(rack="nowhere"),
+            "server 's0': rack 'nowhere' does not exist",
+        ),
+        (lambda d: d["servers"].append(dict(d["servers"][0])), "duplicate server id 's0'"),
+        (lambda d: d["servers"][0].update(nic_bandwidth=-1), "nic_bandwidth must be > 0, got -1"),
+        (
+            lambda d: d["servers"][0].update(link_bandwidth=float("inf")),
+            "link_bandwidth must be finite, got inf",
+        ),
+        (lambda d: d["servers"][0].update(link="nic"), "link must be an intra-server kind"),
+        (lambda d: d["racks"][0].update(speed=3), "unknown field 'speed'"),
+    ],
+)
 def test_bad_cluster_input(mutate, message):
-    d = {"name": "c", "racks": [{"id": "r0"}],
-         "servers": [{"id": "s0", "rack": "r0", "gpu_type": "v100", "num_gpus": 4}]}
+    d = {
+        "name": "c",
+        "racks": [{"id": "r0"}],
+        "servers": [{"id": "s0", "rack": "r0", "gpu_type": "v100", "num_gpus": 4}],
+    }
     mutate(d)
     with pytest.raises(InputError) as err:
         Cluster.from_dict(d)

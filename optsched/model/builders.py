@@ -81,8 +81,12 @@ def nvswitch_pod(
     oversubscribed 4:1.
     """
     return homogeneous(
-        num_racks, servers_per_rack, 8, gpu_type,
-        link=LinkKind.NVSWITCH, nic_bandwidth=nic_bandwidth,
+        num_racks,
+        servers_per_rack,
+        8,
+        gpu_type,
+        link=LinkKind.NVSWITCH,
+        nic_bandwidth=nic_bandwidth,
         oversubscription=oversubscription,
         name=name or f"nvswitch-{num_racks}x{servers_per_rack}x8",
     )
@@ -115,10 +119,12 @@ def gavel(
             sizes.append(count % gpus_per_server)
         for i, size in enumerate(sizes):
             if i % servers_per_rack == 0:
-                racks.append(Rack(f"{gpu_type}-r{i // servers_per_rack}",
-                                  servers_per_rack * nic_bandwidth))
-            servers.append(Server(f"{gpu_type}-s{i}", racks[-1].id, gpu_type, size, kind, bw,
-                                  nic_bandwidth))
+                racks.append(
+                    Rack(f"{gpu_type}-r{i // servers_per_rack}", servers_per_rack * nic_bandwidth)
+                )
+            servers.append(
+                Server(f"{gpu_type}-s{i}", racks[-1].id, gpu_type, size, kind, bw, nic_bandwidth)
+            )
     label = ":".join(str(c) for c in counts.values())
     return Cluster(name or f"gavel-{label}", tuple(racks), tuple(servers))
 
@@ -156,8 +162,9 @@ def philly(
             if mem not in mapping:
                 raise InputError(f"philly: no GPU type for memory {mem!r}")
             if i % servers_per_rack == 0:
-                racks.append(Rack(f"{size}gpu-r{i // servers_per_rack}",
-                                  servers_per_rack * nic_bandwidth))
+                racks.append(
+                    Rack(f"{size}gpu-r{i // servers_per_rack}", servers_per_rack * nic_bandwidth)
+                )
             gtype = mapping[mem]
             kind, bw = _link(gtype)
             servers.append(Server(mid, racks[-1].id, gtype, num, kind, bw, nic_bandwidth))

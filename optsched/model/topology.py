@@ -266,8 +266,9 @@ class Cluster:
         for r in self.racks:
             g.add_node(f"tor:{r.id}", kind="tor")
             if multi_rack:
-                g.add_edge(f"tor:{r.id}", "spine", kind=LinkKind.UPLINK.value,
-                           bandwidth=r.uplink_bandwidth)
+                g.add_edge(
+                    f"tor:{r.id}", "spine", kind=LinkKind.UPLINK.value, bandwidth=r.uplink_bandwidth
+                )
         for i, s in enumerate(self.servers):
             sv = f"server:{s.id}"
             g.add_node(sv, kind="server", gpu_type=s.gpu_type)
@@ -298,16 +299,28 @@ class Cluster:
             tors = [(v, d) for _, v, d in graph.edges(node, data=True) if d.get("kind") == "nic"]
             if len(tors) != 1:
                 raise InputError(f"server {sid!r}: needs exactly one nic edge, got {len(tors)}")
-            gpus = [(v, d) for _, v, d in graph.edges(node, data=True)
-                    if graph.nodes[v].get("kind") == "gpu"]
+            gpus = [
+                (v, d)
+                for _, v, d in graph.edges(node, data=True)
+                if graph.nodes[v].get("kind") == "gpu"
+            ]
             if not gpus:
                 raise InputError(f"server {sid!r}: has no GPUs")
             kinds = {(graph.nodes[v]["gpu_type"], d["kind"], d["bandwidth"]) for v, d in gpus}
             if len(kinds) != 1:
                 raise InputError(f"server {sid!r}: GPUs differ in type or link: {sorted(kinds)}")
-            (gtype, kind, bw), = kinds
-            servers.append(Server(sid, str(tors[0][0]).removeprefix("tor:"), gtype, len(gpus),
-                                  LinkKind(kind), bw, tors[0][1]["bandwidth"]))
+            ((gtype, kind, bw),) = kinds
+            servers.append(
+                Server(
+                    sid,
+                    str(tors[0][0]).removeprefix("tor:"),
+                    gtype,
+                    len(gpus),
+                    LinkKind(kind),
+                    bw,
+                    tors[0][1]["bandwidth"],
+                )
+            )
         return cls(name or graph.graph.get("name", "cluster"), tuple(racks), tuple(servers))
 
     # ------------------------------------------------------------------ I/O
@@ -340,8 +353,12 @@ class Cluster:
         racks = []
         for r in check_list(get_field(data, "racks", ctx), "racks", ctx):
             check_keys(r, ("id", "uplink_bandwidth"), "rack")
-            racks.append(Rack(get_field(r, "id", "rack"),
-                              r.get("uplink_bandwidth", LINK_DEFAULTS[LinkKind.UPLINK][0])))
+            racks.append(
+                Rack(
+                    get_field(r, "id", "rack"),
+                    r.get("uplink_bandwidth", LINK_DEFAULTS[LinkKind.UPLINK][0]),
+                )
+            )
         servers = []
         fields = ("id", "rack", "gpu_type", "num_gpus", "link", "link_bandwidth", "nic_bandwidth")
         for s in check_list(get_field(data, "servers", ctx), "servers", ctx):
@@ -362,8 +379,9 @@ class Cluster:
                 )
             )
         extra = tuple(check_list(data.get("extra_gpu_types", []), "extra_gpu_types", ctx))
-        return cls(check_str(data.get("name", "cluster"), "name", ctx), tuple(racks),
-                   tuple(servers), extra)
+        return cls(
+            check_str(data.get("name", "cluster"), "name", ctx), tuple(racks), tuple(servers), extra
+        )
 
     def summary(self) -> dict[str, Any]:
         """Readable shape: GPUs by type, server sizes, racks."""
@@ -380,4 +398,3 @@ class Cluster:
             "gpus_by_type": by_type,
             "servers_by_shape": shapes,
         }
-

@@ -26,14 +26,38 @@ class Family:
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("placement", placement.PlacementInstance, placement.PlacementSolution,
-               placement.check, Sense.MAX, "one scheduling round: which jobs run on which GPUs"),
-        Family("timeslot", timeslot.TimeslotInstance, timeslot.TimeslotSolution,
-               timeslot.check, Sense.MIN, "offline time-slotted allocation over a horizon"),
-        Family("hopper", hopper.HopperInstance, hopper.HopperSolution, hopper.check, Sense.MIN,
-               "Cerebro's model hopper parallelism (open shop)"),
-        Family("spase", spase.SpaseInstance, spase.SpaseSolution, spase.check, Sense.MIN,
-               "Saturn's parallelism selection, allocation and scheduling"),
+        Family(
+            "placement",
+            placement.PlacementInstance,
+            placement.PlacementSolution,
+            placement.check,
+            Sense.MAX,
+            "one scheduling round: which jobs run on which GPUs",
+        ),
+        Family(
+            "timeslot",
+            timeslot.TimeslotInstance,
+            timeslot.TimeslotSolution,
+            timeslot.check,
+            Sense.MIN,
+            "offline time-slotted allocation over a horizon",
+        ),
+        Family(
+            "hopper",
+            hopper.HopperInstance,
+            hopper.HopperSolution,
+            hopper.check,
+            Sense.MIN,
+            "Cerebro's model hopper parallelism (open shop)",
+        ),
+        Family(
+            "spase",
+            spase.SpaseInstance,
+            spase.SpaseSolution,
+            spase.check,
+            Sense.MIN,
+            "Saturn's parallelism selection, allocation and scheduling",
+        ),
     )
 }
 
@@ -49,8 +73,10 @@ def family(name: str) -> Family:
 def check(instance: Any, solution: Any) -> CheckReport:
     """Run the family's independent checker."""
     if instance.family != solution.family:
-        raise InputError(f"solution family {solution.family!r} does not match instance "
-                         f"family {instance.family!r}")
+        raise InputError(
+            f"solution family {solution.family!r} does not match instance "
+            f"family {instance.family!r}"
+        )
     return family(instance.family).check(instance, solution)
 
 

@@ -111,8 +111,9 @@ def check_envelope(data: Any, fmt: str, family: str | None = None) -> str:
         raise InputError(f"{ctx}: format must be {fmt!r}, got {got!r}")
     version = get_field(data, "version", ctx)
     if version != FORMAT_VERSION:
-        raise InputError(f"{ctx}: unsupported version {version!r} (this optsched reads "
-                         f"version {FORMAT_VERSION})")
+        raise InputError(
+            f"{ctx}: unsupported version {version!r} (this optsched reads version {FORMAT_VERSION})"
+        )
     fam = check_str(get_field(data, "family", ctx), "family", ctx)
     if family is not None and fam != family:
         raise InputError(f"{ctx}: family must be {family!r}, got {fam!r}")

@@ -45,8 +45,12 @@ def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolv
 
 
 def parameters(options: SolveOptions, **more: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"time_limit": options.time_limit, "workers": options.workers,
-                           "seed": options.seed, "warm_start": options.warm_start is not None}
+    out: dict[str, Any] = {
+        "time_limit": options.time_limit,
+        "workers": options.workers,
+        "seed": options.seed,
+        "warm_start": options.warm_start is not None,
+    }
     out.update(more)
     return out
 

@@ -55,8 +55,11 @@ def solve(prob: pulp.LpProblem, options: SolveOptions, warm: bool = False) -> Mi
     constant = float(prob.objective.constant)
     prob.objective.constant = 0.0
     try:
-        out = _solve_highs(prob, options, maximise) if name == "highs" else \
-            _solve_cbc(prob, options, maximise, warm)
+        out = (
+            _solve_highs(prob, options, maximise)
+            if name == "highs"
+            else _solve_cbc(prob, options, maximise, warm)
+        )
     finally:
         prob.objective.constant = constant
     if out.bound is not None:
@@ -64,8 +67,9 @@ def solve(prob: pulp.LpProblem, options: SolveOptions, warm: bool = False) -> Mi
     return out
 
 
-def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool,
-               warm: bool) -> MilpOutcome:
+def _solve_cbc(
+    prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm: bool
+) -> MilpOutcome:
     fd, log_path = tempfile.mkstemp(prefix="optsched-cbc-", suffix=".log")
     os.close(fd)
     version = f"cbc (pulp {pulp.__version__})"
@@ -79,15 +83,22 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool,
     try:
         cbc_options = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
         solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=options.time_limit, threads=max(1, options.workers),
-            logPath=log_path, warmStart=warm, options=cbc_options, gapRel=1e-9, gapAbs=1e-9,
+            msg=False,
+            timeLimit=options.time_limit,
+            threads=max(1, options.workers),
+            logPath=log_path,
+            warmStart=warm,
+            options=cbc_options,
+            gapRel=1e-9,
+            gapAbs=1e-9,
         )
         try:
             prob.solve(solver)
         except pulp.PulpSolverError:
             if watchdog is not None and not watchdog.is_alive():
-                return MilpOutcome(Status.TIME_LIMIT, None, version,
-                                   "CBC overran its time limit and was stopped")
+                return MilpOutcome(
+                    Status.TIME_LIMIT, None, version, "CBC overran its time limit and was stopped"
+                )
             raise
         with open(log_path, errors="replace") as fh:
             log = fh.read()
@@ -98,8 +109,9 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool,
     if prob.status == pulp.LpStatusInfeasible:
         return MilpOutcome(Status.INFEASIBLE, None, version)
     if prob.status not in (pulp.LpStatusOptimal,) or prob.sol_status not in (1, 2):
-        return MilpOutcome(Status.TIME_LIMIT, _cbc_bound(log, maximise), version,
-                           "no integer solution found")
+        return MilpOutcome(
+            Status.TIME_LIMIT, _cbc_bound(log, maximise), version, "no integer solution found"
+        )
     objective = pulp.value(prob.objective)
     if prob.sol_status == 1:
         return MilpOutcome(Status.OPTIMAL, float(objective or 0.0), version)
@@ -114,8 +126,8 @@ def _stop_children(name: str) -> None:
             text = stat.read_text()
         except OSError:
             continue
-        comm = text[text.index("(") + 1: text.rindex(")")]
-        ppid = int(text[text.rindex(")") + 2:].split()[1])
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
         if ppid == me and comm.startswith(name):
             with contextlib.suppress(OSError):  # it may have ended by itself
                 os.kill(int(stat.parent.name), signal.SIGKILL)
@@ -135,11 +147,18 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
     try:
         import highspy  # noqa: F401
     except ImportError:
-        raise InputError("milp: solver 'highs' needs highspy>=1.14,<1.15 "
-                         "(pip install 'optsched[highs]')") from None
+        raise InputError(
+            "milp: solver 'highs' needs highspy>=1.14,<1.15 (pip install 'optsched[highs]')"
+        ) from None
     params: dict[str, Any] = {"random_seed": options.seed}
-    solver = pulp.HiGHS(msg=False, timeLimit=options.time_limit, gapRel=1e-9, gapAbs=1e-9,
-                        threads=max(1, options.workers), **params)
+    solver = pulp.HiGHS(
+        msg=False,
+        timeLimit=options.time_limit,
+        gapRel=1e-9,
+        gapAbs=1e-9,
+        threads=max(1, options.workers),
+        **params,
+    )
     prob.solve(solver)
     model = prob.solverModel
     info = model.getInfo()
@@ -152,6 +171,10 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if not has_solution:
         return MilpOutcome(Status.TIME_LIMIT, bound, version, "no integer solution found")
-    status = Status.OPTIMAL if prob.status == pulp.LpStatusOptimal and \
-        model.getModelStatus() == highspy.HighsModelStatus.kOptimal else Status.FEASIBLE
+    status = (
+        Status.OPTIMAL
+        if prob.status == pulp.LpStatusOptimal
+        and model.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        else Status.FEASIBLE
+    )
     return MilpOutcome(status, bound, version)

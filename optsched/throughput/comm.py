@@ -68,10 +68,16 @@ def cerebro_volumes(
         CommRow("Task parallelism, full replication", "p <D> + m |S|", p * d + m * s),
         CommRow("Task parallelism, remote reads", "k |S| <D> + m |S|", k * s * d + m * s),
         CommRow("Bulk synchronous parallelism (model averaging)", "2 k m p |S|", 2 * k * m * p * s),
-        CommRow("Parameter server (centralized fine-grained)", "2 k m p |S| |D|/(b p)",
-                2 * k * m * p * s * per_worker_iters),
-        CommRow("Ring all-reduce (decentralized fine-grained)", "2 k m (p-1) |S| |D|/(b p)",
-                2 * k * m * (p - 1) * s * per_worker_iters),
+        CommRow(
+            "Parameter server (centralized fine-grained)",
+            "2 k m p |S| |D|/(b p)",
+            2 * k * m * p * s * per_worker_iters,
+        ),
+        CommRow(
+            "Ring all-reduce (decentralized fine-grained)",
+            "2 k m (p-1) |S| |D|/(b p)",
+            2 * k * m * (p - 1) * s * per_worker_iters,
+        ),
         CommRow("Lower bound (MOP)", "k m p |S|", k * m * p * s),
     ]
 

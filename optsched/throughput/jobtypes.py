@@ -70,8 +70,9 @@ class JobType:
         ctx = where("job type", self.name)
         check_str(self.name, "name", "job type")
         if not isinstance(self.compute_time, Mapping) or not self.compute_time:
-            raise InputError(f"{ctx}: compute_time must map GPU types to seconds, "
-                             f"got {self.compute_time!r}")
+            raise InputError(
+                f"{ctx}: compute_time must map GPU types to seconds, got {self.compute_time!r}"
+            )
         for gt, t in self.compute_time.items():
             check_real(t, f"compute_time[{gt!r}]", ctx, strict=True)
         object.__setattr__(self, "compute_time", MappingProxyType(dict(self.compute_time)))
@@ -87,8 +88,11 @@ class JobType:
         target = gpu_spec(gpu_type).tflops_fp32
         if math.isnan(target):
             return None
-        known = [(gt, t) for gt, t in self.compute_time.items()
-                 if not math.isnan(gpu_spec(gt).tflops_fp32)]
+        known = [
+            (gt, t)
+            for gt, t in self.compute_time.items()
+            if not math.isnan(gpu_spec(gt).tflops_fp32)
+        ]
         if not known:
             return None
         ref, t = min(known, key=lambda kv: abs(math.log(gpu_spec(kv[0]).tflops_fp32 / target)))
@@ -108,8 +112,13 @@ class JobType:
         check_keys(data, ("name", "compute_time", "model_bytes", "overlap", "source"), "job type")
         name = get_field(data, "name", "job type")
         ctx = where("job type", name)
-        return cls(name, get_field(data, "compute_time", ctx), get_field(data, "model_bytes", ctx),
-                   data.get("overlap", 0.0), data.get("source", "user"))
+        return cls(
+            name,
+            get_field(data, "compute_time", ctx),
+            get_field(data, "model_bytes", ctx),
+            data.get("overlap", 0.0),
+            data.get("source", "user"),
+        )
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,13 @@ def default_catalog() -> Catalog:
     table = gavel_table()
     types: dict[str, JobType] = {}
     for name in table.job_types:
-        compute = {gt: 1.0 / table.isolated[(name, gt, 1)]
-                   for gt in GAVEL_GPU_TYPES if (name, gt, 1) in table.isolated}
+        compute = {
+            gt: 1.0 / table.isolated[(name, gt, 1)]
+            for gt in GAVEL_GPU_TYPES
+            if (name, gt, 1) in table.isolated
+        }
         params, note = GAVEL_MODEL_PARAMS[gavel_family(name)]
-        types[name] = JobType(name, compute, 4.0 * params, 0.0,
-                              f"Gavel measured; model size: {note}", measured=True)
+        types[name] = JobType(
+            name, compute, 4.0 * params, 0.0, f"Gavel measured; model size: {note}", measured=True
+        )
     return Catalog(MappingProxyType(types), table)

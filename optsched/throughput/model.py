@@ -86,8 +86,9 @@ class ThroughputModel:
     def runs_on(self, job_type: str, gpu_type: str) -> bool:
         """Whether the model knows a throughput for ``job_type`` on ``gpu_type``."""
         jt = self.catalog[job_type]
-        return (job_type, gpu_type) in self.catalog.table.pairs or \
-            jt.compute_on(gpu_type) is not None
+        return (job_type, gpu_type) in self.catalog.table.pairs or jt.compute_on(
+            gpu_type
+        ) is not None
 
     def consolidated(self, job_type: str, gpu_type: str, k: int) -> float:
         """Isolated throughput of ``k`` GPUs packed on one server of ``gpu_type``.
@@ -95,8 +96,11 @@ class ThroughputModel:
         For ``k`` larger than any server this is the throughput the job would
         have on one (hypothetical) big server: a reference, not a placement.
         """
-        bw = self.cluster.server_bandwidth(gpu_type) if gpu_type in self.cluster.type2servers \
+        bw = (
+            self.cluster.server_bandwidth(gpu_type)
+            if gpu_type in self.cluster.type2servers
             else math.inf
+        )
         return self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
 
     def isolated(self, job_type: str, gpus: Sequence[int]) -> float:
@@ -108,11 +112,24 @@ class ThroughputModel:
         b_server = min(c.servers[s].link_bandwidth for s in servers) if k > 1 else math.inf
         if not self.locality:
             return self.consolidated(job_type, gpu_type, k)
-        return self._iso(job_type, gpu_type, k, c.spread(gpus), c.bottleneck_bandwidth(gpus),
-                         c.rack_bandwidth(gpus), b_server)
+        return self._iso(
+            job_type,
+            gpu_type,
+            k,
+            c.spread(gpus),
+            c.bottleneck_bandwidth(gpus),
+            c.rack_bandwidth(gpus),
+            b_server,
+        )
 
     def _iso_uncached(
-        self, job_type: str, gpu_type: str, k: int, level: int, bw: float, bw_rack: float,
+        self,
+        job_type: str,
+        gpu_type: str,
+        k: int,
+        level: int,
+        bw: float,
+        bw_rack: float,
         bw_server: float,
     ) -> float:
         jt = self.catalog[job_type]
@@ -177,8 +194,9 @@ class ThroughputModel:
             return iso
         f = self.interference(job_type, partner, self.cluster.gpu2type[gpus[0]], len(gpus))
         if f is None:
-            raise InputError(f"job types {job_type!r} and {partner!r} cannot share GPUs "
-                             "(pair not measured)")
+            raise InputError(
+                f"job types {job_type!r} and {partner!r} cannot share GPUs (pair not measured)"
+            )
         return iso * f
 
     def reference(self, job_type: str, k: int, gpu_types: Iterable[str]) -> float:

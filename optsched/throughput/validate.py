@@ -79,8 +79,11 @@ def gavel_unconsolidated() -> list[Comparison]:
         setting = f"{gpu} x{k}"
         if cons is not None:
             intra = ring_allreduce_time(jt.model_bytes, k, GAVEL_INTRA[gpu])
-            out.append(Comparison("gavel", "anchored", name, setting,
-                                  k / (k / cons + extra - intra), measured))
+            out.append(
+                Comparison(
+                    "gavel", "anchored", name, setting, k / (k / cons + extra - intra), measured
+                )
+            )
         c = jt.compute_time[gpu]
         out.append(Comparison("gavel", "parametric", name, setting, k / (c + extra), measured))
     return out
@@ -91,13 +94,16 @@ def _pollux_rows() -> dict[str, list[tuple[str, int, float]]]:
     base = resources.files("optsched.throughput") / "data"
     for model in POLLUX_MODEL_PARAMS:
         with (base / f"pollux_{model}_placements.csv").open() as fh:
-            rows[model] = [(r["placement"], int(r["local_bsz"]), float(r["step_time"]))
-                           for r in csv.DictReader(fh)]
+            rows[model] = [
+                (r["placement"], int(r["local_bsz"]), float(r["step_time"]))
+                for r in csv.DictReader(fh)
+            ]
     return rows
 
 
-def _pollux_predict(model: str, rows: list[tuple[str, int, float]], nic: float,
-                    variant: str) -> list[Comparison]:
+def _pollux_predict(
+    model: str, rows: list[tuple[str, int, float]], nic: float, variant: str
+) -> list[Comparison]:
     one = {bsz: t for placement, bsz, t in rows if placement == "1"}
     m = 4.0 * POLLUX_MODEL_PARAMS[model][0]
     out = []

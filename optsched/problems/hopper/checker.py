@@ -23,8 +23,9 @@ from .instance import FAMILY, HopperInstance
 from .solution import HopperSolution
 
 
-def _overlaps(bad: Violations, kind: str, label: str,
-              units: list[tuple[float, float, str]], tol: float) -> None:
+def _overlaps(
+    bad: Violations, kind: str, label: str, units: list[tuple[float, float, str]], tol: float
+) -> None:
     units = sorted(u for u in units if u[1] > u[0])
     end, who = -math.inf, ""
     for start, finish, name in units:
@@ -39,16 +40,23 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
     n, p = instance.num_configs, instance.num_workers
     starts = solution.starts
     ws = solution.workers
-    if len(starts) != n or any(len(r) != p for r in starts) or (
-            ws is not None and (len(ws) != n or any(len(r) != p for r in ws))):
+    if (
+        len(starts) != n
+        or any(len(r) != p for r in starts)
+        or (ws is not None and (len(ws) != n or any(len(r) != p for r in ws)))
+    ):
         bad.add("shape", 1, f"starts and workers must be {n} x {p}")
         return CheckReport(FAMILY, math.nan, bad.freeze())
     where = [[solution.worker(i, j) for j in range(p)] for i in range(n)]
     for i in range(n):
         for j in range(p):
             if where[i][j] not in instance.holders(j):
-                bad.add("not_replicated", 1, f"config {instance.configs[i]!r} partition "
-                        f"{instance.workers[j]!r} on worker {where[i][j]}")
+                bad.add(
+                    "not_replicated",
+                    1,
+                    f"config {instance.configs[i]!r} partition "
+                    f"{instance.workers[j]!r} on worker {where[i][j]}",
+                )
     if bad:
         return CheckReport(FAMILY, math.nan, bad.freeze())
     T = [[instance.times[i][where[i][j]] for j in range(p)] for i in range(n)]
@@ -56,14 +64,30 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
     tol = TOL * max(makespan, 1.0)
     for i in range(n):
         for j in range(p):
-            bad.add("negative_start", -starts[i][j] if starts[i][j] < -tol else 0,
-                    f"config {instance.configs[i]!r} on worker {instance.workers[j]!r}")
+            bad.add(
+                "negative_start",
+                -starts[i][j] if starts[i][j] < -tol else 0,
+                f"config {instance.configs[i]!r} on worker {instance.workers[j]!r}",
+            )
     for w, name in enumerate(instance.workers):
-        _overlaps(bad, "worker_overlap", f"worker {name!r}",
-                  [(starts[i][j], starts[i][j] + T[i][j], f"{instance.configs[i]}/{j}")
-                   for i in range(n) for j in range(p) if where[i][j] == w], tol)
+        _overlaps(
+            bad,
+            "worker_overlap",
+            f"worker {name!r}",
+            [
+                (starts[i][j], starts[i][j] + T[i][j], f"{instance.configs[i]}/{j}")
+                for i in range(n)
+                for j in range(p)
+                if where[i][j] == w
+            ],
+            tol,
+        )
     for i, c in enumerate(instance.configs):
-        _overlaps(bad, "config_overlap", f"config {c!r}",
-                  [(starts[i][j], starts[i][j] + T[i][j], instance.workers[j]) for j in range(p)],
-                  tol)
+        _overlaps(
+            bad,
+            "config_overlap",
+            f"config {c!r}",
+            [(starts[i][j], starts[i][j] + T[i][j], instance.workers[j]) for j in range(p)],
+            tol,
+        )
     return CheckReport(FAMILY, makespan, bad.freeze(), {"makespan": makespan})

@@ -48,22 +48,28 @@ def model_isolation(model: cp_model.CpModel, iv: list[list[Any]]) -> None:
         model.add_no_overlap(row)
 
 
-def makespan_var(model: cp_model.CpModel, x: list[list[Any]], d: list[list[int]], lb: int,
-                 horizon: int) -> Any:
+def makespan_var(
+    model: cp_model.CpModel, x: list[list[Any]], d: list[list[int]], lb: int, horizon: int
+) -> Any:
     """``C = max_ij (x_ij + d_ij)`` with ``LB <= C <= horizon``."""
     c = model.new_int_var(lb, horizon, "makespan")
-    model.add_max_equality(c, [x[i][j] + d[i][j] for i in range(len(x))
-                               for j in range(len(x[0]))])
+    model.add_max_equality(c, [x[i][j] + d[i][j] for i in range(len(x)) for j in range(len(x[0]))])
     return c
 
 
-@register(FAMILY, "cpsat", "exact", "CP-SAT open-shop model: intervals, no-overlap per worker "
-          "and per config")
+@register(
+    FAMILY,
+    "cpsat",
+    "exact",
+    "CP-SAT open-shop model: intervals, no-overlap per worker and per config",
+)
 def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     n, p = instance.num_configs, instance.num_workers
     if instance.replicated:
-        raise InputError("hopper exact models handle unreplicated partitions only "
-                         "(each unit on its partition's worker)")
+        raise InputError(
+            "hopper exact models handle unreplicated partitions only "
+            "(each unit on its partition's worker)"
+        )
     d, s, exact = scaled_durations(instance)
     # Hint and horizon: the warm start if given, else the dense greedy, on scaled times.
     if options.warm_start is not None:
@@ -74,18 +80,27 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     lb = max(max(sum(d[i][j] for i in range(n)) for j in range(p)), max(map(sum, d)))
     # The start, re-timed on exact times, is the answer if CP-SAT finds nothing better.
     fallback = retime(instance.times, hint)
-    params = {"time_scale": s, "scaling_exact": exact,
-              "scaling_rule": "durations x time_scale, rounded down; bound / time_scale; "
-                              "schedule re-timed on exact times"}
+    params = {
+        "time_scale": s,
+        "scaling_exact": exact,
+        "scaling_rule": "durations x time_scale, rounded down; bound / time_scale; "
+        "schedule re-timed on exact times",
+    }
     if makespan(instance.times, fallback) <= lower_bound(instance):
-        return MethodOutput(Status.OPTIMAL, HopperSolution(tuple(map(tuple, fallback))),
-                            lower_bound(instance), "none (start meets the bound)", params)
+        return MethodOutput(
+            Status.OPTIMAL,
+            HopperSolution(tuple(map(tuple, fallback))),
+            lower_bound(instance),
+            "none (start meets the bound)",
+            params,
+        )
 
     model = cp_model.CpModel()
-    x = [[model.new_int_var(0, horizon - d[i][j], f"x{i}_{j}") for j in range(p)]
-         for i in range(n)]
-    iv = [[model.new_fixed_size_interval_var(x[i][j], d[i][j], f"u{i}_{j}") for j in range(p)]
-          for i in range(n)]
+    x = [[model.new_int_var(0, horizon - d[i][j], f"x{i}_{j}") for j in range(p)] for i in range(n)]
+    iv = [
+        [model.new_fixed_size_interval_var(x[i][j], d[i][j], f"u{i}_{j}") for j in range(p)]
+        for i in range(n)
+    ]
     worker_exclusivity(model, iv)
     model_isolation(model, iv)
     c = makespan_var(model, x, d, lb, horizon)
@@ -105,5 +120,6 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
             starts = found
     elif status is Status.TIME_LIMIT:
         status = Status.FEASIBLE  # the warm start stands
-    return MethodOutput(status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION,
-                        params)
+    return MethodOutput(
+        status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION, params
+    )

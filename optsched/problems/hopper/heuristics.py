@@ -52,8 +52,11 @@ def dense_greedy(times: Sequence[Sequence[float]]) -> list[list[float]]:
     return starts.tolist()
 
 
-def retime(times: Sequence[Sequence[float]], order_starts: Sequence[Sequence[float]],
-           order_ends: Sequence[Sequence[float]] | None = None) -> list[list[float]]:
+def retime(
+    times: Sequence[Sequence[float]],
+    order_starts: Sequence[Sequence[float]],
+    order_ends: Sequence[Sequence[float]] | None = None,
+) -> list[list[float]]:
     """Semi-active schedule: start every unit as early as the order allows.
 
     Units are taken in order of ``order_starts`` (ties by ``order_ends``), which
@@ -148,8 +151,10 @@ def task_parallel(instance):  # type: ignore[no-untyped-def]
     T = np.asarray(instance.times, dtype=float)
     n, p = T.shape
     if any(len(instance.holders(j)) < p for j in range(p)):
-        raise InputError("task_parallel needs every partition on every worker (full "
-                         "replication); use HopperInstance.fully_replicated()")
+        raise InputError(
+            "task_parallel needs every partition on every worker (full "
+            "replication); use HopperInstance.fully_replicated()"
+        )
     epoch = T * p  # epoch[i, w]: whole epoch of config i on worker w
     free = np.zeros(p)
     starts = np.zeros((n, p))
@@ -167,21 +172,31 @@ def _registered() -> None:
     from ...result import Status
     from ...solvers.common import MethodOutput
 
-    @register("hopper", "greedy", "heuristic",
-              "dense greedy open-shop schedule, most remaining work first")
+    @register(
+        "hopper",
+        "greedy",
+        "heuristic",
+        "dense greedy open-shop schedule, most remaining work first",
+    )
     def _greedy(instance, options):  # type: ignore[no-untyped-def]
         if instance.replicated:
             raise InputError("greedy handles unreplicated partitions only")
         return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
 
-    @register("hopper", "randomized", "heuristic",
-              "Cerebro's randomized scheduler (Algorithm 1), seeded")
+    @register(
+        "hopper", "randomized", "heuristic", "Cerebro's randomized scheduler (Algorithm 1), seeded"
+    )
     def _randomized(instance, options):  # type: ignore[no-untyped-def]
-        return MethodOutput(Status.FEASIBLE, randomized(instance, options.seed),
-                            parameters={"seed": options.seed})
+        return MethodOutput(
+            Status.FEASIBLE, randomized(instance, options.seed), parameters={"seed": options.seed}
+        )
 
-    @register("hopper", "task_parallel", "heuristic",
-              "task parallelism: whole epochs per worker, LPT (needs full replication)")
+    @register(
+        "hopper",
+        "task_parallel",
+        "heuristic",
+        "task parallelism: whole epochs per worker, LPT (needs full replication)",
+    )
     def _task_parallel(instance, options):  # type: ignore[no-untyped-def]
         return MethodOutput(Status.FEASIBLE, task_parallel(instance))
 

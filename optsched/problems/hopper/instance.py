@@ -56,34 +56,53 @@ class HopperInstance:
         check_ids(self.configs, "config")
         check_ids(self.workers, "worker")
         if isinstance(self.times, (str, bytes)) or len(self.times) != len(self.configs):
-            raise InputError(f"instance: times must have one row per config "
-                             f"({len(self.configs)}), got {len(self.times)}")
+            raise InputError(
+                f"instance: times must have one row per config "
+                f"({len(self.configs)}), got {len(self.times)}"
+            )
         rows = []
         for cfg, row in zip(self.configs, self.times):
             if isinstance(row, (str, bytes)) or len(row) != len(self.workers):
-                raise InputError(f"config {cfg!r}: times must have one entry per worker "
-                                 f"({len(self.workers)}), got {len(row)}")
-            rows.append(tuple(check_real(t, f"times[{w!r}]", f"config {cfg!r}")
-                              for w, t in zip(self.workers, row)))
+                raise InputError(
+                    f"config {cfg!r}: times must have one entry per worker "
+                    f"({len(self.workers)}), got {len(row)}"
+                )
+            rows.append(
+                tuple(
+                    check_real(t, f"times[{w!r}]", f"config {cfg!r}")
+                    for w, t in zip(self.workers, row)
+                )
+            )
         object.__setattr__(self, "times", tuple(rows))
         if self.replicas is not None:
             if len(self.replicas) != len(self.workers):
-                raise InputError(f"instance: replicas must have one entry per partition "
-                                 f"({len(self.workers)}), got {len(self.replicas)}")
+                raise InputError(
+                    f"instance: replicas must have one entry per partition "
+                    f"({len(self.workers)}), got {len(self.replicas)}"
+                )
             reps = []
             for j, holders in enumerate(self.replicas):
                 if any(isinstance(w, bool) or not isinstance(w, int) for w in holders):
-                    raise InputError(f"partition {self.workers[j]!r}: replica worker must be "
-                                     f"a worker index, got {list(holders)!r}")
+                    raise InputError(
+                        f"partition {self.workers[j]!r}: replica worker must be "
+                        f"a worker index, got {list(holders)!r}"
+                    )
                 ws = tuple(sorted(set(holders)))
                 if j not in ws:
-                    raise InputError(f"partition {self.workers[j]!r}: replicas must include "
-                                     f"its own worker {j}, got {list(holders)}")
+                    raise InputError(
+                        f"partition {self.workers[j]!r}: replicas must include "
+                        f"its own worker {j}, got {list(holders)}"
+                    )
                 for w in ws:
-                    if isinstance(w, bool) or not isinstance(w, int) or \
-                            not 0 <= w < len(self.workers):
-                        raise InputError(f"partition {self.workers[j]!r}: replica worker must "
-                                         f"be a worker index, got {w!r}")
+                    if (
+                        isinstance(w, bool)
+                        or not isinstance(w, int)
+                        or not 0 <= w < len(self.workers)
+                    ):
+                        raise InputError(
+                            f"partition {self.workers[j]!r}: replica worker must "
+                            f"be a worker index, got {w!r}"
+                        )
                 reps.append(ws)
             object.__setattr__(self, "replicas", tuple(reps))
 
@@ -120,8 +139,14 @@ class HopperInstance:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        out = envelope(INSTANCE_FORMAT, FAMILY, name=self.name, configs=list(self.configs),
-                       workers=list(self.workers), times=[list(r) for r in self.times])
+        out = envelope(
+            INSTANCE_FORMAT,
+            FAMILY,
+            name=self.name,
+            configs=list(self.configs),
+            workers=list(self.workers),
+            times=[list(r) for r in self.times],
+        )
         if self.replicas is not None:
             out["replicas"] = [list(r) for r in self.replicas]
         return out
@@ -133,20 +158,29 @@ class HopperInstance:
         rows = tuple(tuple(check_list(r, "times row", "instance")) for r in times)
         reps = d.get("replicas")
         if reps is not None:
-            reps = tuple(tuple(check_list(r, "replicas entry", "instance"))
-                         for r in check_list(reps, "replicas", "instance"))
-        return cls(d.get("name", "hopper"),
-                   tuple(check_list(get_field(d, "configs", "instance"), "configs", "instance")),
-                   tuple(check_list(get_field(d, "workers", "instance"), "workers", "instance")),
-                   rows, reps)
+            reps = tuple(
+                tuple(check_list(r, "replicas entry", "instance"))
+                for r in check_list(reps, "replicas", "instance")
+            )
+        return cls(
+            d.get("name", "hopper"),
+            tuple(check_list(get_field(d, "configs", "instance"), "configs", "instance")),
+            tuple(check_list(get_field(d, "workers", "instance"), "workers", "instance")),
+            rows,
+            reps,
+        )
 
     @classmethod
     def from_matrix(cls, name: str, times: Sequence[Sequence[float]]) -> HopperInstance:
         """Configs ``c0..`` and workers ``w0..`` named by position."""
         n = len(times)
         p = len(times[0]) if n else 0
-        return cls(name, tuple(f"c{i}" for i in range(n)), tuple(f"w{j}" for j in range(p)),
-                   tuple(tuple(r) for r in times))
+        return cls(
+            name,
+            tuple(f"c{i}" for i in range(n)),
+            tuple(f"w{j}" for j in range(p)),
+            tuple(tuple(r) for r in times),
+        )
 
     def summary(self) -> dict[str, Any]:
         flat = [t for row in self.times for t in row]
@@ -169,7 +203,9 @@ def lower_bound(instance: HopperInstance) -> float:
     spread over all workers replaces the worker loads."""
     if not instance.replicated:
         return max(max(instance.worker_loads), max(instance.config_totals))
-    least = [[min(row[w] for w in instance.holders(j)) for j in range(instance.num_workers)]
-             for row in instance.times]
+    least = [
+        [min(row[w] for w in instance.holders(j)) for j in range(instance.num_workers)]
+        for row in instance.times
+    ]
     total = sum(map(sum, least))
     return max(max(map(sum, least)), total / instance.num_workers)

@@ -37,8 +37,9 @@ MAX_BINARIES = 2_000_000
 Grid = list[list[Any]]
 
 
-def _either_order(prob: pulp.LpProblem, a: Any, ta: float, b: Any, tb: float, V: float,
-                  name: str, first_b: bool) -> None:
+def _either_order(
+    prob: pulp.LpProblem, a: Any, ta: float, b: Any, tb: float, V: float, name: str, first_b: bool
+) -> None:
     """``a >= b + t_b - V s`` and ``b >= a + t_a - V (1 - s)`` with a new binary ``s``."""
     s = pulp.LpVariable(name, cat="Binary")
     prob += a >= b + tb - V * s
@@ -46,25 +47,43 @@ def _either_order(prob: pulp.LpProblem, a: Any, ta: float, b: Any, tb: float, V:
     s.setInitialValue(0 if first_b else 1)
 
 
-def model_isolation(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float,
-                    start: Grid) -> None:
+def model_isolation(
+    prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
+) -> None:
     """Eq. (a)/(b): the units of config ``i`` on workers ``j < j'`` are ordered by
     ``Y[i,j,j']``."""
     for i in range(len(X)):
         for j in range(len(X[0])):
             for k in range(j + 1, len(X[0])):
-                _either_order(prob, X[i][j], T[i][j], X[i][k], T[i][k], V, f"Y_{i}_{j}_{k}",
-                              start[i][k] <= start[i][j])
+                _either_order(
+                    prob,
+                    X[i][j],
+                    T[i][j],
+                    X[i][k],
+                    T[i][k],
+                    V,
+                    f"Y_{i}_{j}_{k}",
+                    start[i][k] <= start[i][j],
+                )
 
 
-def worker_exclusivity(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float,
-                       start: Grid) -> None:
+def worker_exclusivity(
+    prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
+) -> None:
     """Eq. (c)/(d): configs ``i < i'`` on worker ``j`` are ordered by ``Z[i,i',j]``."""
     for j in range(len(X[0])):
         for i in range(len(X)):
             for k in range(i + 1, len(X)):
-                _either_order(prob, X[i][j], T[i][j], X[k][j], T[k][j], V, f"Z_{i}_{k}_{j}",
-                              start[k][j] <= start[i][j])
+                _either_order(
+                    prob,
+                    X[i][j],
+                    T[i][j],
+                    X[k][j],
+                    T[k][j],
+                    V,
+                    f"Z_{i}_{k}_{j}",
+                    start[k][j] <= start[i][j],
+                )
 
 
 def makespan_rows(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], C: Any) -> None:
@@ -74,18 +93,21 @@ def makespan_rows(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], C
             prob += C >= X[i][j] + T[i][j]
 
 
-@register(FAMILY, "milp", "exact", "Cerebro's big-M MILP (PuLP; CBC, or HiGHS with "
-          "--solver highs)")
+@register(FAMILY, "milp", "exact", "Cerebro's big-M MILP (PuLP; CBC, or HiGHS with --solver highs)")
 def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     T = instance.times
     n, p = instance.num_configs, instance.num_workers
     binaries = n * p * (p - 1) // 2 + p * n * (n - 1) // 2
     if binaries > MAX_BINARIES:
-        raise InputError(f"milp: Cerebro's model of this instance has {binaries:,} binaries, "
-                         f"more than PuLP can build here ({MAX_BINARIES:,}); use cpsat")
+        raise InputError(
+            f"milp: Cerebro's model of this instance has {binaries:,} binaries, "
+            f"more than PuLP can build here ({MAX_BINARIES:,}); use cpsat"
+        )
     if instance.replicated:
-        raise InputError("hopper exact models handle unreplicated partitions only "
-                         "(each unit on its partition's worker)")
+        raise InputError(
+            "hopper exact models handle unreplicated partitions only "
+            "(each unit on its partition's worker)"
+        )
     if options.warm_start is not None:
         start = retime(T, options.warm_start.starts)
     else:
@@ -93,13 +115,17 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     ub = makespan(T, start)
     lb = lower_bound(instance)
     if ub <= lb:  # the starting schedule meets the solver-free bound: nothing to search
-        return MethodOutput(Status.OPTIMAL, HopperSolution(tuple(map(tuple, start))), lb,
-                            "none (start meets the bound)", {"solver": milp.solver_name(options)})
+        return MethodOutput(
+            Status.OPTIMAL,
+            HopperSolution(tuple(map(tuple, start))),
+            lb,
+            "none (start meets the bound)",
+            {"solver": milp.solver_name(options)},
+        )
     V = ub
 
     prob = pulp.LpProblem("hopper", pulp.LpMinimize)
-    X = [[pulp.LpVariable(f"X_{i}_{j}", 0, ub) for j in range(p)]
-         for i in range(n)]
+    X = [[pulp.LpVariable(f"X_{i}_{j}", 0, ub) for j in range(p)] for i in range(n)]
     C = pulp.LpVariable("C", lb, ub)
     prob += C
     model_isolation(prob, X, T, V, start)
@@ -114,11 +140,22 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     params = {"solver": milp.solver_name(options), "big_m": V}
     if not out.status.has_solution:
         if out.status is Status.TIME_LIMIT:  # the starting schedule stands
-            return MethodOutput(Status.FEASIBLE, HopperSolution(tuple(map(tuple, start))),
-                                out.bound, out.solver, params,
-                                "no better solution within the limit; start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                HopperSolution(tuple(map(tuple, start))),
+                out.bound,
+                out.solver,
+                params,
+                "no better solution within the limit; start returned",
+            )
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     raw = [[X[i][j].value() or 0.0 for j in range(p)] for i in range(n)]
     starts = retime(T, raw)
-    return MethodOutput(out.status, HopperSolution(tuple(map(tuple, starts))), out.bound,
-                        out.solver, params, out.message)
+    return MethodOutput(
+        out.status,
+        HopperSolution(tuple(map(tuple, starts))),
+        out.bound,
+        out.solver,
+        params,
+        out.message,
+    )

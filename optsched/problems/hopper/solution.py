@@ -29,15 +29,15 @@ class HopperSolution:
         for i, row in enumerate(self.starts):
             if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
                 raise InputError(f"solution: starts row {i} must be a list, got {row!r}")
-            rows.append(tuple(check_real(t, f"starts[{i}]", "solution", minimum=None)
-                              for t in row))
+            rows.append(tuple(check_real(t, f"starts[{i}]", "solution", minimum=None) for t in row))
         object.__setattr__(self, "starts", tuple(rows))
         if self.workers is not None:
             ws = []
             for i, row in enumerate(self.workers):
                 if any(isinstance(w, bool) or not isinstance(w, int) for w in row):
-                    raise InputError(f"solution: workers row {i} must hold worker indices, "
-                                     f"got {list(row)!r}")
+                    raise InputError(
+                        f"solution: workers row {i} must hold worker indices, got {list(row)!r}"
+                    )
                 ws.append(tuple(row))
             object.__setattr__(self, "workers", tuple(ws))
 
@@ -45,8 +45,9 @@ class HopperSolution:
         return j if self.workers is None else self.workers[i][j]
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
-        out = envelope(SOLUTION_FORMAT, FAMILY, instance=instance_name,
-                       starts=[list(r) for r in self.starts])
+        out = envelope(
+            SOLUTION_FORMAT, FAMILY, instance=instance_name, starts=[list(r) for r in self.starts]
+        )
         if self.workers is not None:
             out["workers"] = [list(r) for r in self.workers]
         return out
@@ -57,6 +58,8 @@ class HopperSolution:
         rows = check_list(get_field(d, "starts", "solution"), "starts", "solution")
         workers = d.get("workers")
         if workers is not None:
-            workers = tuple(tuple(check_list(r, "workers row", "solution"))
-                            for r in check_list(workers, "workers", "solution"))
+            workers = tuple(
+                tuple(check_list(r, "workers row", "solution"))
+                for r in check_list(workers, "workers", "solution")
+            )
         return cls(tuple(tuple(check_list(r, "starts row", "solution")) for r in rows), workers)

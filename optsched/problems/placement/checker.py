@@ -48,8 +48,11 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
             structural = True
             continue
         bad.add("duplicate_gpu", len(gpus) - len(set(gpus)), f"job {jid!r}")
-        bad.add("wrong_gpu_count", abs(len(set(gpus)) - job.num_gpus),
-                f"job {jid!r}: {len(set(gpus))} GPUs, needs {job.num_gpus}")
+        bad.add(
+            "wrong_gpu_count",
+            abs(len(set(gpus)) - job.num_gpus),
+            f"job {jid!r}: {len(set(gpus))} GPUs, needs {job.num_gpus}",
+        )
         if not gpus:
             continue
         types = {cluster.gpu2type[g] for g in gpus}
@@ -80,8 +83,11 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
                     continue
                 seen_pairs.add(pair)
                 partial.update(pair)
-                bad.add("partial_overlap", len(set(placed[a]) & set(placed[b])),
-                        f"jobs {pair[0]!r} and {pair[1]!r}")
+                bad.add(
+                    "partial_overlap",
+                    len(set(placed[a]) & set(placed[b])),
+                    f"jobs {pair[0]!r} and {pair[1]!r}",
+                )
 
     # Throughputs: a job's partner is the one job on exactly its GPU set. Jobs in a
     # broken arrangement (wrong size, mixed types, partial or triple sharing) get none.
@@ -89,9 +95,13 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
     normalised: dict[str, float] = {}
     for jid, gpus in placed.items():
         job = instance.jobs[instance.job_index[jid]]
-        if (len({cluster.gpu2type[g] for g in gpus}) > 1 or len(gpus) != job.num_gpus
-                or jid in partial or len(partners[jid]) > 1
-                or (partners[jid] and not instance.space_sharing)):
+        if (
+            len({cluster.gpu2type[g] for g in gpus}) > 1
+            or len(gpus) != job.num_gpus
+            or jid in partial
+            or len(partners[jid]) > 1
+            or (partners[jid] and not instance.space_sharing)
+        ):
             continue
         partner = next(iter(partners[jid])) if partners[jid] else None
         partner_type = instance.jobs[instance.job_index[partner]].job_type if partner else None

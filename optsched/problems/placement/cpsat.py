@@ -69,8 +69,9 @@ class _CpModel(PlacementModel):
             return 0
         terms = self.value_terms()
         if inst.objective is PlacementObjective.WEIGHTED_THROUGHPUT:
-            self.m.maximize(sum(self.coef(inst.jobs[j].weight * c) * v
-                                for j in self.jobs for c, v in terms[j]))
+            self.m.maximize(
+                sum(self.coef(inst.jobs[j].weight * c) * v for j in self.jobs for c, v in terms[j])
+            )
             return len(inst.jobs)
         tau = self.m.new_int_var(0, 100 * SCALE, "tau")
         for j in self.jobs:
@@ -79,8 +80,13 @@ class _CpModel(PlacementModel):
         return 1
 
 
-@register(FAMILY, "cpsat", "exact", "CP-SAT: type x spread-level choices, GPU counts per server, "
-          "co-location pairs; exact against the throughput model")
+@register(
+    FAMILY,
+    "cpsat",
+    "exact",
+    "CP-SAT: type x spread-level choices, GPU counts per server, "
+    "co-location pairs; exact against the throughput model",
+)
 def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     model = _CpModel(f)
@@ -89,16 +95,25 @@ def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOut
     model.hint(*f.from_solution(start))
     solver, status = cpsat.run(model.m, options)
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
-    params = cpsat.parameters(options, objective_scale=scale,
-                              scaling_rule="objective coefficients x 1e9, rounded; bound "
-                                           "widened by 0.5e-9 per objective term")
+    params = cpsat.parameters(
+        options,
+        objective_scale=scale,
+        scaling_rule="objective coefficients x 1e9, rounded; bound "
+        "widened by 0.5e-9 per objective term",
+    )
     bound = None
     if status.has_solution:
         bound = (solver.best_objective_bound + widen) / scale
     if not status.has_solution:
         if status is Status.TIME_LIMIT:  # the start stands
-            return MethodOutput(Status.FEASIBLE, start, bound, cpsat.VERSION, params,
-                                "no solution found within the limit; start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                start,
+                bound,
+                cpsat.VERSION,
+                params,
+                "no solution found within the limit; start returned",
+            )
         return MethodOutput(status, None, bound, cpsat.VERSION, params)
     counts = {k: solver.value(v) for k, v in model.x.items() if solver.value(v)}
     partner: dict[int, int] = {}

@@ -72,8 +72,10 @@ class Formulation:
             links = {(c.servers[s].link_bandwidth, c.servers[s].nic_bandwidth) for s in servers}
             uplinks = {c.racks[c.server2rack[s]].uplink_bandwidth for s in servers}
             if len(links) > 1 or len(uplinks) > 1:
-                raise InputError(f"placement exact models need servers of GPU type {t!r} to share "
-                                 "link and NIC bandwidths, and their racks one uplink bandwidth")
+                raise InputError(
+                    f"placement exact models need servers of GPU type {t!r} to share "
+                    "link and NIC bandwidths, and their racks one uplink bandwidth"
+                )
 
     @cached_property
     def servers(self) -> dict[str, list[int]]:
@@ -171,8 +173,12 @@ class Formulation:
         return out
 
     # -------------------------------------------------------------- solutions
-    def to_solution(self, counts: dict[tuple[int, int], int], partner: dict[int, int],
-                    single_type: dict[int, str]) -> PlacementSolution:
+    def to_solution(
+        self,
+        counts: dict[tuple[int, int], int],
+        partner: dict[int, int],
+        single_type: dict[int, str],
+    ) -> PlacementSolution:
         """GPU ids: multi-GPU jobs (or pairs) take the next free GPUs of their servers,
         then one-GPU jobs (or pairs) take leftover GPUs of their type."""
         inst = self.instance
@@ -191,9 +197,14 @@ class Formulation:
                 out[inst.jobs[j].id] = tuple(gpus)
                 if j in partner:
                     out[inst.jobs[partner[j]].id] = tuple(gpus)
-        left = {t: [g for s in self.servers[t] for g in range(nxt[s], c.first_gpu[s]
-                                                              + c.servers[s].num_gpus)]
-                for t in self.servers}
+        left = {
+            t: [
+                g
+                for s in self.servers[t]
+                for g in range(nxt[s], c.first_gpu[s] + c.servers[s].num_gpus)
+            ]
+            for t in self.servers
+        }
         for j in self.single:
             if inst.jobs[j].id in out or j not in single_type:
                 continue
@@ -203,9 +214,11 @@ class Formulation:
                 out[inst.jobs[partner[j]].id] = (gpu,)
         return PlacementSolution(out)
 
-    def from_solution(self, sol: PlacementSolution) -> tuple[dict[tuple[int, int], int],
-                                                             dict[tuple[int, str, int], int],
-                                                             dict[tuple[int, int], int]]:
+    def from_solution(
+        self, sol: PlacementSolution
+    ) -> tuple[
+        dict[tuple[int, int], int], dict[tuple[int, str, int], int], dict[tuple[int, int], int]
+    ]:
         """Counts, ``u`` and pair values of a (feasible) solution, for warm starts."""
         inst = self.instance
         c = self.cluster
@@ -317,8 +330,11 @@ class PlacementModel:
         self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
 
     def _u(self, j: int, level: int | None = None, t: str | None = None) -> list[Any]:
-        return [v for (jj, tt, lv), v in self.u.items()
-                if jj == j and level in (None, lv) and t in (None, tt)]
+        return [
+            v
+            for (jj, tt, lv), v in self.u.items()
+            if jj == j and level in (None, lv) and t in (None, tt)
+        ]
 
     def run_once(self) -> None:
         """``sum_{t,l} u[j,t,l] <= 1``."""
@@ -374,13 +390,16 @@ class PlacementModel:
     def gpus_in_use(self, t: str | None = None) -> list[Any]:
         """Terms whose sum is the number of GPUs in use (of type ``t``, or all)."""
         c, f = self.f.cluster, self.f
-        items: list[Any] = [x for (_, s), x in self.x.items()
-                            if t in (None, c.servers[s].gpu_type)]
-        items += [-1 * w for (_, _, s), w in self.shared.items()
-                  if t in (None, c.servers[s].gpu_type)]
+        items: list[Any] = [x for (_, s), x in self.x.items() if t in (None, c.servers[s].gpu_type)]
+        items += [
+            -1 * w for (_, _, s), w in self.shared.items() if t in (None, c.servers[s].gpu_type)
+        ]
         items += [v for (j, tt, _), v in self.u.items() if j in f.single and t in (None, tt)]
-        items += [-1 * v for q, v in zip(f.pairs, self.p)
-                  if self.inst.jobs[q.a].num_gpus == 1 and t in (None, q.gpu_type)]
+        items += [
+            -1 * v
+            for q, v in zip(f.pairs, self.p)
+            if self.inst.jobs[q.a].num_gpus == 1 and t in (None, q.gpu_type)
+        ]
         return items
 
     def capacity(self) -> None:
@@ -405,8 +424,7 @@ class PlacementModel:
         for key in qkeys:
             _, idx, j, lv = key
             q = self.f.pairs[idx]
-            var[key] = self.conjunction(self.u[j, q.gpu_type, lv], self.p[idx],
-                                        f"q_{idx}_{j}_{lv}")
+            var[key] = self.conjunction(self.u[j, q.gpu_type, lv], self.p[idx], f"q_{idx}_{j}_{lv}")
         return {j: [(coef, var[key]) for coef, key in items] for j, items in terms.items()}
 
     def hint(self, counts: dict, u: dict, paired: dict) -> None:

@@ -24,8 +24,9 @@ class Placer:
     def __init__(self, instance: PlacementInstance) -> None:
         self.inst = instance
         self.c = instance.cluster
-        self.free: list[list[int]] = [list(self.c.server_gpus(s))
-                                      for s in range(len(self.c.servers))]
+        self.free: list[list[int]] = [
+            list(self.c.server_gpus(s)) for s in range(len(self.c.servers))
+        ]
         self.assignment: dict[str, tuple[int, ...]] = {}
         self.partner: dict[str, str] = {}
 
@@ -56,8 +57,9 @@ class Placer:
         fits = [s for s in self.servers(gpu_type) if len(self.free[s]) >= job.num_gpus]
         return {fits[0]: job.num_gpus} if fits else None
 
-    def spread_in_order(self, job: Job, gpu_type: str,
-                        order: Iterable[int] | None = None) -> dict[int, int] | None:
+    def spread_in_order(
+        self, job: Job, gpu_type: str, order: Iterable[int] | None = None
+    ) -> dict[int, int] | None:
         """Free GPUs server by server in ``order`` (default: index order)."""
         if self.free_count(gpu_type) < job.num_gpus:
             return None
@@ -80,9 +82,12 @@ class Placer:
         return PlacementSolution(self.assignment)
 
 
-def _place_in_order(instance: PlacementInstance, jobs: Iterable[Job],
-                    choose: Callable[[Placer, Job, str], dict[int, int] | None],
-                    types: Callable[[Placer, Job], list[str]] | None = None) -> Placer:
+def _place_in_order(
+    instance: PlacementInstance,
+    jobs: Iterable[Job],
+    choose: Callable[[Placer, Job, str], dict[int, int] | None],
+    types: Callable[[Placer, Job], list[str]] | None = None,
+) -> Placer:
     placer = Placer(instance)
     for job in jobs:
         pools = types(placer, job) if types else list(instance.pools[job.id])
@@ -96,14 +101,17 @@ def _place_in_order(instance: PlacementInstance, jobs: Iterable[Job],
 
 def _fastest_types(placer: Placer, job: Job) -> list[str]:
     inst = placer.inst
-    return sorted(inst.pools[job.id],
-                  key=lambda t: -inst.model.consolidated(job.job_type, t, job.num_gpus))
+    return sorted(
+        inst.pools[job.id], key=lambda t: -inst.model.consolidated(job.job_type, t, job.num_gpus)
+    )
 
 
 def first_fit(instance: PlacementInstance) -> PlacementSolution:
     """First-fit: jobs in order; the first server that fits, else GPUs across servers."""
+
     def choose(p: Placer, job: Job, t: str) -> dict[int, int] | None:
         return p.first_server(job, t) or p.spread_in_order(job, t)
+
     return _place_in_order(instance, instance.jobs, choose).solution()
 
 
@@ -152,8 +160,9 @@ def gavel_round(instance: PlacementInstance) -> PlacementSolution:
     return _place_in_order(instance, jobs, Placer.fewest_servers, _fastest_types).solution()
 
 
-def _value(inst: PlacementInstance, job: Job, gpus: tuple[int, ...],
-           partner: Job | None = None) -> float:
+def _value(
+    inst: PlacementInstance, job: Job, gpus: tuple[int, ...], partner: Job | None = None
+) -> float:
     thr = inst.model.throughput(job.job_type, gpus, partner.job_type if partner else None)
     return job.weight * thr / inst.reference[job.id]
 
@@ -189,8 +198,7 @@ def density_greedy(instance: PlacementInstance) -> PlacementSolution:
     return placer.solution()
 
 
-def _join_best(inst: PlacementInstance, placer: Placer, placed: dict[str, Job], job: Job
-               ) -> bool:
+def _join_best(inst: PlacementInstance, placer: Placer, placed: dict[str, Job], job: Job) -> bool:
     """Co-locate ``job`` with the placed, unpaired job where the pair adds most value."""
     best: tuple[float, str] | None = None
     for other_id, other in placed.items():
@@ -204,8 +212,11 @@ def _join_best(inst: PlacementInstance, placer: Placer, placed: dict[str, Job], 
         fb = inst.model.interference(other.job_type, job.job_type, t, job.num_gpus)
         if fa is None or fb is None:
             continue
-        gain = _value(inst, job, gpus, other) + _value(inst, other, gpus, job) \
+        gain = (
+            _value(inst, job, gpus, other)
+            + _value(inst, other, gpus, job)
             - _value(inst, other, gpus)
+        )
         if gain > 0 and (best is None or gain > best[0]):
             best = (gain, other_id)
     if best is None:
@@ -245,23 +256,39 @@ def gandiva(instance: PlacementInstance) -> PlacementSolution:
     return placer.solution()
 
 
-def _method(fn: Callable[[PlacementInstance], PlacementSolution]
-            ) -> Callable[[PlacementInstance, SolveOptions], MethodOutput]:
+def _method(
+    fn: Callable[[PlacementInstance], PlacementSolution],
+) -> Callable[[PlacementInstance, SolveOptions], MethodOutput]:
     return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
 
 
 register(FAMILY, "first_fit", "heuristic", "first-fit: first server that fits, else spread")(
-    _method(first_fit))
-register(FAMILY, "best_fit", "heuristic",
-         "best-fit consolidation (Tiresias/Blox): one server, exact fit first")(_method(best_fit))
+    _method(first_fit)
+)
+register(
+    FAMILY,
+    "best_fit",
+    "heuristic",
+    "best-fit consolidation (Tiresias/Blox): one server, exact fit first",
+)(_method(best_fit))
 register(FAMILY, "scattered", "heuristic", "scattered (Blox): first-fit GPUs across servers")(
-    _method(scattered))
+    _method(scattered)
+)
 register(FAMILY, "random", "heuristic", "random order, type and GPUs, seeded")(
-    lambda inst, opts: MethodOutput(Status.FEASIBLE, random_placement(inst, opts.seed)))
-register(FAMILY, "gavel", "heuristic",
-         "Gavel's round placement: largest first, fewest servers, fastest type")(
-    _method(gavel_round))
-register(FAMILY, "gandiva", "heuristic",
-         "Gandiva packing: co-locate when the measured pair throughput pays")(_method(gandiva))
-register(FAMILY, "greedy", "heuristic",
-         "greedy by weighted throughput density (value per GPU)")(_method(density_greedy))
+    lambda inst, opts: MethodOutput(Status.FEASIBLE, random_placement(inst, opts.seed))
+)
+register(
+    FAMILY,
+    "gavel",
+    "heuristic",
+    "Gavel's round placement: largest first, fewest servers, fastest type",
+)(_method(gavel_round))
+register(
+    FAMILY,
+    "gandiva",
+    "heuristic",
+    "Gandiva packing: co-locate when the measured pair throughput pays",
+)(_method(gandiva))
+register(FAMILY, "greedy", "heuristic", "greedy by weighted throughput density (value per GPU)")(
+    _method(density_greedy)
+)

@@ -80,8 +80,12 @@ class Job:
         object.__setattr__(self, "gpu_types", tuple(self.gpu_types))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "job_type": self.job_type,
-                               "num_gpus": self.num_gpus, "weight": self.weight}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "job_type": self.job_type,
+            "num_gpus": self.num_gpus,
+            "weight": self.weight,
+        }
         if self.gpu_types:
             out["gpu_types"] = list(self.gpu_types)
         return out
@@ -91,8 +95,13 @@ class Job:
         check_keys(d, ("id", "job_type", "num_gpus", "weight", "gpu_types"), "job")
         jid = get_field(d, "id", "job")
         ctx = where("job", jid)
-        return cls(jid, get_field(d, "job_type", ctx), get_field(d, "num_gpus", ctx),
-                   d.get("weight", 1.0), parse_gpu_types(d.get("gpu_types", []), ctx))
+        return cls(
+            jid,
+            get_field(d, "job_type", ctx),
+            get_field(d, "num_gpus", ctx),
+            d.get("weight", 1.0),
+            parse_gpu_types(d.get("gpu_types", []), ctx),
+        )
 
 
 @dataclass(frozen=True)
@@ -128,18 +137,21 @@ class PlacementInstance:
             object.__setattr__(self, "objective", PlacementObjective(self.objective))
         except ValueError:
             names = ", ".join(o.value for o in PlacementObjective)
-            raise InputError(f"instance: objective must be one of {names}, "
-                             f"got {self.objective!r}") from None
+            raise InputError(
+                f"instance: objective must be one of {names}, got {self.objective!r}"
+            ) from None
         if not self.jobs:
             raise InputError("instance: jobs must not be empty")
         check_ids((j.id for j in self.jobs), "job")
         for flag in ("space_sharing", "locality"):
             if not isinstance(getattr(self, flag), bool):
-                raise InputError(f"instance: {flag} must be true or false, "
-                                 f"got {getattr(self, flag)!r}")
+                raise InputError(
+                    f"instance: {flag} must be true or false, got {getattr(self, flag)!r}"
+                )
         if self.unmeasured_interference is not None:
-            f = check_real(self.unmeasured_interference, "unmeasured_interference", "instance",
-                           strict=True)
+            f = check_real(
+                self.unmeasured_interference, "unmeasured_interference", "instance", strict=True
+            )
             if f > 1:
                 raise InputError(f"instance: unmeasured_interference must be <= 1, got {f:g}")
         _ = self.pools  # validates every job against the cluster
@@ -151,20 +163,29 @@ class PlacementInstance:
 
     @cached_property
     def model(self) -> ThroughputModel:
-        return ThroughputModel(self.cluster, self.catalog, locality=self.locality,
-                               unmeasured_interference=self.unmeasured_interference)
+        return ThroughputModel(
+            self.cluster,
+            self.catalog,
+            locality=self.locality,
+            unmeasured_interference=self.unmeasured_interference,
+        )
 
     @cached_property
     def pools(self) -> dict[str, tuple[str, ...]]:
         """Job id -> GPU types it may actually use."""
-        return {j.id: allowed_pools("job", j.id, j.job_type, j.num_gpus, j.gpu_types,
-                                    self.cluster, self.model) for j in self.jobs}
+        return {
+            j.id: allowed_pools(
+                "job", j.id, j.job_type, j.num_gpus, j.gpu_types, self.cluster, self.model
+            )
+            for j in self.jobs
+        }
 
     @cached_property
     def reference(self) -> dict[str, float]:
         """Job id -> normaliser ``ref_j`` (iterations/s)."""
-        return {j.id: self.model.reference(j.job_type, j.num_gpus, self.pools[j.id])
-                for j in self.jobs}
+        return {
+            j.id: self.model.reference(j.job_type, j.num_gpus, self.pools[j.id]) for j in self.jobs
+        }
 
     @cached_property
     def job_index(self) -> dict[str, int]:
@@ -193,11 +214,24 @@ class PlacementInstance:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlacementInstance:
-        d = strip_envelope(data, ("name", "objective", "space_sharing", "locality",
-                                  "unmeasured_interference", "cluster", "job_types", "jobs"),
-                           "instance")
-        jobs = tuple(Job.from_dict(j) for j in check_list(get_field(d, "jobs", "instance"),
-                                                           "jobs", "instance"))
+        d = strip_envelope(
+            data,
+            (
+                "name",
+                "objective",
+                "space_sharing",
+                "locality",
+                "unmeasured_interference",
+                "cluster",
+                "job_types",
+                "jobs",
+            ),
+            "instance",
+        )
+        jobs = tuple(
+            Job.from_dict(j)
+            for j in check_list(get_field(d, "jobs", "instance"), "jobs", "instance")
+        )
         return cls(
             d.get("name", "placement"),
             Cluster.from_dict(get_field(d, "cluster", "instance")),
@@ -224,4 +258,3 @@ class PlacementInstance:
             "jobs_by_type": by_type,
             "jobs_by_num_gpus": dict(sorted(by_size.items())),
         }
-

@@ -64,8 +64,9 @@ class _MilpModel(PlacementModel):
             return
         terms = self.value_terms()
         if inst.objective is PlacementObjective.WEIGHTED_THROUGHPUT:
-            self.m += pulp.lpSum(inst.jobs[j].weight * c * v
-                                 for j in self.jobs for c, v in terms[j])
+            self.m += pulp.lpSum(
+                inst.jobs[j].weight * c * v for j in self.jobs for c, v in terms[j]
+            )
             return
         tau = pulp.LpVariable("tau", 0)
         for j in self.jobs:
@@ -73,8 +74,12 @@ class _MilpModel(PlacementModel):
         self.m += tau
 
 
-@register(FAMILY, "milp", "exact", "MILP (PuLP; CBC, or HiGHS with --solver highs) of the "
-          "same formulation as cpsat")
+@register(
+    FAMILY,
+    "milp",
+    "exact",
+    "MILP (PuLP; CBC, or HiGHS with --solver highs) of the same formulation as cpsat",
+)
 def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     model = _MilpModel(f)
@@ -85,16 +90,22 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
         if out.status is Status.TIME_LIMIT:  # the start stands
-            return MethodOutput(Status.FEASIBLE, start, out.bound, out.solver, params,
-                                "no better solution within the limit; start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                start,
+                out.bound,
+                out.solver,
+                params,
+                "no better solution within the limit; start returned",
+            )
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
-    counts = {k: int(round(v.value() or 0)) for k, v in model.x.items()
-              if round(v.value() or 0)}
+    counts = {k: int(round(v.value() or 0)) for k, v in model.x.items() if round(v.value() or 0)}
     partner: dict[int, int] = {}
     for q, v in zip(f.pairs, model.p):
         if (v.value() or 0) > 0.5:
             partner[q.a], partner[q.b] = q.b, q.a
-    single_type = {j: t for (j, t, _), v in model.u.items()
-                   if j in f.single and (v.value() or 0) > 0.5}
+    single_type = {
+        j: t for (j, t, _), v in model.u.items() if j in f.single and (v.value() or 0) > 0.5
+    }
     solution = f.to_solution(counts, partner, single_type)
     return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)

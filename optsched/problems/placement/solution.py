@@ -28,14 +28,19 @@ class PlacementSolution:
             gs = tuple(gpus)
             for g in gs:
                 if isinstance(g, bool) or not isinstance(g, int):
-                    raise InputError(f"solution: job {jid!r}: GPU index must be an integer, "
-                                     f"got {g!r}")
+                    raise InputError(
+                        f"solution: job {jid!r}: GPU index must be an integer, got {g!r}"
+                    )
             frozen[jid] = tuple(sorted(gs))
         object.__setattr__(self, "assignment", MappingProxyType(frozen))
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
-        return envelope(SOLUTION_FORMAT, FAMILY, instance=instance_name,
-                        assignment={j: list(g) for j, g in self.assignment.items()})
+        return envelope(
+            SOLUTION_FORMAT,
+            FAMILY,
+            instance=instance_name,
+            assignment={j: list(g) for j, g in self.assignment.items()},
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlacementSolution:
@@ -43,5 +48,6 @@ class PlacementSolution:
         raw = d.get("assignment", {})
         if not isinstance(raw, Mapping):
             raise InputError("solution: assignment must map job ids to GPU lists")
-        return cls({j: tuple(check_list(g, f"assignment[{j!r}]", "solution"))
-                    for j, g in raw.items()})
+        return cls(
+            {j: tuple(check_list(g, f"assignment[{j!r}]", "solution")) for j, g in raw.items()}
+        )

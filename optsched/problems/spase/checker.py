@@ -48,8 +48,11 @@ def check(instance: SpaseInstance, solution: SpaseSolution) -> CheckReport:
         cfg = t.configs[plan.config]
         gpus = [g for g in set(plan.gpus) if 0 <= g < cluster.num_gpus]
         bad.add("gpu_out_of_range", len(set(plan.gpus)) - len(gpus), where)
-        bad.add("wrong_gpu_count", abs(len(set(plan.gpus)) - cfg.num_gpus),
-                f"{where}: {len(set(plan.gpus))} GPUs, needs {cfg.num_gpus}")
+        bad.add(
+            "wrong_gpu_count",
+            abs(len(set(plan.gpus)) - cfg.num_gpus),
+            f"{where}: {len(set(plan.gpus))} GPUs, needs {cfg.num_gpus}",
+        )
         bad.add("multi_server", len({cluster.gpu2server[g] for g in gpus}) - 1, where)
         bad.add("negative_start", -plan.start, where)
         end = plan.start + cfg.runtime

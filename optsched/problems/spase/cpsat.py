@@ -28,8 +28,12 @@ from .heuristics import assign_gpus, earliest_finish, makespan, retime
 from .instance import FAMILY, SpaseInstance
 
 
-@register(FAMILY, "cpsat", "exact", "CP-SAT: optional intervals per (configuration, server), "
-          "cumulative per server")
+@register(
+    FAMILY,
+    "cpsat",
+    "exact",
+    "CP-SAT: optional intervals per (configuration, server), cumulative per server",
+)
 def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     c = instance.cluster
     tasks = instance.tasks
@@ -37,20 +41,32 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     d = [[cpsat.floor_scaled(cfg.runtime, s, exact) for cfg in t.configs] for t in tasks]
     if options.warm_start is not None:
         hint = options.warm_start
-        hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]] if p.gpus else 0, p.start * s)
-                    for tid, p in hint.plans.items()}
-        fallback = retime(instance, {t: (p.config, list(p.gpus), p.start)
-                                     for t, p in hint.plans.items()})
+        hint_cfg = {
+            tid: (p.config, c.gpu2server[p.gpus[0]] if p.gpus else 0, p.start * s)
+            for tid, p in hint.plans.items()
+        }
+        fallback = retime(
+            instance, {t: (p.config, list(p.gpus), p.start) for t, p in hint.plans.items()}
+        )
     else:
         greedy = earliest_finish(instance, d)
-        hint_cfg = {tid: (p.config, c.gpu2server[p.gpus[0]], p.start)
-                    for tid, p in greedy.plans.items()}
-        fallback = retime(instance, {t: (p.config, list(p.gpus), p.start)
-                                     for t, p in greedy.plans.items()})
-    horizon = int(max(st + d[i][hint_cfg[t.id][0]] for i, t in enumerate(tasks)
-                      for st in [hint_cfg[t.id][2]]) + 1)
-    fits = {(i, k, n) for i, t in enumerate(tasks) for k, cfg in enumerate(t.configs)
-            for n, server in enumerate(c.servers) if cfg.num_gpus <= server.num_gpus}
+        hint_cfg = {
+            tid: (p.config, c.gpu2server[p.gpus[0]], p.start) for tid, p in greedy.plans.items()
+        }
+        fallback = retime(
+            instance, {t: (p.config, list(p.gpus), p.start) for t, p in greedy.plans.items()}
+        )
+    horizon = int(
+        max(st + d[i][hint_cfg[t.id][0]] for i, t in enumerate(tasks) for st in [hint_cfg[t.id][2]])
+        + 1
+    )
+    fits = {
+        (i, k, n)
+        for i, t in enumerate(tasks)
+        for k, cfg in enumerate(t.configs)
+        for n, server in enumerate(c.servers)
+        if cfg.num_gpus <= server.num_gpus
+    }
     # No task ends before its fastest configuration that fits a server.
     lb_long = max(min(d[i][k] for (ii, k, _) in fits if ii == i) for i in range(len(tasks)))
 
@@ -58,16 +74,16 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     start = [model.new_int_var(0, horizon, f"S{i}") for i in range(len(tasks))]
     b: dict[tuple[int, int, int], cp_model.IntVar] = {}
     by_server: dict[int, list[tuple[cp_model.IntervalVar, int]]] = {}
-    for (i, k, n) in sorted(fits):
+    for i, k, n in sorted(fits):
         b[i, k, n] = model.new_bool_var(f"b{i}_{k}_{n}")
-        iv = model.new_optional_fixed_size_interval_var(start[i], d[i][k], b[i, k, n],
-                                                        f"iv{i}_{k}_{n}")
+        iv = model.new_optional_fixed_size_interval_var(
+            start[i], d[i][k], b[i, k, n], f"iv{i}_{k}_{n}"
+        )
         by_server.setdefault(n, []).append((iv, tasks[i].configs[k].num_gpus))
     for i in range(len(tasks)):
         model.add_exactly_one(v for (ti, _, _), v in b.items() if ti == i)
     for n, items in by_server.items():
-        model.add_cumulative([iv for iv, _ in items], [g for _, g in items],
-                             c.servers[n].num_gpus)
+        model.add_cumulative([iv for iv, _ in items], [g for _, g in items], c.servers[n].num_gpus)
     cmax = model.new_int_var(lb_long, horizon, "makespan")
     for (i, k, _), v in b.items():
         model.add(cmax >= start[i] + d[i][k]).only_enforce_if(v)
@@ -80,9 +96,13 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
                 model.add_hint(v, key == (i, k, n))
 
     solver, status = cpsat.run(model, options)
-    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact,
-                              scaling_rule="runtimes x time_scale, rounded down; bound / "
-                                           "time_scale; plan re-timed on exact runtimes")
+    params = cpsat.parameters(
+        options,
+        time_scale=s,
+        scaling_exact=exact,
+        scaling_rule="runtimes x time_scale, rounded down; bound / "
+        "time_scale; plan re-timed on exact runtimes",
+    )
     bound = solver.best_objective_bound / s if status.has_solution else None
     if not status.has_solution:
         # The warm start (or greedy) stands when the limit comes first.

@@ -8,8 +8,9 @@ from .instance import SpaseInstance
 from .solution import SpaseSolution, TaskPlan
 
 
-def earliest_finish(instance: SpaseInstance, durations: Sequence[Sequence[float]] | None = None
-                    ) -> SpaseSolution:
+def earliest_finish(
+    instance: SpaseInstance, durations: Sequence[Sequence[float]] | None = None
+) -> SpaseSolution:
     """Longest task first; each takes the (configuration, server) that finishes first.
 
     A task starts when the ``G`` earliest-free GPUs of its server are free
@@ -42,8 +43,9 @@ def earliest_finish(instance: SpaseInstance, durations: Sequence[Sequence[float]
     return SpaseSolution(plans)
 
 
-def assign_gpus(instance: SpaseInstance, choice: dict[str, tuple[int, int, float, float]]
-                ) -> dict[str, list[int]]:
+def assign_gpus(
+    instance: SpaseInstance, choice: dict[str, tuple[int, int, float, float]]
+) -> dict[str, list[int]]:
     """GPUs for tasks placed by (config, server, start, end) satisfying capacity per server.
 
     Taking tasks by start time and giving each any free GPUs of its server
@@ -67,8 +69,9 @@ def assign_gpus(instance: SpaseInstance, choice: dict[str, tuple[int, int, float
     return out
 
 
-def retime(instance: SpaseInstance, plans: dict[str, tuple[int, list[int], float]]
-           ) -> SpaseSolution:
+def retime(
+    instance: SpaseInstance, plans: dict[str, tuple[int, list[int], float]]
+) -> SpaseSolution:
     """Semi-active schedule on exact runtimes, keeping each GPU's task order.
 
     ``plans[task] = (config, gpus, start in the solver's time)``.
@@ -106,8 +109,9 @@ def best_config(task, gpus: int) -> int | None:  # type: ignore[no-untyped-def]
     return min(pool, key=lambda k: (task.configs[k].runtime, k)) if pool else None
 
 
-def _list_schedule(instance: SpaseInstance, picks: list[tuple[str, int, int | None]]
-                   ) -> SpaseSolution:
+def _list_schedule(
+    instance: SpaseInstance, picks: list[tuple[str, int, int | None]]
+) -> SpaseSolution:
     """Run ``(task, config, server)`` picks in order, each at the earliest time its GPU
     count is free on its server (no backfilling), on the earliest-free GPUs. Server
     ``None``: the fitting server where that count frees first."""
@@ -121,9 +125,14 @@ def _list_schedule(instance: SpaseInstance, picks: list[tuple[str, int, int | No
 
     for tid, k, server in picks:
         need = tasks[tid].configs[k].num_gpus
-        s = server if server is not None else min(
-            (s for s, srv in enumerate(c.servers) if srv.num_gpus >= need),
-            key=lambda s: (ready(s, need), s))
+        s = (
+            server
+            if server is not None
+            else min(
+                (s for s, srv in enumerate(c.servers) if srv.num_gpus >= need),
+                key=lambda s: (ready(s, need), s),
+            )
+        )
         gpus = sorted(c.server_gpus(s), key=lambda g: (free[g], g))[:need]
         start = max(free[g] for g in gpus)
         for g in gpus:
@@ -181,8 +190,9 @@ def min_heuristic(instance: SpaseInstance) -> SpaseSolution:
     for t in instance.tasks:
         k = best_config(t, a)
         if k is None:
-            k = min(range(len(t.configs)), key=lambda k: (t.configs[k].num_gpus,
-                                                          t.configs[k].runtime))
+            k = min(
+                range(len(t.configs)), key=lambda k: (t.configs[k].num_gpus, t.configs[k].runtime)
+            )
         picks.append((t.id, k, None))
     return _list_schedule(instance, picks)
 
@@ -219,8 +229,11 @@ def optimus_greedy(instance: SpaseInstance) -> SpaseSolution:
         alloc = {t.id: min(cfg.num_gpus for cfg in t.configs) for t in ts}
         used = sum(alloc.values())
         while used < cap:
-            gains = [(runtime(t, alloc[t.id]) - runtime(t, alloc[t.id] + 1), t.id)
-                     for t in ts if alloc[t.id] < cap]
+            gains = [
+                (runtime(t, alloc[t.id]) - runtime(t, alloc[t.id] + 1), t.id)
+                for t in ts
+                if alloc[t.id] < cap
+            ]
             gains = [g for g in gains if g[0] > 0]
             if not gains:
                 break
@@ -242,8 +255,12 @@ def randomized(instance: SpaseInstance, seed: int) -> SpaseSolution:
     c = instance.cluster
     picks: list[tuple[str, int, int | None]] = []
     for t in rng.sample(list(instance.tasks), len(instance.tasks)):
-        options = [(k, s) for k, cfg in enumerate(t.configs) for s, srv in enumerate(c.servers)
-                   if cfg.num_gpus <= srv.num_gpus]
+        options = [
+            (k, s)
+            for k, cfg in enumerate(t.configs)
+            for s, srv in enumerate(c.servers)
+            if cfg.num_gpus <= srv.num_gpus
+        ]
         k, s = rng.choice(options)
         picks.append((t.id, k, s))
     return _list_schedule(instance, picks)
@@ -257,21 +274,33 @@ def _registered() -> None:
     def wrap(fn):  # type: ignore[no-untyped-def]
         return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
 
-    register("spase", "max_heuristic", "heuristic",
-             "Saturn's Max-Heuristic: a whole server per task, best parallelism")(
-        wrap(max_heuristic))
-    register("spase", "min_heuristic", "heuristic",
-             "Saturn's Min-Heuristic: one GPU per task, leftover GPUs split evenly")(
-        wrap(min_heuristic))
-    register("spase", "optimus_greedy", "heuristic",
-             "Saturn's Optimus*-Greedy: marginal runtime gain per GPU, per server")(
-        wrap(optimus_greedy))
-    register("spase", "randomized", "heuristic",
-             "random configuration, server and order, seeded")(
-        lambda inst, opts: MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed)))
-    register("spase", "greedy", "heuristic",
-             "longest task first, earliest finishing configuration and server")(
-        wrap(earliest_finish))
+    register(
+        "spase",
+        "max_heuristic",
+        "heuristic",
+        "Saturn's Max-Heuristic: a whole server per task, best parallelism",
+    )(wrap(max_heuristic))
+    register(
+        "spase",
+        "min_heuristic",
+        "heuristic",
+        "Saturn's Min-Heuristic: one GPU per task, leftover GPUs split evenly",
+    )(wrap(min_heuristic))
+    register(
+        "spase",
+        "optimus_greedy",
+        "heuristic",
+        "Saturn's Optimus*-Greedy: marginal runtime gain per GPU, per server",
+    )(wrap(optimus_greedy))
+    register("spase", "randomized", "heuristic", "random configuration, server and order, seeded")(
+        lambda inst, opts: MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed))
+    )
+    register(
+        "spase",
+        "greedy",
+        "heuristic",
+        "longest task first, earliest finishing configuration and server",
+    )(wrap(earliest_finish))
 
 
 _registered()

@@ -42,8 +42,7 @@ class TaskConfig:
     runtime: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"parallelism": self.parallelism, "num_gpus": self.num_gpus,
-                "runtime": self.runtime}
+        return {"parallelism": self.parallelism, "num_gpus": self.num_gpus, "runtime": self.runtime}
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,13 @@ class Task:
         configs = []
         for c in check_list(get_field(d, "configs", ctx), "configs", ctx):
             check_keys(c, ("parallelism", "num_gpus", "runtime"), f"{ctx} config")
-            configs.append(TaskConfig(c.get("parallelism", "default"),
-                                      get_field(c, "num_gpus", f"{ctx} config"),
-                                      get_field(c, "runtime", f"{ctx} config")))
+            configs.append(
+                TaskConfig(
+                    c.get("parallelism", "default"),
+                    get_field(c, "num_gpus", f"{ctx} config"),
+                    get_field(c, "runtime", f"{ctx} config"),
+                )
+            )
         return cls(tid, tuple(configs))
 
 
@@ -104,8 +107,9 @@ class SpaseInstance:
         for t in self.tasks:
             if not any(c.num_gpus <= biggest for c in t.configs):
                 need = min(c.num_gpus for c in t.configs)
-                raise InputError(f"task {t.id!r}: num_gpus {need} fits no server "
-                                 f"(largest has {biggest})")
+                raise InputError(
+                    f"task {t.id!r}: num_gpus {need} fits no server (largest has {biggest})"
+                )
 
     def fits(self, task: Task, k: int) -> bool:
         """Whether configuration ``k`` of ``task`` fits on some server."""
@@ -115,16 +119,24 @@ class SpaseInstance:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return envelope(INSTANCE_FORMAT, FAMILY, name=self.name, cluster=self.cluster.to_dict(),
-                        tasks=[t.to_dict() for t in self.tasks])
+        return envelope(
+            INSTANCE_FORMAT,
+            FAMILY,
+            name=self.name,
+            cluster=self.cluster.to_dict(),
+            tasks=[t.to_dict() for t in self.tasks],
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpaseInstance:
         d = strip_envelope(data, ("name", "cluster", "tasks"), "instance")
-        tasks = tuple(Task.from_dict(t)
-                      for t in check_list(get_field(d, "tasks", "instance"), "tasks", "instance"))
-        return cls(d.get("name", "spase"), Cluster.from_dict(get_field(d, "cluster", "instance")),
-                   tasks)
+        tasks = tuple(
+            Task.from_dict(t)
+            for t in check_list(get_field(d, "tasks", "instance"), "tasks", "instance")
+        )
+        return cls(
+            d.get("name", "spase"), Cluster.from_dict(get_field(d, "cluster", "instance")), tasks
+        )
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -39,20 +39,22 @@ from .instance import FAMILY, SpaseInstance, lower_bound
 MAX_CONSTRAINTS = 500_000
 
 
-@register(FAMILY, "milp", "exact", "Saturn's SPASE MILP (PuLP; CBC, or HiGHS with "
-          "--solver highs)")
+@register(FAMILY, "milp", "exact", "Saturn's SPASE MILP (PuLP; CBC, or HiGHS with --solver highs)")
 def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     c = instance.cluster
     tasks = instance.tasks
     warm = options.warm_start or earliest_finish(instance)
     horizon = makespan(instance, warm)
     ut = horizon + max(cfg.runtime for t in tasks for cfg in t.configs)
-    pairs = len(tasks) * (len(tasks) - 1) * sum(len(t.configs) for t in tasks) / len(tasks) \
-        * c.num_gpus
+    pairs = (
+        len(tasks) * (len(tasks) - 1) * sum(len(t.configs) for t in tasks) / len(tasks) * c.num_gpus
+    )
     if pairs > MAX_CONSTRAINTS:
-        raise InputError(f"milp: Saturn's model of this instance has about {int(pairs):,} "
-                         f"no-overlap constraints, more than PuLP can build here "
-                         f"({MAX_CONSTRAINTS:,}); use cpsat")
+        raise InputError(
+            f"milp: Saturn's model of this instance has about {int(pairs):,} "
+            f"no-overlap constraints, more than PuLP can build here "
+            f"({MAX_CONSTRAINTS:,}); use cpsat"
+        )
 
     model = _Saturn(instance, horizon, ut)
     model.eq2_makespan()
@@ -68,8 +70,14 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     params = {"solver": milp.solver_name(options), "big_m_time": ut}
     if not out.status.has_solution:
         if out.status is Status.TIME_LIMIT:  # the warm start stands
-            return MethodOutput(Status.FEASIBLE, warm, out.bound, out.solver, params,
-                                "no better solution within the limit; warm start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                warm,
+                out.bound,
+                out.solver,
+                params,
+                "no better solution within the limit; warm start returned",
+            )
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     plans = {}
     G = model.G
@@ -77,11 +85,15 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         s = max(model.configs(t), key=lambda s: B[t, s].value() or 0.0)
         n = max(model.N, key=lambda n: O[t, n].value() or 0.0)
         gpus = [c.first_gpu[n] + g for g in G[n] if (P[t, n, g].value() or 0.0) > 0.5]
-        start = min((I[t, n, g].value() or 0.0) for g in G[n]
-                    if (P[t, n, g].value() or 0.0) > 0.5) if gpus else 0.0
+        start = (
+            min((I[t, n, g].value() or 0.0) for g in G[n] if (P[t, n, g].value() or 0.0) > 0.5)
+            if gpus
+            else 0.0
+        )
         plans[tasks[t].id] = (s, gpus, start)
-    return MethodOutput(out.status, retime(instance, plans), out.bound, out.solver, params,
-                        out.message)
+    return MethodOutput(
+        out.status, retime(instance, plans), out.bound, out.solver, params, out.message
+    )
 
 
 class _Saturn:
@@ -93,22 +105,37 @@ class _Saturn:
         self.T = range(len(self.tasks))
         self.N = range(len(c.servers))
         self.G = {n: list(range(c.servers[n].num_gpus)) for n in self.N}
-        self.R = {(t, s): cfg.runtime for t in self.T
-                  for s, cfg in enumerate(self.tasks[t].configs)}
-        self.need = {(t, s): cfg.num_gpus for t in self.T
-                     for s, cfg in enumerate(self.tasks[t].configs)}
+        self.R = {
+            (t, s): cfg.runtime for t in self.T for s, cfg in enumerate(self.tasks[t].configs)
+        }
+        self.need = {
+            (t, s): cfg.num_gpus for t in self.T for s, cfg in enumerate(self.tasks[t].configs)
+        }
         self.horizon, self.ut = horizon, ut
         self.prob = pulp.LpProblem("spase", pulp.LpMinimize)
         self.C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
         self.B = {k: pulp.LpVariable(f"B_{k[0]}_{k[1]}", cat="Binary") for k in self.R}
-        self.O = {(t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary")
-                  for t in self.T for n in self.N}
-        self.P = {(t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
-                  for t in self.T for n in self.N for g in self.G[n]}
-        self.I = {(t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
-                  for t in self.T for n in self.N for g in self.G[n]}
-        self.A = {(a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary")
-                  for a in self.T for b in self.T if a != b}
+        self.O = {
+            (t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary") for t in self.T for n in self.N
+        }
+        self.P = {
+            (t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
+            for t in self.T
+            for n in self.N
+            for g in self.G[n]
+        }
+        self.I = {
+            (t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
+            for t in self.T
+            for n in self.N
+            for g in self.G[n]
+        }
+        self.A = {
+            (a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary")
+            for a in self.T
+            for b in self.T
+            if a != b
+        }
         self.prob += self.C  # (1)
 
     def configs(self, t: int) -> range:
@@ -144,8 +171,9 @@ class _Saturn:
         """(6, 7), code version: ``sum_g P_tng <= U_G O_tn``."""
         for t in self.T:
             for n in self.N:
-                self.prob += pulp.lpSum(self.P[t, n, g] for g in self.G[n]) <= \
-                    len(self.G[n]) * self.O[t, n]
+                self.prob += (
+                    pulp.lpSum(self.P[t, n, g] for g in self.G[n]) <= len(self.G[n]) * self.O[t, n]
+                )
 
     def eq8_9_gang_start(self) -> None:
         """(8, 9) ``(sum_g I_tng) / G_ts = I_tng +- U_I (3 - P_tng - B_ts - O_tn)``."""
@@ -167,10 +195,12 @@ class _Saturn:
                     both = P[t1, n, g] + P[t2, n, g]
                     for s in self.configs(t1):
                         self.prob += I[t1, n, g] <= I[t2, n, g] - R[t1, s] + ut * (
-                            3 - both - B[t1, s] + A[t2, t1])
+                            3 - both - B[t1, s] + A[t2, t1]
+                        )
                     for s in self.configs(t2):
                         self.prob += I[t1, n, g] >= I[t2, n, g] + R[t2, s] - ut * (
-                            4 - both - A[t2, t1] - B[t2, s])
+                            4 - both - A[t2, t1] - B[t2, s]
+                        )
 
 
 def _set_initial(instance, warm, B, O, P, I, A, C) -> None:  # type: ignore[no-untyped-def]

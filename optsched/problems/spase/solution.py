@@ -39,8 +39,12 @@ class SpaseSolution:
         object.__setattr__(self, "plans", MappingProxyType(dict(self.plans)))
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
-        return envelope(SOLUTION_FORMAT, FAMILY, instance=instance_name,
-                        plans={t: p.to_dict() for t, p in self.plans.items()})
+        return envelope(
+            SOLUTION_FORMAT,
+            FAMILY,
+            instance=instance_name,
+            plans={t: p.to_dict() for t, p in self.plans.items()},
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpaseSolution:
@@ -54,6 +58,7 @@ class SpaseSolution:
             gpus = check_list(get_field(p, "gpus", "plan"), "gpus", f"plan of task {tid!r}")
             if any(isinstance(g, bool) or not isinstance(g, int) for g in gpus):
                 raise InputError(f"plan of task {tid!r}: gpus must be integers, got {gpus!r}")
-            plans[tid] = TaskPlan(get_field(p, "config", "plan"), tuple(gpus),
-                                  get_field(p, "start", "plan"))
+            plans[tid] = TaskPlan(
+                get_field(p, "config", "plan"), tuple(gpus), get_field(p, "start", "plan")
+            )
         return cls(plans)

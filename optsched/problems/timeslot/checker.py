@@ -54,9 +54,9 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
             if instance.locality:
                 bad.add("gpus_missing", 1, where)
             continue
-        ok = (len(set(run.gpus)) == job.num_gpus
-              and all(0 <= g < cluster.num_gpus and cluster.gpu2type[g] == run.gpu_type
-                      for g in run.gpus))
+        ok = len(set(run.gpus)) == job.num_gpus and all(
+            0 <= g < cluster.num_gpus and cluster.gpu2type[g] == run.gpu_type for g in run.gpus
+        )
         if not ok:
             bad.add("wrong_gpus", 1, f"{where}: {list(run.gpus)}")
             del by_job[run.job][run.slot]
@@ -100,7 +100,9 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
     elif instance.objective is TimeslotObjective.WEIGHTED_COMPLETION:
         objective = sum(j.weight * (completion[j.id] - j.release * delta) for j in instance.jobs)
     else:
-        objective = max((completion[j.id] - j.release * delta) / instance.ideal_time[j.id]
-                        for j in instance.jobs)
+        objective = max(
+            (completion[j.id] - j.release * delta) / instance.ideal_time[j.id]
+            for j in instance.jobs
+        )
     details = {"completion": completion, "progress": progress}
     return CheckReport(FAMILY, objective, bad.freeze(), details)

@@ -55,8 +55,9 @@ def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, 
         m.minimize(cmax)
         return delta, 0.0
     if instance.objective is TimeslotObjective.WEIGHTED_COMPLETION:
-        m.minimize(sum(round(job.weight * SCALE) * (done[j] - job.release)
-                       for j, job in enumerate(jobs)))
+        m.minimize(
+            sum(round(job.weight * SCALE) * (done[j] - job.release) for j, job in enumerate(jobs))
+        )
         widen = H * sum(abs(job.weight * SCALE - round(job.weight * SCALE)) for job in jobs)
         return delta / SCALE, widen
     rho = m.new_int_var(0, 10**15, "rho")
@@ -89,13 +90,18 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
         return math.ceil(units) if up else math.floor(units)
 
     if instance.locality:
-        F.locality_work(be, instance, lv, lambda j, rate: progress(j, rate, delta, True),
-                        lambda j: WORK_UNITS)
+        F.locality_work(
+            be, instance, lv, lambda j, rate: progress(j, rate, delta, True), lambda j: WORK_UNITS
+        )
     else:
-        F.work(be, instance, r,
-               lambda j, t: progress(j, instance.rate(jobs[j].id, t), delta, True),
-               lambda j, t: progress(j, instance.rate(jobs[j].id, t), o, False),
-               lambda j: WORK_UNITS)
+        F.work(
+            be,
+            instance,
+            r,
+            lambda j, t: progress(j, instance.rate(jobs[j].id, t), delta, True),
+            lambda j, t: progress(j, instance.rate(jobs[j].id, t), o, False),
+            lambda j: WORK_UNITS,
+        )
     to_real, widen = _objective(be, instance, F.completion_slots(instance, f))
     # The greedy start names no GPUs, so it only helps without locality.
     warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
@@ -108,20 +114,31 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
             be.m.add_hint(v, finish[j] == k)
 
     solver, status = cpsat.run(be.m, options)
-    params = cpsat.parameters(options, work_units=WORK_UNITS, objective_scale=1 / to_real,
-                              scaling_rule="work scaled to 1e9 units per job, progress rounded "
-                                           "up; objective coefficients x 1e9 rounded, bound "
-                                           "lowered by the rounding error")
+    params = cpsat.parameters(
+        options,
+        work_units=WORK_UNITS,
+        objective_scale=1 / to_real,
+        scaling_rule="work scaled to 1e9 units per job, progress rounded "
+        "up; objective coefficients x 1e9 rounded, bound "
+        "lowered by the rounding error",
+    )
     bound = None
     if status.has_solution:
         bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
     if not status.has_solution:
         if status is Status.TIME_LIMIT and complete:  # the start stands
-            return MethodOutput(Status.FEASIBLE, warm, bound, cpsat.VERSION, params,
-                                "no better solution within the limit; start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                warm,
+                bound,
+                cpsat.VERSION,
+                params,
+                "no better solution within the limit; start returned",
+            )
         return MethodOutput(status, None, bound, cpsat.VERSION, params)
     if instance.locality:
-        return MethodOutput(status, F.locality_solution(instance, lv, solver.value), bound,
-                            cpsat.VERSION, params)
+        return MethodOutput(
+            status, F.locality_solution(instance, lv, solver.value), bound, cpsat.VERSION, params
+        )
     on = [key for key, v in r.items() if solver.value(v)]
     return MethodOutput(status, F.to_solution(instance, on), bound, cpsat.VERSION, params)

@@ -31,24 +31,34 @@ from .solution import Run, TimeslotSolution
 
 
 def keys(instance: TimeslotInstance) -> list[tuple[int, str, int]]:
-    return [(j, t, k) for j, job in enumerate(instance.jobs) for t in instance.pools[job.id]
-            for k in range(job.release, instance.num_slots)]
+    return [
+        (j, t, k)
+        for j, job in enumerate(instance.jobs)
+        for t in instance.pools[job.id]
+        for k in range(job.release, instance.num_slots)
+    ]
 
 
 def to_solution(instance: TimeslotInstance, on: list[tuple[int, str, int]]) -> TimeslotSolution:
     return TimeslotSolution(tuple(Run(instance.jobs[j].id, k, t) for j, t, k in on))
 
 
-def from_solution(instance: TimeslotInstance, sol: TimeslotSolution
-                  ) -> tuple[set[tuple[int, str, int]], dict[int, int]]:
+def from_solution(
+    instance: TimeslotInstance, sol: TimeslotSolution
+) -> tuple[set[tuple[int, str, int]], dict[int, int]]:
     """Runs as keys and each job's completion slot, recomputed by the checker."""
     from .checker import check
 
     report = check(instance, sol)
-    done = {instance.job_index[j]: int(round(c / instance.slot_seconds)) - 1
-            for j, c in report.details["completion"].items()}
-    runs = {(instance.job_index[r.job], r.gpu_type, r.slot) for r in sol.runs
-            if r.job in instance.job_index and r.slot <= done.get(instance.job_index[r.job], -1)}
+    done = {
+        instance.job_index[j]: int(round(c / instance.slot_seconds)) - 1
+        for j, c in report.details["completion"].items()
+    }
+    runs = {
+        (instance.job_index[r.job], r.gpu_type, r.slot)
+        for r in sol.runs
+        if r.job in instance.job_index and r.slot <= done.get(instance.job_index[r.job], -1)
+    }
     return runs, done
 
 
@@ -77,8 +87,11 @@ def variables(be: Backend, instance: TimeslotInstance) -> tuple[dict, dict]:
 
 
 def completion_vars(be: Backend, instance: TimeslotInstance) -> dict:
-    return {(j, k): be.binary(f"f_{j}_{k}") for j, job in enumerate(instance.jobs)
-            for k in range(job.release, instance.num_slots)}
+    return {
+        (j, k): be.binary(f"f_{j}_{k}")
+        for j, job in enumerate(instance.jobs)
+        for k in range(job.release, instance.num_slots)
+    }
 
 
 def complete(be: Backend, instance: TimeslotInstance, f: dict) -> None:
@@ -106,9 +119,14 @@ def capacity(be: Backend, instance: TimeslotInstance, r: dict) -> None:
         be.add(sum(items) <= instance.cluster.capacity(t))
 
 
-def work(be: Backend, instance: TimeslotInstance, r: dict,
-         gain: Callable[[int, str], Any], loss: Callable[[int, str], Any],
-         need: Callable[[int], Any]) -> None:
+def work(
+    be: Backend,
+    instance: TimeslotInstance,
+    r: dict,
+    gain: Callable[[int, str], Any],
+    loss: Callable[[int, str], Any],
+    need: Callable[[int], Any],
+) -> None:
     """``sum_{t,k} (gain_jt r[j,t,k] - loss_jt b[j,t,k]) >= need_j``, with restarts
     ``b[j,t,k] >= r[j,t,k] - r[j,t,k-1]`` where a restart costs anything.
 
@@ -131,8 +149,10 @@ def work(be: Backend, instance: TimeslotInstance, r: dict,
 
 def completion_slots(instance: TimeslotInstance, f: dict) -> dict[int, Any]:
     """``C_j / Delta = sum_k (k + 1) f[j,k]``."""
-    return {j: sum((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
-            for j, job in enumerate(instance.jobs)}
+    return {
+        j: sum((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
+        for j, job in enumerate(instance.jobs)
+    }
 
 
 # --------------------------------------------------------------- locality
@@ -151,8 +171,10 @@ class LocalityVars:
 
 def check_locality(instance: TimeslotInstance) -> None:
     if instance.locality and instance.restart_overhead > 0:
-        raise InputError("timeslot exact models with locality need restart_overhead 0 "
-                         "(a restart depends on the exact GPU set, which they do not track)")
+        raise InputError(
+            "timeslot exact models with locality need restart_overhead 0 "
+            "(a restart depends on the exact GPU set, which they do not track)"
+        )
 
 
 def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
@@ -167,9 +189,13 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
     from ..placement.formulation import LEVELS, Formulation
     from ..placement.instance import Job, PlacementInstance
 
-    pinst = PlacementInstance(instance.name, instance.cluster, tuple(
-        Job(j.id, j.job_type, j.num_gpus, 1.0, j.gpu_types) for j in instance.jobs),
-        locality=True, job_types=instance.job_types)
+    pinst = PlacementInstance(
+        instance.name,
+        instance.cluster,
+        tuple(Job(j.id, j.job_type, j.num_gpus, 1.0, j.gpu_types) for j in instance.jobs),
+        locality=True,
+        job_types=instance.job_types,
+    )
     pf = Formulation(pinst)
     rate = {k: n * pinst.reference[pinst.jobs[k[0]].id] for k, n in pf.options.items()}
     c, H = instance.cluster, instance.num_slots
@@ -178,7 +204,7 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
     r: dict[tuple[int, str, int], Any] = {}
     for j, job in enumerate(instance.jobs):
         for k in range(job.release, H):
-            for (jj, t, lv) in rate:
+            for jj, t, lv in rate:
                 if jj == j:
                     v[j, t, lv, k] = be.binary(f"v_{j}_{t}_{lv}_{k}")
             for t in instance.pools[job.id]:
@@ -199,8 +225,12 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
                 be.add(z[rk] <= sum(y[s] for s in members))
             for t in instance.pools[job.id]:
                 be.add(sum(x[j, s, k] for s in pf.servers[t]) == job.num_gpus * r[j, t, k])
-            u0, u1, u2 = (sum(var for (jj, _, lv, kk), var in v.items()
-                              if jj == j and kk == k and lv == level) for level in LEVELS)
+            u0, u1, u2 = (
+                sum(
+                    var for (jj, _, lv, kk), var in v.items() if jj == j and kk == k and lv == level
+                )
+                for level in LEVELS
+            )
             ys, zs = sum(y.values()), sum(z.values())
             be.add(ys >= u0 + 2 * u1 + 2 * u2)
             be.add(ys <= u0 + len(servers) * (u1 + u2))
@@ -214,25 +244,40 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
     return r, LocalityVars(pf, rate, v, x)
 
 
-def locality_work(be: Backend, instance: TimeslotInstance, lv: LocalityVars,
-                  gain: Callable[[int, float], Any], need: Callable[[int], Any]) -> None:
+def locality_work(
+    be: Backend,
+    instance: TimeslotInstance,
+    lv: LocalityVars,
+    gain: Callable[[int, float], Any],
+    need: Callable[[int], Any],
+) -> None:
     """``sum_{t,l,k} gain(rho_jtl) v[j,t,l,k] >= need_j`` (no restart cost: see
     :func:`check_locality`). ``gain`` maps a rate to the slot's progress."""
     for j in range(len(instance.jobs)):
-        be.add(sum(gain(j, lv.rate[j, t, level]) * var
-                   for (jj, t, level, _), var in lv.v.items() if jj == j) >= need(j))
+        be.add(
+            sum(
+                gain(j, lv.rate[j, t, level]) * var
+                for (jj, t, level, _), var in lv.v.items()
+                if jj == j
+            )
+            >= need(j)
+        )
 
 
-def locality_solution(instance: TimeslotInstance, lv: LocalityVars,
-                      value: Callable[[Any], float]) -> TimeslotSolution:
+def locality_solution(
+    instance: TimeslotInstance, lv: LocalityVars, value: Callable[[Any], float]
+) -> TimeslotSolution:
     """Runs with GPU sets: per slot, GPUs from the counts as in placement."""
     runs = []
     for k in range(instance.num_slots):
         chosen = {(j, t) for (j, t, _, kk), var in lv.v.items() if kk == k and value(var) > 0.5}
         if not chosen:
             continue
-        counts = {(j, s): int(round(value(var))) for (j, s, kk), var in lv.x.items()
-                  if kk == k and round(value(var))}
+        counts = {
+            (j, s): int(round(value(var)))
+            for (j, s, kk), var in lv.x.items()
+            if kk == k and round(value(var))
+        }
         single = {j: t for j, t in chosen if instance.jobs[j].num_gpus == 1}
         placed = lv.placement.to_solution(counts, {}, single)
         for j, t in chosen:

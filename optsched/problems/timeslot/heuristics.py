@@ -82,9 +82,14 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
     Returns the runs and the jobs left unfinished at the horizon.
     """
     jobs = {j.id: j for j in instance.jobs}
-    st = State(0, {j.id: j.work for j in instance.jobs},
-               {j.id: 0.0 for j in instance.jobs}, {j.id: 0.0 for j in instance.jobs},
-               {j.id: 0.0 for j in instance.jobs}, {j.id: None for j in instance.jobs})
+    st = State(
+        0,
+        {j.id: j.work for j in instance.jobs},
+        {j.id: 0.0 for j in instance.jobs},
+        {j.id: 0.0 for j in instance.jobs},
+        {j.id: 0.0 for j in instance.jobs},
+        {j.id: None for j in instance.jobs},
+    )
     cap = {t: instance.cluster.capacity(t) for t in instance.cluster.gpu_types}
     delta, o = instance.slot_seconds, instance.restart_overhead
     runs: list[Run] = []
@@ -138,16 +143,20 @@ def sjf(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # ty
     """SJF, non-preemptive: running jobs keep their type; free GPUs go to the shortest
     waiting jobs (total work at the best rate)."""
     running = [j for j in active if st.last[j.id] is not None]
-    waiting = sorted((j for j in active if st.last[j.id] is None),
-                     key=lambda j: (j.work / _best_rate(instance, j), instance.job_index[j.id]))
-    return [(j.id, [st.last[j.id]]) for j in running] + \
-        [(j.id, fastest(instance, j)) for j in waiting]
+    waiting = sorted(
+        (j for j in active if st.last[j.id] is None),
+        key=lambda j: (j.work / _best_rate(instance, j), instance.job_index[j.id]),
+    )
+    return [(j.id, [st.last[j.id]]) for j in running] + [
+        (j.id, fastest(instance, j)) for j in waiting
+    ]
 
 
 def srtf(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
     """SRTF, preemptive: shortest remaining time (work left at the best rate) first."""
-    order = sorted(active, key=lambda j: (st.left[j.id] / _best_rate(instance, j),
-                                          instance.job_index[j.id]))
+    order = sorted(
+        active, key=lambda j: (st.left[j.id] / _best_rate(instance, j), instance.job_index[j.id])
+    )
     return [(j.id, fastest(instance, j)) for j in order]
 
 
@@ -156,8 +165,11 @@ def _queue(service: float) -> int:
 
 
 def _starving(st: State, job: TimeslotJob) -> bool:
-    return st.waiting[job.id] > 0 and st.waiting[job.id] >= STARVE_FACTOR * max(
-        st.executed[job.id], 1.0) and job.id in st.started
+    return (
+        st.waiting[job.id] > 0
+        and st.waiting[job.id] >= STARVE_FACTOR * max(st.executed[job.id], 1.0)
+        and job.id in st.started
+    )
 
 
 def tiresias_las(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
@@ -168,9 +180,11 @@ def tiresias_las(instance: TimeslotInstance, st: State, active: list[TimeslotJob
     inside a queue. Starvation guard: a started job waiting at least
     ``STARVE_FACTOR`` times its executed time is promoted to queue 0.
     """
+
     def key(j: TimeslotJob) -> tuple[int, int, int]:
         q = 0 if _starving(st, j) else _queue(st.service[j.id])
         return (q, j.release, instance.job_index[j.id])
+
     return [(j.id, fastest(instance, j)) for j in sorted(active, key=key)]
 
 
@@ -197,8 +211,12 @@ def tiresias_gittins(instance: TimeslotInstance, st: State, active: list[Timeslo
 
     def key(j: TimeslotJob) -> tuple[int, float, int]:
         q = 0 if _starving(st, j) else _queue(st.service[j.id])
-        return (q, -gittins_index(samples, st.service[j.id], TIRESIAS_GITTINS_DELTA),
-                instance.job_index[j.id])
+        return (
+            q,
+            -gittins_index(samples, st.service[j.id], TIRESIAS_GITTINS_DELTA),
+            instance.job_index[j.id],
+        )
+
     return [(j.id, fastest(instance, j)) for j in sorted(active, key=key)]
 
 
@@ -214,6 +232,7 @@ def themis(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  #
     def rho(j: TimeslotJob) -> float:
         elapsed = (st.slot - j.release) * delta
         return (elapsed + st.left[j.id] / _best_rate(instance, j)) / instance.ideal_time[j.id]
+
     order = sorted(active, key=lambda j: (-rho(j), instance.job_index[j.id]))
     return [(j.id, fastest(instance, j)) for j in order]
 
@@ -240,8 +259,9 @@ def optimus(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  
     for _, _, jid, _t in pairs:
         if jid not in seen:
             seen.add(jid)
-            ranked = sorted(instance.pools[jid], key=lambda t: -min(
-                st.left[jid], instance.rate(jid, t) * delta))
+            ranked = sorted(
+                instance.pools[jid], key=lambda t: -min(st.left[jid], instance.rate(jid, t) * delta)
+            )
             out.append((jid, ranked))
     return out
 
@@ -271,6 +291,7 @@ def allox_policy(instance: TimeslotInstance) -> Policy:
         # Position k counts from the end: larger k runs earlier on its type.
         order = sorted(zip(rows, picked), key=lambda rc: -cols[rc[1]][1])
         return [(active[r].id, [cols[c][0]] + fastest(inst, active[r])) for r, c in order]
+
     return policy
 
 
@@ -296,8 +317,9 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
         cap = np.array([inst.cluster.capacity(t) for t in types], dtype=float)
         total = cap.sum()
         share = min(1.0, total / sum(j.num_gpus for j in active))
-        T = np.array([[inst.rate(j.id, t) if t in inst.pools[j.id] else 0.0 for t in types]
-                      for j in active])
+        T = np.array(
+            [[inst.rate(j.id, t) if t in inst.pools[j.id] else 0.0 for t in types] for j in active]
+        )
         eq = share * (T * cap[None, :] / total).sum(axis=1)
         # variables: X (n*m), z; maximise z
         c = np.zeros(n * m + 1)
@@ -305,11 +327,11 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
         a_ub, b_ub = [], []
         for a, j in enumerate(active):
             row = np.zeros(n * m + 1)
-            row[a * m:(a + 1) * m] = 1.0
+            row[a * m : (a + 1) * m] = 1.0
             a_ub.append(row)
             b_ub.append(1.0)
             row = np.zeros(n * m + 1)  # z <= w T X / eq
-            row[a * m:(a + 1) * m] = -j.weight * T[a] / eq[a]
+            row[a * m : (a + 1) * m] = -j.weight * T[a] / eq[a]
             row[-1] = 1.0
             a_ub.append(row)
             b_ub.append(0.0)
@@ -320,8 +342,13 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
             a_ub.append(row)
             b_ub.append(cap[b])
         bounds = [(0.0, 1.0 if T[a, b] > 0 else 0.0) for a in range(n) for b in range(m)]
-        res = linprog(c, A_ub=np.array(a_ub), b_ub=np.array(b_ub),
-                      bounds=bounds + [(0.0, None)], method="highs")
+        res = linprog(
+            c,
+            A_ub=np.array(a_ub),
+            b_ub=np.array(b_ub),
+            bounds=bounds + [(0.0, None)],
+            method="highs",
+        )
         X = res.x[:-1].reshape(n, m) if res.status == 0 else np.ones((n, m)) / m
         rounds = max(st.slot, 1)
         prio = []
@@ -347,6 +374,7 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
             if last is not None:
                 received[(j.id, last)] = received.get((j.id, last), 0) + 1
         return policy(inst, st, active)
+
     return counted
 
 
@@ -354,12 +382,15 @@ POLICIES: dict[str, tuple[Callable[[TimeslotInstance], Policy], str]] = {
     "fifo": (lambda inst: fifo, "FIFO by release, fastest type with room"),
     "sjf": (lambda inst: sjf, "shortest job first, non-preemptive"),
     "srtf": (lambda inst: srtf, "shortest remaining time first, preemptive"),
-    "tiresias_las": (lambda inst: tiresias_las,
-                     "Tiresias discretised 2D-LAS with starvation guard"),
-    "tiresias_gittins": (lambda inst: tiresias_gittins,
-                         "Tiresias discretised 2D-Gittins index"),
-    "gavel_mmf": (gavel_mmf_policy,
-                  "Gavel heterogeneity-aware max-min fairness LP, rounded into slots"),
+    "tiresias_las": (
+        lambda inst: tiresias_las,
+        "Tiresias discretised 2D-LAS with starvation guard",
+    ),
+    "tiresias_gittins": (lambda inst: tiresias_gittins, "Tiresias discretised 2D-Gittins index"),
+    "gavel_mmf": (
+        gavel_mmf_policy,
+        "Gavel heterogeneity-aware max-min fairness LP, rounded into slots",
+    ),
     "themis": (lambda inst: themis, "Themis finish-time fairness, greedy on largest rho"),
     "allox": (allox_policy, "AlloX min-cost matching of jobs to (type, position)"),
     "optimus": (lambda inst: optimus, "Optimus-style marginal remaining-time gain per GPU"),
@@ -368,26 +399,39 @@ POLICIES: dict[str, tuple[Callable[[TimeslotInstance], Policy], str]] = {
 
 def _register_all() -> None:
     for name, (make, summary) in POLICIES.items():
+
         def method(inst: TimeslotInstance, opts: SolveOptions, make=make) -> MethodOutput:
             solution, unfinished = simulate(inst, make(inst))
             if unfinished:  # the policy ran out of horizon: no feasible schedule
-                return MethodOutput(Status.ERROR, None, message=(
-                    f"policy left {len(unfinished)} job(s) unfinished at the horizon "
-                    f"({', '.join(unfinished[:5])})"))
+                return MethodOutput(
+                    Status.ERROR,
+                    None,
+                    message=(
+                        f"policy left {len(unfinished)} job(s) unfinished at the horizon "
+                        f"({', '.join(unfinished[:5])})"
+                    ),
+                )
             return MethodOutput(Status.FEASIBLE, solution)
+
         register("timeslot", name, "heuristic", summary)(method)
+
     def greedy(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
         from .checker import check
 
         solution = greedy_srtf(inst)
         left = [v.where for v in check(inst, solution).violations if v.kind == "incomplete"]
         if left:
-            return MethodOutput(Status.ERROR, None, message=(
-                f"left {len(left)} job(s) unfinished at the horizon"))
+            return MethodOutput(
+                Status.ERROR, None, message=(f"left {len(left)} job(s) unfinished at the horizon")
+            )
         return MethodOutput(Status.FEASIBLE, solution)
 
-    register("timeslot", "greedy", "heuristic",
-             "shortest remaining time first on the fastest free type (warm start)")(greedy)
+    register(
+        "timeslot",
+        "greedy",
+        "heuristic",
+        "shortest remaining time first on the fastest free type (warm start)",
+    )(greedy)
 
 
 _register_all()

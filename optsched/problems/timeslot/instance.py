@@ -86,22 +86,34 @@ class TimeslotJob:
         object.__setattr__(self, "gpu_types", tuple(self.gpu_types))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "job_type": self.job_type,
-                               "num_gpus": self.num_gpus, "work": self.work,
-                               "release": self.release, "weight": self.weight}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "job_type": self.job_type,
+            "num_gpus": self.num_gpus,
+            "work": self.work,
+            "release": self.release,
+            "weight": self.weight,
+        }
         if self.gpu_types:
             out["gpu_types"] = list(self.gpu_types)
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TimeslotJob:
-        check_keys(d, ("id", "job_type", "num_gpus", "work", "release", "weight", "gpu_types"),
-                   "job")
+        check_keys(
+            d, ("id", "job_type", "num_gpus", "work", "release", "weight", "gpu_types"), "job"
+        )
         jid = get_field(d, "id", "job")
         ctx = where("job", jid)
-        return cls(jid, get_field(d, "job_type", ctx), get_field(d, "num_gpus", ctx),
-                   get_field(d, "work", ctx), d.get("release", 0), d.get("weight", 1.0),
-                   parse_gpu_types(d.get("gpu_types", []), ctx))
+        return cls(
+            jid,
+            get_field(d, "job_type", ctx),
+            get_field(d, "num_gpus", ctx),
+            get_field(d, "work", ctx),
+            d.get("release", 0),
+            d.get("weight", 1.0),
+            parse_gpu_types(d.get("gpu_types", []), ctx),
+        )
 
 
 @dataclass(frozen=True)
@@ -129,14 +141,16 @@ class TimeslotInstance:
             object.__setattr__(self, "objective", TimeslotObjective(self.objective))
         except ValueError:
             names = ", ".join(o.value for o in TimeslotObjective)
-            raise InputError(f"instance: objective must be one of {names}, "
-                             f"got {self.objective!r}") from None
+            raise InputError(
+                f"instance: objective must be one of {names}, got {self.objective!r}"
+            ) from None
         check_positive_int(self.num_slots, "num_slots", "instance")
         check_real(self.slot_seconds, "slot_seconds", "instance", strict=True)
         check_real(self.restart_overhead, "restart_overhead", "instance")
         if self.restart_overhead >= self.slot_seconds:
-            raise InputError(f"instance: restart_overhead must be < slot_seconds, "
-                             f"got {self.restart_overhead:g}")
+            raise InputError(
+                f"instance: restart_overhead must be < slot_seconds, got {self.restart_overhead:g}"
+            )
         if not isinstance(self.locality, bool):
             raise InputError(f"instance: locality must be true or false, got {self.locality!r}")
         if not self.jobs:
@@ -144,8 +158,9 @@ class TimeslotInstance:
         check_ids((j.id for j in self.jobs), "job")
         for j in self.jobs:
             if j.release >= self.num_slots:
-                raise InputError(f"job {j.id!r}: release must be < num_slots "
-                                 f"({self.num_slots}), got {j.release}")
+                raise InputError(
+                    f"job {j.id!r}: release must be < num_slots ({self.num_slots}), got {j.release}"
+                )
         _ = self.pools
 
     @cached_property
@@ -158,8 +173,12 @@ class TimeslotInstance:
 
     @cached_property
     def pools(self) -> dict[str, tuple[str, ...]]:
-        return {j.id: allowed_pools("job", j.id, j.job_type, j.num_gpus, j.gpu_types,
-                                    self.cluster, self.model) for j in self.jobs}
+        return {
+            j.id: allowed_pools(
+                "job", j.id, j.job_type, j.num_gpus, j.gpu_types, self.cluster, self.model
+            )
+            for j in self.jobs
+        }
 
     @cached_property
     def job_index(self) -> dict[str, int]:
@@ -191,9 +210,14 @@ class TimeslotInstance:
 
     def to_dict(self) -> dict[str, Any]:
         out = envelope(INSTANCE_FORMAT, FAMILY, name=self.name)
-        out.update(objective=self.objective.value, num_slots=self.num_slots,
-                   slot_seconds=self.slot_seconds, locality=self.locality,
-                   restart_overhead=self.restart_overhead, cluster=self.cluster.to_dict())
+        out.update(
+            objective=self.objective.value,
+            num_slots=self.num_slots,
+            slot_seconds=self.slot_seconds,
+            locality=self.locality,
+            restart_overhead=self.restart_overhead,
+            cluster=self.cluster.to_dict(),
+        )
         if self.job_types:
             out["job_types"] = [jt.to_dict() for jt in self.job_types]
         out["jobs"] = [j.to_dict() for j in self.jobs]
@@ -201,10 +225,25 @@ class TimeslotInstance:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TimeslotInstance:
-        d = strip_envelope(data, ("name", "objective", "num_slots", "slot_seconds", "locality",
-                                  "restart_overhead", "cluster", "job_types", "jobs"), "instance")
-        jobs = tuple(TimeslotJob.from_dict(j)
-                     for j in check_list(get_field(d, "jobs", "instance"), "jobs", "instance"))
+        d = strip_envelope(
+            data,
+            (
+                "name",
+                "objective",
+                "num_slots",
+                "slot_seconds",
+                "locality",
+                "restart_overhead",
+                "cluster",
+                "job_types",
+                "jobs",
+            ),
+            "instance",
+        )
+        jobs = tuple(
+            TimeslotJob.from_dict(j)
+            for j in check_list(get_field(d, "jobs", "instance"), "jobs", "instance")
+        )
         return cls(
             d.get("name", "timeslot"),
             Cluster.from_dict(get_field(d, "cluster", "instance")),

@@ -41,8 +41,9 @@ def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
             be.m += cmax >= delta * done[j]
         be.m += cmax
     elif instance.objective is TimeslotObjective.WEIGHTED_COMPLETION:
-        be.m += pulp.lpSum(job.weight * delta * (done[j] - job.release)
-                           for j, job in enumerate(jobs))
+        be.m += pulp.lpSum(
+            job.weight * delta * (done[j] - job.release) for j, job in enumerate(jobs)
+        )
     else:
         rho = pulp.LpVariable("rho", lower_bound(instance))
         for j, job in enumerate(jobs):
@@ -50,8 +51,9 @@ def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
         be.m += rho
 
 
-@register(FAMILY, "milp", "exact", "MILP time-indexed model (PuLP; CBC, or HiGHS with "
-          "--solver highs)")
+@register(
+    FAMILY, "milp", "exact", "MILP time-indexed model (PuLP; CBC, or HiGHS with --solver highs)"
+)
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
     delta, o = instance.slot_seconds, instance.restart_overhead
@@ -68,8 +70,14 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
     if instance.locality:
         F.locality_work(be, instance, lv, lambda j, rate: rate * delta, lambda j: jobs[j].work)
     else:
-        F.work(be, instance, r, lambda j, t: instance.rate(jobs[j].id, t) * delta,
-               lambda j, t: instance.rate(jobs[j].id, t) * o, lambda j: jobs[j].work)
+        F.work(
+            be,
+            instance,
+            r,
+            lambda j, t: instance.rate(jobs[j].id, t) * delta,
+            lambda j, t: instance.rate(jobs[j].id, t) * o,
+            lambda j: jobs[j].work,
+        )
     _objective(be, instance, F.completion_slots(instance, f))
     # The greedy start names no GPUs, so it only helps without locality.
     warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
@@ -85,12 +93,19 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
         if out.status is Status.TIME_LIMIT and use_warm:  # the start stands
-            return MethodOutput(Status.FEASIBLE, warm, out.bound, out.solver, params,
-                                "no better solution within the limit; start returned")
+            return MethodOutput(
+                Status.FEASIBLE,
+                warm,
+                out.bound,
+                out.solver,
+                params,
+                "no better solution within the limit; start returned",
+            )
         return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
     if instance.locality:
         solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
         return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
     on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
-    return MethodOutput(out.status, F.to_solution(instance, on), out.bound, out.solver, params,
-                        out.message)
+    return MethodOutput(
+        out.status, F.to_solution(instance, on), out.bound, out.solver, params, out.message
+    )

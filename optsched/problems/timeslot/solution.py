@@ -42,8 +42,9 @@ class TimeslotSolution:
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: (r.slot, r.job))))
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
-        return envelope(SOLUTION_FORMAT, FAMILY, instance=instance_name,
-                        runs=[r.to_dict() for r in self.runs])
+        return envelope(
+            SOLUTION_FORMAT, FAMILY, instance=instance_name, runs=[r.to_dict() for r in self.runs]
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TimeslotSolution:
@@ -56,6 +57,12 @@ class TimeslotSolution:
                 gpus = tuple(check_list(gpus, "gpus", "run"))
                 if any(isinstance(g, bool) or not isinstance(g, int) for g in gpus):
                     raise InputError(f"run: gpus must be integers, got {list(gpus)!r}")
-            runs.append(Run(get_field(r, "job", "run"), get_field(r, "slot", "run"),
-                            get_field(r, "gpu_type", "run"), gpus))
+            runs.append(
+                Run(
+                    get_field(r, "job", "run"),
+                    get_field(r, "slot", "run"),
+                    get_field(r, "gpu_type", "run"),
+                    gpus,
+                )
+            )
         return cls(tuple(runs))
