@@ -294,3 +294,22 @@ def test_spase_big_m_covers_long_unused_configurations(method, kw):
     from optsched.generators import saturn_tasks
 
     assert_optimal(run(saturn_tasks(5, 2, 4, 0), method, kw), 129384.0)
+
+
+def test_hopper_cpsat_with_replicated_partitions(examples):
+    # Fully replicated Figure 5: 21 units of work over 3 workers, so 7 is still a bound
+    # and still reached.
+    inst = read_instance(examples / "cerebro_fig5.json").fully_replicated()
+    assert_optimal(run(inst, "cpsat", {}), 7.0)
+    # Worker 1 is five times slower. Unreplicated, it must run both configs' units of
+    # its partition: load 10. Replicated, all four 1-second units run on worker 0 one
+    # after another: 4 (any unit on worker 1 alone takes 5).
+    slow = HopperInstance.from_matrix("slow", [[1.0, 5.0], [1.0, 5.0]])
+    assert_optimal(run(slow, "cpsat", {}), 10.0)
+    result = run(slow.fully_replicated(), "cpsat", {})
+    assert_optimal(result, 4.0)
+    assert all(w == 0 for row in result.solution.workers for w in row)
+    from optsched.errors import InputError
+
+    with pytest.raises(InputError, match="unreplicated partitions only"):
+        solve(slow.fully_replicated(), "milp")

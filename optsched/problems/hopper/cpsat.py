@@ -20,7 +20,6 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ...errors import InputError
 from ...registry import register
 from ...result import Status
 from ...solvers import cpsat
@@ -66,10 +65,7 @@ def makespan_var(
 def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     n, p = instance.num_configs, instance.num_workers
     if instance.replicated:
-        raise InputError(
-            "hopper exact models handle unreplicated partitions only "
-            "(each unit on its partition's worker)"
-        )
+        return _solve_replicated(instance, options)
     d, s, exact = scaled_durations(instance)
     # Hint and horizon: the warm start if given, else the dense greedy, on scaled times.
     if options.warm_start is not None:
@@ -123,3 +119,76 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     return MethodOutput(
         status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION, params
     )
+
+
+def _solve_replicated(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
+    """Replica-aware MOP: unit ``(i, j)`` runs on one worker ``w`` holding partition ``j``.
+
+    One optional interval ``[x_ij, x_ij + d_iw)`` per holder ``w`` with presence
+    ``b_ijw``; ``sum_w b_ijw = 1``; ``NoOverlap`` per worker over its present
+    intervals and per config over all of its intervals; ``C >= x_ij + d_iw`` where
+    ``b_ijw``. Scaling, re-timing and the start schedule as in the unreplicated model
+    (the start is Cerebro's randomized scheduler, replica-aware).
+    """
+    from .heuristics import randomized
+
+    n, p = instance.num_configs, instance.num_workers
+    T = instance.times
+    s, exact = cpsat.time_scale(t for row in T for t in row)
+    d = [[cpsat.floor_scaled(t, s, exact) for t in row] for row in T]
+    start = options.warm_start or randomized(instance, options.seed)
+
+    def real_makespan(sol: HopperSolution) -> float:
+        return max(sol.starts[i][j] + T[i][sol.worker(i, j)] for i in range(n) for j in range(p))
+
+    horizon = int(real_makespan(start) * s) + 1
+    least = [[min(d[i][w] for w in instance.holders(j)) for j in range(p)] for i in range(n)]
+    lb = max(max(map(sum, least)), -(-sum(map(sum, least)) // p))
+
+    model = cp_model.CpModel()
+    x = [[model.new_int_var(0, horizon, f"x{i}_{j}") for j in range(p)] for i in range(n)]
+    cmax = model.new_int_var(lb, horizon, "makespan")
+    pres: dict[tuple[int, int, int], Any] = {}
+    by_worker: dict[int, list[Any]] = {w: [] for w in range(p)}
+    by_config: dict[int, list[Any]] = {i: [] for i in range(n)}
+    for i in range(n):
+        for j in range(p):
+            for w in instance.holders(j):
+                b = model.new_bool_var(f"b{i}_{j}_{w}")
+                iv = model.new_optional_fixed_size_interval_var(
+                    x[i][j], d[i][w], b, f"u{i}_{j}_{w}"
+                )
+                pres[i, j, w] = b
+                by_worker[w].append(iv)
+                by_config[i].append(iv)
+                model.add(cmax >= x[i][j] + d[i][w]).only_enforce_if(b)
+            model.add_exactly_one(pres[i, j, w] for w in instance.holders(j))
+    for ivs in (*by_worker.values(), *by_config.values()):
+        model.add_no_overlap(ivs)
+    model.minimize(cmax)
+    for i in range(n):
+        for j in range(p):
+            model.add_hint(x[i][j], int(start.starts[i][j] * s))
+            for w in instance.holders(j):
+                model.add_hint(pres[i, j, w], start.worker(i, j) == w)
+
+    solver, status = cpsat.run(model, options)
+    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact, replicated=True)
+    bound = solver.best_objective_bound / s if status.has_solution else None
+    best = start
+    if status.has_solution:
+        where = [
+            [next(w for w in instance.holders(j) if solver.value(pres[i, j, w])) for j in range(p)]
+            for i in range(n)
+        ]
+        order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
+        ends = [[order[i][j] + d[i][where[i][j]] for j in range(p)] for i in range(n)]
+        starts = retime(T, order, ends, where)
+        found = HopperSolution(tuple(map(tuple, starts)), tuple(map(tuple, where)))
+        if real_makespan(found) <= real_makespan(start):
+            best = found
+    elif status is Status.TIME_LIMIT:
+        status = Status.FEASIBLE  # the start stands
+    else:
+        best = None
+    return MethodOutput(status, best, bound, cpsat.VERSION, params)

@@ -56,6 +56,7 @@ def retime(
     times: Sequence[Sequence[float]],
     order_starts: Sequence[Sequence[float]],
     order_ends: Sequence[Sequence[float]] | None = None,
+    where: Sequence[Sequence[int]] | None = None,
 ) -> list[list[float]]:
     """Semi-active schedule: start every unit as early as the order allows.
 
@@ -63,20 +64,25 @@ def retime(
     fixes the sequence on every worker and every config; each unit then starts
     when both its worker and its config are free, using the exact ``times``.
     Turns a schedule found on rounded times into an exactly feasible one.
+    ``where[i][j]`` is the worker of unit ``(i, j)`` (default ``j``); the unit
+    then takes ``times[i][where[i][j]]``.
     """
     T = np.asarray(times, dtype=float)
-    S = np.asarray(order_starts, dtype=float)
-    E = np.asarray(order_ends, dtype=float) if order_ends is not None else S + T
     n, p = T.shape
+    W = np.asarray(where, dtype=int) if where is not None else np.tile(np.arange(p), (n, 1))
+    D = T[np.arange(n)[:, None], W]
+    S = np.asarray(order_starts, dtype=float)
+    E = np.asarray(order_ends, dtype=float) if order_ends is not None else S + D
     order = np.lexsort((E.ravel(), S.ravel()))
     worker_free = np.zeros(p)
     config_free = np.zeros(n)
     out = np.zeros((n, p))
     for flat in order:
         i, j = divmod(int(flat), p)
-        s = max(worker_free[j], config_free[i])
+        w = W[i, j]
+        s = max(worker_free[w], config_free[i])
         out[i, j] = s
-        worker_free[j] = config_free[i] = s + T[i, j]
+        worker_free[w] = config_free[i] = s + D[i, j]
     return out.tolist()
 
 
