@@ -70,10 +70,13 @@ def solve(
     runtime = time.perf_counter() - start
     if not isinstance(out, MethodOutput):  # a plug-in returned a bare solution
         out = MethodOutput(Status.FEASIBLE if out is not None else Status.ERROR, out)
-    if out.solution is None and out.status is Status.TIME_LIMIT and warm_start is not None:
-        # Nothing better within the limit: the warm start is the best solution known.
-        out.solution, out.status = warm_start, Status.FEASIBLE
-        out.message = (out.message + "; " if out.message else "") + "warm start returned"
+    start_solution = out.start if out.start is not None else warm_start
+    if out.solution is None and out.status is Status.TIME_LIMIT and start_solution is not None:
+        # Nothing found within the limit: the start is the best solution known.
+        out.solution, out.status = start_solution, Status.FEASIBLE
+        out.message = (out.message + "; " if out.message else "") + (
+            "no solution found within the limit; start returned"
+        )
     return finish(instance, m.name, sense, out, runtime, opts)
 
 

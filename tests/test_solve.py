@@ -19,6 +19,14 @@ def overlapping(instance, options):
     return HopperSolution(tuple((0.0,) * p for _ in range(n)))
 
 
+def timed_out(instance, options):
+    """Stops at its limit with nothing found, after building a start schedule."""
+    from optsched.result import Status
+    from optsched.solvers.common import MethodOutput
+
+    return MethodOutput(Status.TIME_LIMIT, None, 6.5, start=serial(instance, options))
+
+
 def serial(instance, options):
     """Runs units one after another: feasible, far from optimal."""
     t, rows = 0.0, []

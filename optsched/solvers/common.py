@@ -39,7 +39,10 @@ class MethodOutput:
     """A method's raw answer; the front door adds the check, objective and runtime.
 
     ``bound`` is in the instance's objective units and must be proven (lower
-    for minimisation, upper for maximisation), or ``None``.
+    for minimisation, upper for maximisation), or ``None``. ``start`` is a
+    solution the method started from (its warm start or its own heuristic);
+    when the method stops at its time limit without a solution, the front door
+    returns ``start`` as the best solution known.
     """
 
     status: Status
@@ -48,3 +51,4 @@ class MethodOutput:
     solver: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    start: Any = None

@@ -106,19 +106,18 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
 
     solver, status = cpsat.run(model, options)
     params = cpsat.parameters(options, **params)
-    bound = solver.best_objective_bound / s if status.has_solution else None
-    starts = fallback
-    if status.has_solution:
-        order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
-        ends = [[order[i][j] + d[i][j] for j in range(p)] for i in range(n)]
-        found = retime(instance.times, order, ends)
-        if makespan(instance.times, found) <= makespan(instance.times, fallback):
-            starts = found
-    elif status is Status.TIME_LIMIT:
-        status = Status.FEASIBLE  # the warm start stands
-    return MethodOutput(
-        status, HopperSolution(tuple(map(tuple, starts))), bound, cpsat.VERSION, params
+    start = HopperSolution(tuple(map(tuple, fallback)))
+    if not status.has_solution:
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
+    order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
+    ends = [[order[i][j] + d[i][j] for j in range(p)] for i in range(n)]
+    found = retime(instance.times, order, ends)
+    best = (
+        start
+        if makespan(instance.times, fallback) < makespan(instance.times, found)
+        else HopperSolution(tuple(map(tuple, found)))
     )
+    return MethodOutput(status, best, solver.best_objective_bound / s, cpsat.VERSION, params)
 
 
 def _solve_replicated(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
@@ -174,21 +173,15 @@ def _solve_replicated(instance: HopperInstance, options: SolveOptions) -> Method
 
     solver, status = cpsat.run(model, options)
     params = cpsat.parameters(options, time_scale=s, scaling_exact=exact, replicated=True)
-    bound = solver.best_objective_bound / s if status.has_solution else None
-    best = start
-    if status.has_solution:
-        where = [
-            [next(w for w in instance.holders(j) if solver.value(pres[i, j, w])) for j in range(p)]
-            for i in range(n)
-        ]
-        order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
-        ends = [[order[i][j] + d[i][where[i][j]] for j in range(p)] for i in range(n)]
-        starts = retime(T, order, ends, where)
-        found = HopperSolution(tuple(map(tuple, starts)), tuple(map(tuple, where)))
-        if real_makespan(found) <= real_makespan(start):
-            best = found
-    elif status is Status.TIME_LIMIT:
-        status = Status.FEASIBLE  # the start stands
-    else:
-        best = None
-    return MethodOutput(status, best, bound, cpsat.VERSION, params)
+    if not status.has_solution:
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
+    where = [
+        [next(w for w in instance.holders(j) if solver.value(pres[i, j, w])) for j in range(p)]
+        for i in range(n)
+    ]
+    order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
+    ends = [[order[i][j] + d[i][where[i][j]] for j in range(p)] for i in range(n)]
+    starts = retime(T, order, ends, where)
+    found = HopperSolution(tuple(map(tuple, starts)), tuple(map(tuple, where)))
+    best = found if real_makespan(found) <= real_makespan(start) else start
+    return MethodOutput(status, best, solver.best_objective_bound / s, cpsat.VERSION, params)

@@ -139,16 +139,15 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     out = milp.solve(prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m": V}
     if not out.status.has_solution:
-        if out.status is Status.TIME_LIMIT:  # the starting schedule stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                HopperSolution(tuple(map(tuple, start))),
-                out.bound,
-                out.solver,
-                params,
-                "no better solution within the limit; start returned",
-            )
-        return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
+        return MethodOutput(
+            out.status,
+            None,
+            out.bound,
+            out.solver,
+            params,
+            out.message,
+            start=HopperSolution(tuple(map(tuple, start))),
+        )
     raw = [[X[i][j].value() or 0.0 for j in range(p)] for i in range(n)]
     starts = retime(T, raw)
     return MethodOutput(

@@ -15,7 +15,6 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from ...registry import register
-from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import Formulation, Pair, PlacementModel
@@ -101,20 +100,9 @@ def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOut
         scaling_rule="objective coefficients x 1e9, rounded; bound "
         "widened by 0.5e-9 per objective term",
     )
-    bound = None
-    if status.has_solution:
-        bound = (solver.best_objective_bound + widen) / scale
     if not status.has_solution:
-        if status is Status.TIME_LIMIT:  # the start stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                start,
-                bound,
-                cpsat.VERSION,
-                params,
-                "no solution found within the limit; start returned",
-            )
-        return MethodOutput(status, None, bound, cpsat.VERSION, params)
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
+    bound = (solver.best_objective_bound + widen) / scale
     counts = {k: solver.value(v) for k, v in model.x.items() if solver.value(v)}
     partner: dict[int, int] = {}
     for q, v in zip(f.pairs, model.p):

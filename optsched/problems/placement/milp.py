@@ -12,7 +12,6 @@ from typing import Any
 import pulp
 
 from ...registry import register
-from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import Formulation, Pair, PlacementModel
@@ -89,16 +88,9 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
     out = milp.solve(model.m, options, warm=True)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
-        if out.status is Status.TIME_LIMIT:  # the start stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                start,
-                out.bound,
-                out.solver,
-                params,
-                "no better solution within the limit; start returned",
-            )
-        return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
+        return MethodOutput(
+            out.status, None, out.bound, out.solver, params, out.message, start=start
+        )
     counts = {k: int(round(v.value() or 0)) for k, v in model.x.items() if round(v.value() or 0)}
     partner: dict[int, int] = {}
     for q, v in zip(f.pairs, model.p):

@@ -21,7 +21,6 @@ from __future__ import annotations
 from ortools.sat.python import cp_model
 
 from ...registry import register
-from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import assign_gpus, earliest_finish, makespan, retime
@@ -103,12 +102,9 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         scaling_rule="runtimes x time_scale, rounded down; bound / "
         "time_scale; plan re-timed on exact runtimes",
     )
-    bound = solver.best_objective_bound / s if status.has_solution else None
     if not status.has_solution:
-        # The warm start (or greedy) stands when the limit comes first.
-        found = fallback if status is Status.TIME_LIMIT else None
-        status = Status.FEASIBLE if found is not None else status
-        return MethodOutput(status, found, bound, cpsat.VERSION, params)
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=fallback)
+    bound = solver.best_objective_bound / s
     choice = {}
     for (i, k, n), v in b.items():
         if solver.value(v):

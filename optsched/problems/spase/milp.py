@@ -29,7 +29,6 @@ import pulp
 
 from ...errors import InputError
 from ...registry import register
-from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import earliest_finish, makespan, retime
@@ -69,16 +68,9 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     out = milp.solve(model.prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m_time": ut}
     if not out.status.has_solution:
-        if out.status is Status.TIME_LIMIT:  # the warm start stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                warm,
-                out.bound,
-                out.solver,
-                params,
-                "no better solution within the limit; warm start returned",
-            )
-        return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
+        return MethodOutput(
+            out.status, None, out.bound, out.solver, params, out.message, start=warm
+        )
     plans = {}
     G = model.G
     for t in model.T:

@@ -17,7 +17,6 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from ...registry import register
-from ...result import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
@@ -122,20 +121,11 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
         "up; objective coefficients x 1e9 rounded, bound "
         "lowered by the rounding error",
     )
-    bound = None
-    if status.has_solution:
-        bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
     if not status.has_solution:
-        if status is Status.TIME_LIMIT and complete:  # the start stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                warm,
-                bound,
-                cpsat.VERSION,
-                params,
-                "no better solution within the limit; start returned",
-            )
-        return MethodOutput(status, None, bound, cpsat.VERSION, params)
+        return MethodOutput(
+            status, None, None, cpsat.VERSION, params, start=warm if complete else None
+        )
+    bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
     if instance.locality:
         return MethodOutput(
             status, F.locality_solution(instance, lv, solver.value), bound, cpsat.VERSION, params

@@ -10,7 +10,6 @@ from typing import Any
 import pulp
 
 from ...registry import register
-from ...result import Status
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
@@ -92,16 +91,15 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
     out = milp.solve(be.m, options, warm=use_warm)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
-        if out.status is Status.TIME_LIMIT and use_warm:  # the start stands
-            return MethodOutput(
-                Status.FEASIBLE,
-                warm,
-                out.bound,
-                out.solver,
-                params,
-                "no better solution within the limit; start returned",
-            )
-        return MethodOutput(out.status, None, out.bound, out.solver, params, out.message)
+        return MethodOutput(
+            out.status,
+            None,
+            out.bound,
+            out.solver,
+            params,
+            out.message,
+            start=warm if use_warm else None,
+        )
     if instance.locality:
         solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
         return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
