@@ -315,6 +315,9 @@ class PlacementModel:
     def variables(self) -> None:
         f, c = self.f, self.f.cluster
         self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{k[2]}") for k in f.options}
+        self.u_of: dict[int, list[tuple[str, int, Any]]] = {j: [] for j in self.jobs}
+        for (j, t, lv), var in self.u.items():
+            self.u_of[j].append((t, lv, var))
         self.x: dict[tuple[int, int], Any] = {}
         self.y: dict[tuple[int, int], Any] = {}
         self.z: dict[tuple[int, int], Any] = {}
@@ -330,11 +333,7 @@ class PlacementModel:
         self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
 
     def _u(self, j: int, level: int | None = None, t: str | None = None) -> list[Any]:
-        return [
-            v
-            for (jj, tt, lv), v in self.u.items()
-            if jj == j and level in (None, lv) and t in (None, tt)
-        ]
+        return [v for tt, lv, v in self.u_of[j] if level in (None, lv) and t in (None, tt)]
 
     def run_once(self) -> None:
         """``sum_{t,l} u[j,t,l] <= 1``."""

@@ -21,7 +21,6 @@ from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
 from .bounds import min_slots
-from .heuristics import greedy_srtf
 from .instance import FAMILY, TimeslotInstance, TimeslotObjective
 
 WORK_UNITS = 10**9
@@ -40,6 +39,9 @@ class _Cp(F.Backend):
 
     def integer(self, name: str, lo: int, hi: int) -> Any:
         return self.m.new_int_var(lo, hi, name)
+
+    def start(self, var: Any, value: int) -> None:
+        self.m.add_hint(var, value)
 
 
 def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, float]:
@@ -72,45 +74,15 @@ def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, 
 @register(FAMILY, "cpsat", "exact", "CP-SAT time-indexed model (slot x GPU type)")
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
-    delta, o = instance.slot_seconds, instance.restart_overhead
     be = _Cp()
-    if instance.locality:
-        F.check_locality(instance)
-        f = F.completion_vars(be, instance)
-        r, lv = F.locality(be, instance)
-    else:
-        r, f = F.variables(be, instance)
-    F.complete(be, instance, f)
-    F.no_run_after(be, instance, r, f)
-    F.capacity(be, instance, r)
 
     def progress(j: int, rate: float, seconds: float, up: bool) -> int:
         units = rate * seconds / jobs[j].work * WORK_UNITS
         return math.ceil(units) if up else math.floor(units)
 
-    if instance.locality:
-        F.locality_work(
-            be, instance, lv, lambda j, rate: progress(j, rate, delta, True), lambda j: WORK_UNITS
-        )
-    else:
-        F.work(
-            be,
-            instance,
-            r,
-            lambda j, t: progress(j, instance.rate(jobs[j].id, t), delta, True),
-            lambda j, t: progress(j, instance.rate(jobs[j].id, t), o, False),
-            lambda j: WORK_UNITS,
-        )
+    r, f, lv = F.build(be, instance, progress, lambda j: WORK_UNITS)
     to_real, widen = _objective(be, instance, F.completion_slots(instance, f))
-    # The greedy start names no GPUs, so it only helps without locality.
-    warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
-    runs, finish = F.from_solution(instance, warm) if warm is not None else (set(), {})
-    complete = len(finish) == len(jobs) and not instance.locality
-    if complete:
-        for key, v in r.items():
-            be.m.add_hint(v, key in runs)
-        for (j, k), v in f.items():
-            be.m.add_hint(v, finish[j] == k)
+    start = F.hint(be, instance, r, f, options.warm_start)
 
     solver, status = cpsat.run(be.m, options)
     params = cpsat.parameters(
@@ -122,11 +94,9 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
         "lowered by the rounding error",
     )
     if not status.has_solution:
-        return MethodOutput(
-            status, None, None, cpsat.VERSION, params, start=warm if complete else None
-        )
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
     bound = max(0.0, (solver.best_objective_bound - widen) * to_real)
-    if instance.locality:
+    if lv is not None:
         return MethodOutput(
             status, F.locality_solution(instance, lv, solver.value), bound, cpsat.VERSION, params
         )

@@ -79,6 +79,71 @@ class Backend:
     def integer(self, name: str, lo: int, hi: int) -> Any:
         raise NotImplementedError
 
+    def start(self, var: Any, value: int) -> None:
+        """Give ``var`` a starting value (a CP-SAT hint, a MILP initial value)."""
+        raise NotImplementedError
+
+
+def build(
+    be: Backend,
+    instance: TimeslotInstance,
+    progress: Callable[[int, float, float, bool], Any],
+    need: Callable[[int], Any],
+) -> tuple[dict, dict, LocalityVars | None]:
+    """Variables and every constraint family, in order; returns ``r``, ``f`` and the
+    locality variables (``None`` without locality).
+
+    ``progress(j, rate, seconds, up)`` is the coefficient of ``rate`` iterations/s
+    over ``seconds`` in job ``j``'s work constraint (``up``: round up when scaled),
+    ``need(j)`` its right-hand side.
+    """
+    lv = None
+    if instance.locality:
+        check_locality(instance)
+        f = completion_vars(be, instance)
+        r, lv = locality(be, instance)
+    else:
+        r, f = variables(be, instance)
+    complete(be, instance, f)
+    no_run_after(be, instance, r, f)
+    capacity(be, instance, r)
+    delta, o = instance.slot_seconds, instance.restart_overhead
+    if lv is not None:
+        locality_work(be, instance, lv, lambda j, rate: progress(j, rate, delta, True), need)
+    else:
+        work(
+            be,
+            instance,
+            r,
+            lambda j, t: progress(j, instance.rate(instance.jobs[j].id, t), delta, True),
+            lambda j, t: progress(j, instance.rate(instance.jobs[j].id, t), o, False),
+            need,
+        )
+    return r, f, lv
+
+
+def hint(
+    be: Backend, instance: TimeslotInstance, r: dict, f: dict, warm_start: Any
+) -> TimeslotSolution | None:
+    """Start from ``warm_start`` or the greedy schedule; returns it if it was usable.
+
+    The greedy schedule names no GPUs, so with locality only a warm start could
+    help, and the time-indexed variables cannot take it either: no start then.
+    """
+    from .heuristics import greedy_srtf
+
+    if instance.locality:
+        return None
+    start = warm_start or greedy_srtf(instance)
+    runs, finish = from_solution(instance, start)
+    if len(finish) < len(instance.jobs):
+        return None  # it does not finish every job within the horizon
+    for key, v in r.items():
+        be.start(v, int(key in runs))
+    for (j, k), v in f.items():
+        be.start(v, int(finish[j] == k))
+    return start
+
 
 def variables(be: Backend, instance: TimeslotInstance) -> tuple[dict, dict]:
     """``r[j,t,k]`` (runs) and ``f[j,k]`` (completes in slot k), from each job's release."""
@@ -202,11 +267,14 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
     v: dict[tuple[int, str, int, int], Any] = {}
     x: dict[tuple[int, int, int], Any] = {}
     r: dict[tuple[int, str, int], Any] = {}
+    options: dict[int, list[tuple[str, int]]] = {}
+    for j, t, lv in rate:
+        options.setdefault(j, []).append((t, lv))
+    load: dict[tuple[int, int], list[Any]] = {}  # (server, slot) -> GPU counts
     for j, job in enumerate(instance.jobs):
         for k in range(job.release, H):
-            for jj, t, lv in rate:
-                if jj == j:
-                    v[j, t, lv, k] = be.binary(f"v_{j}_{t}_{lv}_{k}")
+            for t, lv in options[j]:
+                v[j, t, lv, k] = be.binary(f"v_{j}_{t}_{lv}_{k}")
             for t in instance.pools[job.id]:
                 r[j, t, k] = sum(v[j, t, lv, k] for lv in LEVELS if (j, t, lv, k) in v)
             if job.num_gpus == 1:
@@ -218,6 +286,7 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
             for s in servers:
                 cap = min(job.num_gpus, c.servers[s].num_gpus)
                 x[j, s, k] = be.integer(f"x_{j}_{s}_{k}", 0, cap)
+                load.setdefault((s, k), []).append(x[j, s, k])
                 be.add(x[j, s, k] >= y[s])
                 be.add(x[j, s, k] <= cap * y[s])
                 be.add(y[s] <= z[c.server2rack[s]])
@@ -226,21 +295,15 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
             for t in instance.pools[job.id]:
                 be.add(sum(x[j, s, k] for s in pf.servers[t]) == job.num_gpus * r[j, t, k])
             u0, u1, u2 = (
-                sum(
-                    var for (jj, _, lv, kk), var in v.items() if jj == j and kk == k and lv == level
-                )
-                for level in LEVELS
+                sum(v[j, t, lv, k] for t, lv in options[j] if lv == level) for level in LEVELS
             )
             ys, zs = sum(y.values()), sum(z.values())
             be.add(ys >= u0 + 2 * u1 + 2 * u2)
             be.add(ys <= u0 + len(servers) * (u1 + u2))
             be.add(zs >= u0 + u1 + 2 * u2)
             be.add(zs <= u0 + u1 + len(racks) * u2)
-    for k in range(H):
-        for s, server in enumerate(c.servers):
-            load = [var for (_, ss, kk), var in x.items() if ss == s and kk == k]
-            if load:
-                be.add(sum(load) <= server.num_gpus)
+    for (s, _), counts in load.items():
+        be.add(sum(counts) <= c.servers[s].num_gpus)
     return r, LocalityVars(pf, rate, v, x)
 
 
@@ -253,34 +316,30 @@ def locality_work(
 ) -> None:
     """``sum_{t,l,k} gain(rho_jtl) v[j,t,l,k] >= need_j`` (no restart cost: see
     :func:`check_locality`). ``gain`` maps a rate to the slot's progress."""
-    for j in range(len(instance.jobs)):
-        be.add(
-            sum(
-                gain(j, lv.rate[j, t, level]) * var
-                for (jj, t, level, _), var in lv.v.items()
-                if jj == j
-            )
-            >= need(j)
-        )
+    terms: dict[int, list[Any]] = {j: [] for j in range(len(instance.jobs))}
+    for (j, t, level, _), var in lv.v.items():
+        terms[j].append(gain(j, lv.rate[j, t, level]) * var)
+    for j, items in terms.items():
+        be.add(sum(items) >= need(j))
 
 
 def locality_solution(
     instance: TimeslotInstance, lv: LocalityVars, value: Callable[[Any], float]
 ) -> TimeslotSolution:
     """Runs with GPU sets: per slot, GPUs from the counts as in placement."""
+    chosen: dict[int, set[tuple[int, str]]] = {}
+    for (j, t, _, k), var in lv.v.items():
+        if value(var) > 0.5:
+            chosen.setdefault(k, set()).add((j, t))
+    counts: dict[int, dict[tuple[int, int], int]] = {}
+    for (j, s, k), var in lv.x.items():
+        if round(value(var)):
+            counts.setdefault(k, {})[j, s] = int(round(value(var)))
     runs = []
-    for k in range(instance.num_slots):
-        chosen = {(j, t) for (j, t, _, kk), var in lv.v.items() if kk == k and value(var) > 0.5}
-        if not chosen:
-            continue
-        counts = {
-            (j, s): int(round(value(var)))
-            for (j, s, kk), var in lv.x.items()
-            if kk == k and round(value(var))
-        }
-        single = {j: t for j, t in chosen if instance.jobs[j].num_gpus == 1}
-        placed = lv.placement.to_solution(counts, {}, single)
-        for j, t in chosen:
+    for k in sorted(chosen):
+        single = {j: t for j, t in chosen[k] if instance.jobs[j].num_gpus == 1}
+        placed = lv.placement.to_solution(counts.get(k, {}), {}, single)
+        for j, t in chosen[k]:
             gpus = placed.assignment[instance.jobs[j].id]
             runs.append(Run(instance.jobs[j].id, k, t, gpus))
     return TimeslotSolution(tuple(runs))

@@ -14,7 +14,6 @@ from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
 from .bounds import lower_bound
-from .heuristics import greedy_srtf
 from .instance import FAMILY, TimeslotInstance, TimeslotObjective
 
 
@@ -30,6 +29,9 @@ class _Lp(F.Backend):
 
     def integer(self, name: str, lo: int, hi: int) -> Any:
         return pulp.LpVariable(name, lo, hi, cat="Integer")
+
+    def start(self, var: Any, value: int) -> None:
+        var.setInitialValue(value)
 
 
 def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
@@ -55,40 +57,12 @@ def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
 )
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
-    delta, o = instance.slot_seconds, instance.restart_overhead
     be = _Lp()
-    if instance.locality:
-        F.check_locality(instance)
-        f = F.completion_vars(be, instance)
-        r, lv = F.locality(be, instance)
-    else:
-        r, f = F.variables(be, instance)
-    F.complete(be, instance, f)
-    F.no_run_after(be, instance, r, f)
-    F.capacity(be, instance, r)
-    if instance.locality:
-        F.locality_work(be, instance, lv, lambda j, rate: rate * delta, lambda j: jobs[j].work)
-    else:
-        F.work(
-            be,
-            instance,
-            r,
-            lambda j, t: instance.rate(jobs[j].id, t) * delta,
-            lambda j, t: instance.rate(jobs[j].id, t) * o,
-            lambda j: jobs[j].work,
-        )
+    r, f, lv = F.build(be, instance, lambda j, rate, sec, up: rate * sec, lambda j: jobs[j].work)
     _objective(be, instance, F.completion_slots(instance, f))
-    # The greedy start names no GPUs, so it only helps without locality.
-    warm = options.warm_start or (None if instance.locality else greedy_srtf(instance))
-    runs, finish = F.from_solution(instance, warm) if warm is not None else (set(), {})
-    use_warm = len(finish) == len(jobs) and not instance.locality
-    if use_warm:
-        for key, v in r.items():
-            v.setInitialValue(int(key in runs))
-        for (j, k), v in f.items():
-            v.setInitialValue(int(finish[j] == k))
+    start = F.hint(be, instance, r, f, options.warm_start)
 
-    out = milp.solve(be.m, options, warm=use_warm)
+    out = milp.solve(be.m, options, warm=start is not None)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
         return MethodOutput(
@@ -98,9 +72,9 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
             out.solver,
             params,
             out.message,
-            start=warm if use_warm else None,
+            start=start,
         )
-    if instance.locality:
+    if lv is not None:
         solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
         return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
     on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
