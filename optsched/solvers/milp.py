@@ -23,7 +23,7 @@ import pulp
 
 from ..errors import InputError
 from ..result import Status
-from .common import SolveOptions
+from .common import MethodOutput, SolveOptions
 
 SOLVERS = ("cbc", "highs")
 _BEST_POSSIBLE = re.compile(r"best possible (-?[0-9.eE+-]+)")
@@ -35,6 +35,14 @@ class MilpOutcome:
     bound: float | None
     solver: str
     message: str = ""
+
+    def output(
+        self, params: dict[str, Any], solution: Any = None, start: Any = None
+    ) -> MethodOutput:
+        """The method's answer: this outcome with the extracted solution (or its start)."""
+        return MethodOutput(
+            self.status, solution, self.bound, self.solver, params, self.message, start=start
+        )
 
 
 def solver_name(options: SolveOptions) -> str:

@@ -139,22 +139,7 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     out = milp.solve(prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m": V}
     if not out.status.has_solution:
-        return MethodOutput(
-            out.status,
-            None,
-            out.bound,
-            out.solver,
-            params,
-            out.message,
-            start=HopperSolution(tuple(map(tuple, start))),
-        )
+        return out.output(params, start=HopperSolution(tuple(map(tuple, start))))
     raw = [[X[i][j].value() or 0.0 for j in range(p)] for i in range(n)]
     starts = retime(T, raw)
-    return MethodOutput(
-        out.status,
-        HopperSolution(tuple(map(tuple, starts))),
-        out.bound,
-        out.solver,
-        params,
-        out.message,
-    )
+    return out.output(params, HopperSolution(tuple(map(tuple, starts))))

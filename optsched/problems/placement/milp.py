@@ -88,9 +88,7 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
     out = milp.solve(model.m, options, warm=True)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
-        return MethodOutput(
-            out.status, None, out.bound, out.solver, params, out.message, start=start
-        )
+        return out.output(params, start=start)
     counts = {k: int(round(v.value() or 0)) for k, v in model.x.items() if round(v.value() or 0)}
     partner: dict[int, int] = {}
     for q, v in zip(f.pairs, model.p):
@@ -100,4 +98,4 @@ def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutp
         j: t for (j, t, _), v in model.u.items() if j in f.single and (v.value() or 0) > 0.5
     }
     solution = f.to_solution(counts, partner, single_type)
-    return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
+    return out.output(params, solution)

@@ -68,9 +68,7 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     out = milp.solve(model.prob, options, warm=True)
     params = {"solver": milp.solver_name(options), "big_m_time": ut}
     if not out.status.has_solution:
-        return MethodOutput(
-            out.status, None, out.bound, out.solver, params, out.message, start=warm
-        )
+        return out.output(params, start=warm)
     plans = {}
     G = model.G
     for t in model.T:
@@ -83,9 +81,7 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
             else 0.0
         )
         plans[tasks[t].id] = (s, gpus, start)
-    return MethodOutput(
-        out.status, retime(instance, plans), out.bound, out.solver, params, out.message
-    )
+    return out.output(params, retime(instance, plans))
 
 
 class _Saturn:

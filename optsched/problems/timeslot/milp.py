@@ -65,19 +65,9 @@ def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutpu
     out = milp.solve(be.m, options, warm=start is not None)
     params = {"solver": milp.solver_name(options)}
     if not out.status.has_solution:
-        return MethodOutput(
-            out.status,
-            None,
-            out.bound,
-            out.solver,
-            params,
-            out.message,
-            start=start,
-        )
+        return out.output(params, start=start)
     if lv is not None:
         solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
-        return MethodOutput(out.status, solution, out.bound, out.solver, params, out.message)
+        return out.output(params, solution)
     on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
-    return MethodOutput(
-        out.status, F.to_solution(instance, on), out.bound, out.solver, params, out.message
-    )
+    return out.output(params, F.to_solution(instance, on))
