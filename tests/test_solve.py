@@ -63,6 +63,15 @@ def test_plugin_heuristic_gets_the_solver_free_bound(examples, plugin):
     assert result.gap == pytest.approx(2.0)  # 21 is 200% above 7
 
 
+def test_time_limit_without_solution_returns_the_start(examples, plugin):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    result = solve(inst, f"{plugin}:timed_out")
+    # the start (all units in a row: 21) is checked and returned; the bound is the
+    # better of the method's 6.5 and the solver-free 7
+    assert result.status is Status.FEASIBLE and result.objective == 21.0
+    assert result.bound == 7.0 and "start returned" in result.message
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
