@@ -21,9 +21,12 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from optsched import generators as g
+from optsched.core import Sense
 from optsched.io import read_instance, write_instance, write_json, write_solution
-from optsched.problems.base import Sense
+from optsched.problems.hopper.generate import cerebro_fig6, uniform_hopper
+from optsched.problems.placement.generate import gavel_placement, trace_placement
+from optsched.problems.spase.generate import pollux_tasks, saturn_tasks
+from optsched.problems.timeslot.generate import trace_timeslot
 from optsched.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.result import Status
 from optsched.solve import solve
@@ -54,8 +57,8 @@ SUITES = {
         ("cpsat", "milp"),
         lambda: [
             read_instance(EX / "cerebro_fig5.json"),
-            *[g.cerebro_fig6(16, 8, True, s) for s in range(4)],
-            *[g.uniform_hopper(6, 4, s) for s in range(2)],
+            *[cerebro_fig6(16, 8, True, s) for s in range(4)],
+            *[uniform_hopper(6, 4, s) for s in range(2)],
         ],
         ("cerebro",),
     ),
@@ -64,9 +67,9 @@ SUITES = {
         60,
         ("cpsat",),
         lambda: [
-            *[g.cerebro_fig6(256, 16, True, s) for s in range(2)],
-            *[g.cerebro_fig6(16, 16, True, s) for s in range(2)],
-            g.uniform_hopper(20, 10, 0),
+            *[cerebro_fig6(256, 16, True, s) for s in range(2)],
+            *[cerebro_fig6(16, 16, True, s) for s in range(2)],
+            uniform_hopper(20, 10, 0),
         ],
         ("cerebro",),
     ),
@@ -74,7 +77,7 @@ SUITES = {
         "Scale-up: 1024 heterogeneous configs on 32 and 64 workers.",
         120,
         ("cpsat",),
-        lambda: [g.cerebro_fig6(1024, 64, True, 0), g.cerebro_fig6(1024, 32, True, 1)],
+        lambda: [cerebro_fig6(1024, 64, True, 0), cerebro_fig6(1024, 32, True, 1)],
         ("cerebro",),
     ),
     "spase-small": (
@@ -83,8 +86,8 @@ SUITES = {
         ("cpsat", "milp"),
         lambda: [
             read_instance(EX / "saturn_fig4.json"),
-            *[g.pollux_tasks(6, 2, s) for s in range(2)],
-            *[g.saturn_tasks(5, 2, 4, s) for s in range(2)],
+            *[pollux_tasks(6, 2, s) for s in range(2)],
+            *[saturn_tasks(5, 2, 4, s) for s in range(2)],
         ],
         ("pollux", "saturn"),
     ),
@@ -92,14 +95,14 @@ SUITES = {
         "Saturn's simulated setting (12 models, 4 x 8 GPUs); 16 Pollux jobs.",
         120,
         ("cpsat",),
-        lambda: [*[g.saturn_tasks(12, 4, 8, s) for s in range(2)], g.pollux_tasks(16, 4, 0)],
+        lambda: [*[saturn_tasks(12, 4, 8, s) for s in range(2)], pollux_tasks(16, 4, 0)],
         ("pollux", "saturn"),
     ),
     "spase-large": (
         "40 Saturn-style tasks on 8 x 8 GPUs; 48 Pollux jobs on 8 nodes.",
         180,
         ("cpsat",),
-        lambda: [g.saturn_tasks(40, 8, 8, 0), g.pollux_tasks(48, 8, 0)],
+        lambda: [saturn_tasks(40, 8, 8, 0), pollux_tasks(48, 8, 0)],
         ("pollux", "saturn"),
     ),
     "placement-small": (
@@ -108,10 +111,10 @@ SUITES = {
         ("cpsat", "milp"),
         lambda: [
             read_instance(EX / "placement_small.json"),
-            g.gavel_placement(10, {"v100": 8, "k80": 4}, 0),
-            g.trace_placement("philly", 12, 0, counts={"servers": 4}),
-            g.trace_placement("alibaba", 12, 0, counts={"nodes": 8}),
-            g.trace_placement("gavel", 12, 1, counts=G3),
+            gavel_placement(10, {"v100": 8, "k80": 4}, 0),
+            trace_placement("philly", 12, 0, counts={"servers": 4}),
+            trace_placement("alibaba", 12, 0, counts={"nodes": 8}),
+            trace_placement("gavel", 12, 1, counts=G3),
         ],
         ("gavel", "philly", "alibaba"),
     ),
@@ -120,11 +123,11 @@ SUITES = {
         120,
         ("cpsat",),
         lambda: [
-            g.gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, 0),
-            g.trace_placement("philly", 48, 0, counts={"servers": 16}),
-            g.trace_placement("helios", 48, 0),
-            g.trace_placement("itp", 48, 0),
-            g.trace_placement("alibaba", 48, 0, counts={"nodes": 24}),
+            gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, 0),
+            trace_placement("philly", 48, 0, counts={"servers": 16}),
+            trace_placement("helios", 48, 0),
+            trace_placement("itp", 48, 0),
+            trace_placement("alibaba", 48, 0, counts={"nodes": 24}),
         ],
         ("gavel", "philly", "helios", "itp", "alibaba"),
     ),
@@ -133,8 +136,8 @@ SUITES = {
         180,
         ("cpsat",),
         lambda: [
-            g.trace_placement("philly", 200, 0, counts={"servers": 32}),
-            g.trace_placement("alibaba", 200, 0, counts={"nodes": 100}),
+            trace_placement("philly", 200, 0, counts={"servers": 32}),
+            trace_placement("alibaba", 200, 0, counts={"nodes": 100}),
         ],
         ("philly", "alibaba"),
     ),
@@ -144,10 +147,10 @@ SUITES = {
         ("cpsat", "milp"),
         lambda: [
             read_instance(EX / "timeslot_small.json"),
-            g.trace_timeslot("itp", 8, 16, 0, counts=G3),
-            g.trace_timeslot("helios", 8, 16, 0, counts=G3, objective="weighted_completion"),
-            g.trace_timeslot("gavel", 8, 16, 0, counts=G3, objective="max_ftf"),
-            g.trace_timeslot("philly", 8, 16, 1, counts=G3, restart_overhead=30.0),
+            trace_timeslot("itp", 8, 16, 0, counts=G3),
+            trace_timeslot("helios", 8, 16, 0, counts=G3, objective="weighted_completion"),
+            trace_timeslot("gavel", 8, 16, 0, counts=G3, objective="max_ftf"),
+            trace_timeslot("philly", 8, 16, 1, counts=G3, restart_overhead=30.0),
         ],
         ("gavel", "itp", "helios", "philly"),
     ),
@@ -156,10 +159,10 @@ SUITES = {
         120,
         ("cpsat",),
         lambda: [
-            g.trace_timeslot("philly", 24, 24, 0),
-            g.trace_timeslot("itp", 24, 24, 0, objective="weighted_completion"),
-            g.trace_timeslot("helios", 24, 24, 0, objective="max_ftf"),
-            g.trace_timeslot(
+            trace_timeslot("philly", 24, 24, 0),
+            trace_timeslot("itp", 24, 24, 0, objective="weighted_completion"),
+            trace_timeslot("helios", 24, 24, 0, objective="max_ftf"),
+            trace_timeslot(
                 "gavel", 24, 24, 0, objective="weighted_completion", restart_overhead=30.0
             ),
         ],
@@ -170,8 +173,8 @@ SUITES = {
         180,
         ("cpsat",),
         lambda: [
-            g.trace_timeslot("philly", 60, 48, 0, counts={"v100": 36, "p100": 36, "k80": 36}),
-            g.trace_timeslot(
+            trace_timeslot("philly", 60, 48, 0, counts={"v100": 36, "p100": 36, "k80": 36}),
+            trace_timeslot(
                 "itp",
                 60,
                 48,

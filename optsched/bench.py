@@ -29,10 +29,10 @@ from typing import Any
 import pandas as pd
 
 from . import references
+from .core import Sense, Status
 from .errors import InputError
 from .io import read_instance
-from .problems.base import Sense
-from .result import Result, Status, gap, no_bound, no_objective
+from .result import Result, gap
 from .solve import solve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +91,8 @@ def _run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, A
             cell.method,
             inst.sense,
             Status.ERROR,
-            no_objective(inst.sense),
-            no_bound(inst.sense),
+            inst.sense.worst,
+            inst.sense.no_bound,
             0.0,
             message=str(exc),
         )

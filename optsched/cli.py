@@ -38,6 +38,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .io import _load_json, instance_from_dict, solution_from_dict
     from .problems.base import SOLUTION_FORMAT
 
+    if args.schema:
+        from .io import dumps, schema
+
+        sys.stdout.write(dumps(schema()))
+        return EXIT_OK
+    if not args.files:
+        raise InputError("validate: give files to validate, or --schema")
     for path in args.files:
         data = _load_json(path)
         if isinstance(data, dict) and data.get("format") == "optsched-reference":
@@ -237,6 +244,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         warm_start=warm,
         **extra,
     )
+    if result.status is Status.UNSUPPORTED:  # the method does not take this instance
+        raise InputError(f"{result.method}: {result.message}")
     if args.out and result.solution is not None:
         write_solution(args.out, result.solution, inst.name)
     if args.json:
@@ -392,42 +401,26 @@ def cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _counts(text: str | None) -> dict[str, int] | None:
-    if not text:
-        return None
+def _counts(text: str) -> dict[str, int]:
     out = {}
     for part in text.split(","):
         name, _, num = part.partition(":")
         try:
             out[name.strip()] = int(num)
         except ValueError:
-            raise InputError(
-                f"generate: --counts must look like v100:24,p100:24, got {text!r}"
+            raise argparse.ArgumentTypeError(
+                f"must look like v100:24,p100:24, got {text!r}"
             ) from None
     return out
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generators import generate
     from .io import dumps, write_instance
+    from .problems import family
 
-    inst = generate(
-        args.family,
-        args.source,
-        args.seed,
-        num_jobs=args.num_jobs,
-        num_slots=args.num_slots,
-        num_configs=args.num_configs,
-        num_workers=args.num_workers,
-        num_tasks=args.num_tasks,
-        servers=args.servers,
-        counts=_counts(args.counts),
-        vc=args.vc,
-        objective=args.objective,
-        heterogeneous=not args.homogeneous,
-        locality=args.locality,
-        space_sharing=not args.no_sharing,
-    )
+    fam = family(args.family)
+    options = {o.name: getattr(args, o.name) for o in fam.options if hasattr(args, o.name)}
+    inst = fam.generate(args.source, args.seed, **options)
     if args.out:
         write_instance(args.out, inst)
         if args.json:
@@ -489,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = add("validate", cmd_validate, "validate instance or solution files")
-    sp.add_argument("files", nargs="+")
+    sp.add_argument("files", nargs="*")
+    sp.add_argument("--schema", action="store_true", help="print the JSON Schema and exit")
     sp = add("info", cmd_info, "summarise instance files")
     sp.add_argument("files", nargs="+")
     sp = add("check", cmd_check, "check a solution against an instance (exit 3 if infeasible)")
@@ -535,38 +529,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--seed", "-s", type=int, default=0)
-    sp = add("generate", cmd_generate, "generate an instance (deterministic for a seed)")
-    sp.add_argument("family", choices=("placement", "timeslot", "hopper", "spase"))
-    sp.add_argument(
-        "--source",
-        required=True,
-        help="placement/timeslot: synthetic, gavel, "
-        "philly, helios, itp (placement also alibaba); hopper: cerebro, "
-        "synthetic; spase: saturn, pollux",
+    from .problems import FAMILIES
+
+    gp = sub.add_parser(
+        "generate",
+        help="generate an instance (deterministic for a seed)",
+        description="generate an instance (deterministic for a seed)",
     )
-    sp.add_argument("--seed", "-s", type=int, default=0)
-    sp.add_argument("--num-jobs", type=_positive_int)
-    sp.add_argument("--num-slots", type=_positive_int)
-    sp.add_argument("--num-configs", type=_positive_int)
-    sp.add_argument("--num-workers", type=_positive_int)
-    sp.add_argument("--num-tasks", type=_positive_int)
-    sp.add_argument(
-        "--servers",
-        type=_positive_int,
-        help="servers (philly: per size; alibaba: nodes; spase: servers)",
-    )
-    sp.add_argument("--counts", help="GPUs per type, e.g. v100:24,p100:24,k80:16")
-    sp.add_argument("--vc", help="virtual cluster (philly, gavel) or cluster (itp)")
-    sp.add_argument("--objective")
-    sp.add_argument("--homogeneous", action="store_true", help="cerebro: homogeneous cell")
-    sp.add_argument(
-        "--locality",
-        action="store_true",
-        default=None,
-        help="timeslot: model locality (runs name GPUs)",
-    )
-    sp.add_argument("--no-sharing", action="store_true", help="placement: no space sharing")
-    sp.add_argument("--out", "-o", help="write here (default: print JSON)")
+    gsub = gp.add_subparsers(dest="family", required=True, parser_class=_Parser)
+    for fam in FAMILIES.values():
+        sp = gsub.add_parser(fam.name, help=fam.description, description=fam.description)
+        sp.set_defaults(func=cmd_generate)
+        sp.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+        sp.add_argument(
+            "--source",
+            required=True,
+            help="; ".join(f"{s.name}: {s.summary}" for s in fam.sources),
+        )
+        sp.add_argument("--seed", "-s", type=int, default=0)
+        for opt in fam.options:
+            kw: dict[str, Any] = {"help": opt.help, "default": argparse.SUPPRESS}
+            if opt.type == "bool":
+                kw["action"] = argparse.BooleanOptionalAction
+            else:
+                kw["type"] = {
+                    "int": _positive_int,
+                    "float": _positive_float,
+                    "str": str,
+                    "counts": _counts,
+                }[opt.type]
+                if opt.choices:
+                    kw["choices"] = opt.choices
+            sp.add_argument(opt.flag, dest=opt.name, **kw)
+        sp.add_argument("--out", "-o", help="write here (default: print JSON)")
     sp = add("bench", cmd_bench, "run methods over suites (resumable) and print the gap table")
     sp.add_argument(
         "suites",
@@ -602,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--caption")
     sp.add_argument("--label")
     sp = add("methods", cmd_methods, "list methods by family")
-    sp.add_argument("--family", choices=("placement", "timeslot", "hopper", "spase"))
+    sp.add_argument("--family", choices=list(FAMILIES))
 
     tp = sub.add_parser("throughput", help="the throughput model")
     tsub = tp.add_subparsers(dest="subcommand", required=True, parser_class=_Parser)
@@ -618,7 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
+        return int(exc.code or 0)
     try:
         return int(args.func(args))
     except InputError as exc:

@@ -1,9 +1,11 @@
 """Reading and writing instances and solutions (JSON, format version 1).
 
 Every file starts with ``format`` (``optsched-instance`` or
-``optsched-solution``), ``version`` and ``family``. The JSON Schema is shipped
-as ``optsched/schemas/optsched-v1.schema.json``; the loaders here validate
-more than the schema can (cross-references, capacities, throughputs known).
+``optsched-solution``), ``version`` and ``family``. The JSON Schema
+(:func:`schema`, printed by ``optsched validate --schema``) is assembled from
+``optsched/schemas/common.schema.json`` and each family's ``schema.json``; the
+loaders here validate more than the schema can (cross-references, capacities,
+throughputs known).
 """
 
 from __future__ import annotations
@@ -93,6 +95,16 @@ def write_solution(path: str | os.PathLike[str], solution: Any, instance_name: s
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of format version 1 (instances and solutions)."""
-    text = (resources.files("optsched") / "schemas" / "optsched-v1.schema.json").read_text()
-    return json.loads(text)
+    """The JSON Schema of format version 1: instances and solutions of every family."""
+    from .problems import FAMILIES
+
+    text = (resources.files("optsched") / "schemas" / "common.schema.json").read_text()
+    out: dict[str, Any] = json.loads(text)
+    for fam in FAMILIES.values():
+        out["$defs"].update(fam.schema)
+    out["oneOf"] = [
+        {"$ref": f"#/$defs/{fam.name}_{kind}"}
+        for kind in ("instance", "solution")
+        for fam in FAMILIES.values()
+    ]
+    return out

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .core import Sense
 from .errors import InputError
 from .io import read_solution
 from .problems import check
-from .problems.base import Sense
 
 REFERENCE_FORMAT = "optsched-reference"
 REFERENCE_FILE = "reference.json"

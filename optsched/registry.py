@@ -1,51 +1,27 @@
-"""Methods by name, in one place.
+"""Methods by name: the families' declared methods, installed plug-ins and
+``module:function`` specs, behind one lookup.
 
-A method is a function ``(instance, SolveOptions) -> MethodOutput``,
-registered for one family under a name with :func:`register`. Exact methods
-(``cpsat``, ``milp``) and heuristics share the registry and the call
-signature. A user's own method plugs in as ``package.module:function``.
+A method is a function ``(instance, SolveOptions) -> MethodOutput`` (a plug-in
+may return a bare solution). Built-in methods are declared in their family's
+record (:mod:`optsched.problems.record`); installed packages add methods
+through the entry-point group :data:`ENTRY_POINT_GROUP`; any function plugs in
+as ``package.module:function``. ``docs/dev/adding-a-method.md`` states the
+contract.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .errors import InputError
+from .problems import FAMILIES, family
+from .problems.record import MethodSpec, load_target
 from .solvers.common import MethodOutput, SolveOptions
 
-MethodFn = Callable[[Any, SolveOptions], MethodOutput]
-
-
-@dataclass(frozen=True)
-class Method:
-    name: str
-    family: str
-    kind: str  # "exact" or "heuristic"
-    fn: MethodFn
-    summary: str
-
-
-_METHODS: dict[tuple[str, str], Method] = {}
-_LOADED = False
-
-
-def register(family: str, name: str, kind: str, summary: str) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: register ``fn`` as method ``name`` of ``family``."""
-    if kind not in ("exact", "heuristic"):
-        raise ValueError(f"kind must be 'exact' or 'heuristic', got {kind!r}")
-
-    def deco(fn: MethodFn) -> MethodFn:
-        key = (family, name)
-        if key in _METHODS and _METHODS[key].fn is not fn:
-            raise ValueError(f"method {name!r} of family {family!r} is registered twice")
-        _METHODS[key] = Method(name, family, kind, fn, summary)
-        return fn
-
-    return deco
-
+MethodFn = Callable[[Any, SolveOptions], Any]
 
 #: Entry-point group through which installed packages add methods. An entry
 #: ``name = "pkg.mod:function"`` registers ``function`` under ``name``, which is
@@ -54,62 +30,94 @@ def register(family: str, name: str, kind: str, summary: str) -> Callable[[Metho
 ENTRY_POINT_GROUP = "optsched.methods"
 
 
-def _load_builtin() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    # Importing the modules runs their @register decorators.
-    importlib.import_module("optsched.methods")
-    _LOADED = True
-    _load_entry_points()
+@dataclass(frozen=True)
+class Method:
+    """A method as listed: where it comes from, and how to load it."""
+
+    name: str
+    family: str
+    kind: str  # "exact" or "heuristic"
+    summary: str
+    display: str
+    target: str  # "module:function"
+    origin: str = "built-in"  # built-in, entry point, or plug-in
+
+    @property
+    def fn(self) -> Callable[[Any, SolveOptions], MethodOutput | Any]:
+        """The function, imported on first use."""
+        if self.origin == "built-in":
+            loaded: MethodFn = family(self.family).load(self.target)
+            return loaded
+        return _import(self.name, self.target)
 
 
-def _load_entry_points() -> None:
+def _import(name: str, target: str) -> MethodFn:
+    module_name, _, attr = target.partition(":")
+    try:
+        fn = load_target(target)
+    except ImportError as exc:
+        raise InputError(f"method {name!r}: cannot import {module_name!r} ({exc})") from None
+    except AttributeError:
+        raise InputError(f"method {name!r}: {module_name!r} has no function {attr!r}") from None
+    except Exception as exc:  # a broken plug-in must not break optsched
+        raise InputError(f"method {name!r}: cannot load {target!r} ({exc})") from None
+    if not callable(fn):
+        raise InputError(f"method {name!r}: {target!r} is not a function")
+    loaded: MethodFn = fn
+    return loaded
+
+
+def _builtin(fam: str, spec: MethodSpec) -> Method:
+    return Method(spec.name, fam, spec.kind, spec.summary, spec.display, spec.target)
+
+
+def _first_line(fn: Any, default: str) -> str:
+    doc = (getattr(fn, "__doc__", None) or default).strip()
+    return doc.splitlines()[0] if doc else default
+
+
+@cache
+def _entry_points() -> tuple[Method, ...]:
     from importlib.metadata import entry_points
 
+    out = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        family, _, name = ep.name.partition(":")
+        fam, _, name = ep.name.partition(":")
         if not name:
             raise InputError(
                 f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be "
                 "named 'family:method'"
             )
-        try:
-            fn = ep.load()
-        except Exception as exc:  # a broken plug-in must not break optsched
-            raise InputError(f"entry point {ep.name!r}: cannot load {ep.value!r} ({exc})") from None
+        fn = _import(ep.name, ep.value)
         kind = getattr(fn, "optsched_kind", "heuristic")
-        summary = (fn.__doc__ or "installed plug-in").strip().splitlines()[0]
-        _METHODS[(family, name)] = Method(name, family, kind, fn, summary)
+        summary = _first_line(fn, "installed plug-in")
+        out.append(Method(name, fam, kind, summary, name, ep.value, "entry point"))
+    return tuple(out)
 
 
-def methods(family: str | None = None) -> list[Method]:
-    _load_builtin()
-    return [m for (f, _), m in sorted(_METHODS.items()) if family in (None, f)]
+def methods(fam: str | None = None) -> list[Method]:
+    """Every method of ``fam`` (or of all families): built-in first, then entry points."""
+    out = [
+        _builtin(f.name, spec)
+        for f in FAMILIES.values()
+        if fam in (None, f.name)
+        for spec in f.methods
+    ]
+    out += [m for m in _entry_points() if fam in (None, m.family)]
+    return out
 
 
-def get(family: str, name: str) -> Method:
-    """The method ``name`` for ``family``; ``module:function`` loads a plug-in."""
-    _load_builtin()
-    if (family, name) in _METHODS:
-        return _METHODS[(family, name)]
+def get(fam: str, name: str) -> Method:
+    """The method ``name`` for ``fam``; ``module:function`` loads a plug-in."""
+    spec = family(fam).method(name)
+    if spec is not None:
+        return _builtin(fam, spec)
+    for m in _entry_points():
+        if m.family == fam and m.name == name:
+            return m
     if ":" in name:
-        return _plugin(family, name)
-    names = ", ".join(m.name for m in methods(family)) or "none"
-    raise InputError(f"unknown method {name!r} for family {family!r} (known: {names})")
-
-
-def _plugin(family: str, spec: str) -> Method:
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InputError(f"method {spec!r}: cannot import {module_name!r} ({exc})") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise InputError(f"method {spec!r}: {module_name!r} has no function {attr!r}")
-    kind = getattr(fn, "optsched_kind", "heuristic")
-    summary = (fn.__doc__ or "user method").strip().splitlines()[0]
-    # Plug-ins take (instance, options) and return a solution or a MethodOutput;
-    # the front door wraps a bare solution as a feasible result.
-    return Method(spec, family, kind, fn, summary)
+        fn = _import(name, name)
+        kind = getattr(fn, "optsched_kind", "heuristic")
+        return Method(name, fam, kind, _first_line(fn, "user method"), name, name, "plug-in")
+    names = ", ".join(m.name for m in methods(fam)) or "none"
+    raise InputError(f"unknown method {name!r} for family {fam!r} (known: {names})")

@@ -4,35 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-from .problems.base import CheckReport, Sense
-
-#: Relative slack below which a bound crossing the objective is rounding, not a bug.
-GAP_TOL = 1e-9
-
-
-class Status(str, Enum):
-    """How a method ended.
-
-    * ``optimal``: a solution proven optimal (objective equals the bound).
-    * ``feasible``: a solution, not proven optimal (heuristics, or an exact
-      method stopped by its time limit with a solution).
-    * ``infeasible``: proven that no solution exists.
-    * ``time_limit``: stopped by the time limit without any solution.
-    * ``error``: the method failed, or its solution failed the checker.
-    """
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    TIME_LIMIT = "time_limit"
-    ERROR = "error"
-
-    @property
-    def has_solution(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE)
+from .core import GAP_NOISE, GAP_TOL, CheckReport, Sense, Status
 
 
 def gap(objective: float | None, bound: float | None, sense: Sense | str) -> float:
@@ -64,7 +38,7 @@ def gap(objective: float | None, bound: float | None, sense: Sense | str) -> flo
         return 0.0 if objective == 0 else math.inf
     signed = (objective - bound) if sense is Sense.MIN else (bound - objective)
     value = signed / abs(bound)
-    if -GAP_TOL <= value < 1e-12:
+    if -GAP_TOL <= value < GAP_NOISE:
         return 0.0
     return value
 
@@ -110,6 +84,31 @@ class Result:
             return math.nan
         return gap(self.objective, self.bound, self.sense)
 
+    def summary(self) -> str:
+        """One paragraph for humans: what ran, how it ended, and what is proven."""
+        head = f"{self.method} on {self.family} instance {self.instance!r}: {self.status.value}"
+        if self.solver:
+            head += f" ({self.solver})"
+        parts = [head]
+        if self.status.has_solution:
+            parts.append(f"objective {self.objective:.6g} ({self.sense.value}imise)")
+        if math.isfinite(self.bound):
+            kind = "lower" if self.sense is Sense.MIN else "upper"
+            parts.append(f"proven {kind} bound {self.bound:.6g}")
+        gap = self.gap
+        if math.isfinite(gap):
+            parts.append(f"gap {gap:.4%}")
+        parts.append(f"{self.runtime:.2f} s")
+        if self.check is not None:
+            parts.append("checker: " + ("feasible" if self.check.feasible else "INFEASIBLE"))
+        text = "; ".join(parts) + "."
+        if self.message:
+            text += f" {self.message[0].upper()}{self.message[1:]}."
+        return text
+
+    def __str__(self) -> str:
+        return self.summary()
+
     def to_dict(self, with_solution: bool = False) -> dict[str, Any]:
         def num(x: float) -> float | None:
             return x if math.isfinite(x) else None
@@ -134,11 +133,3 @@ class Result:
         if with_solution and self.solution is not None:
             out["solution"] = self.solution.to_dict(self.instance)
         return out
-
-
-def no_objective(sense: Sense) -> float:
-    return math.inf if sense is Sense.MIN else -math.inf
-
-
-def no_bound(sense: Sense) -> float:
-    return -math.inf if sense is Sense.MIN else math.inf

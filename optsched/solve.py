@@ -4,35 +4,39 @@ Every solution a method returns is re-checked by the family's independent
 checker; the objective reported is the checker's. The bound reported is the
 better of the method's proven bound and the family's solver-free bound. A
 checker failure is a bug in the method and comes back as status ``error``
-with the violations attached, never hidden.
+with the violations attached, never hidden. A method that does not take the
+instance (it raises :class:`~optsched.core.Unsupported`) comes back as status
+``unsupported`` with its reason. Only bad arguments raise (``InputError``).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from .bounds import combinatorial_bound
+from .core import OPTIMAL_TOL, Instance, Sense, Solution, Status, Unsupported
 from .errors import InputError
-from .problems import family as family_of
-from .problems.base import Sense
+from .problems import bound as solver_free_bound
+from .problems import check, family
 from .registry import get
-from .result import Result, Status, no_bound, no_objective
+from .result import Result
 from .solvers.common import MethodOutput, SolveOptions
 
-#: Relative tolerance under which objective and bound count as equal (optimal);
-#: MILP solvers work to feasibility tolerances of about this size.
-OPTIMAL_TOL = 1e-6
+__all__ = ["OPTIMAL_TOL", "finish", "solve"]
 
 
 def solve(
-    instance: Any,
+    instance: Instance,
     method: str,
     time_limit: float | None = None,
     workers: int = 1,
     seed: int = 0,
-    warm_start: Any = None,
+    warm_start: Solution | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    log: bool = False,
     **options: Any,
 ) -> Result:
     """Run ``method`` on ``instance`` and return a checked :class:`Result`.
@@ -47,24 +51,34 @@ def solve(
         CP-SAT workers / MILP threads, and the random seed.
     warm_start
         A solution to start from, where the back-end takes hints.
+    params
+        Solver parameters passed verbatim to the back-end (or a plug-in's
+        hyper-parameters); recorded in the result.
+    log
+        Show the solver's log.
     options
-        Method-specific options, e.g. ``solver="highs"`` for ``milp``.
+        Method options, e.g. ``solver="scip"`` for ``milp``.
     """
-    fam = family_of(instance.family)
-    if time_limit is not None and (not math.isfinite(time_limit) or time_limit <= 0):
+    fam = family(instance.family)
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not math.isfinite(time_limit) or time_limit <= 0
+    ):
         raise InputError(f"time_limit must be a finite number > 0, got {time_limit!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     if warm_start is not None and getattr(warm_start, "family", None) != instance.family:
         raise InputError("warm_start must be a solution of the same family")
     m = get(instance.family, method)
-    opts = SolveOptions(time_limit, workers, seed, warm_start, dict(options))
-    sense = fam.sense
+    opts = SolveOptions(
+        time_limit, workers, seed, warm_start, dict(options), dict(params or {}), bool(log)
+    )
     start = time.perf_counter()
     try:
         out = m.fn(instance, opts)
     except InputError:
         raise
+    except Unsupported as exc:  # the method does not take this instance: a row, not a crash
+        out = MethodOutput(Status.UNSUPPORTED, message=str(exc))
     except Exception as exc:  # a failing method still yields a row
         out = MethodOutput(Status.ERROR, message=f"{exc.__class__.__name__}: {exc}")
     runtime = time.perf_counter() - start
@@ -77,15 +91,19 @@ def solve(
         out.message = (out.message + "; " if out.message else "") + (
             "no solution found within the limit; start returned"
         )
-    return finish(instance, m.name, sense, out, runtime, opts)
+    return finish(instance, m.name, fam.sense, out, runtime, opts)
 
 
 def finish(
-    instance: Any, method: str, sense: Sense, out: MethodOutput, runtime: float, opts: SolveOptions
+    instance: Instance,
+    method: str,
+    sense: Sense,
+    out: MethodOutput,
+    runtime: float,
+    opts: SolveOptions,
 ) -> Result:
     """Check the solution, combine bounds, settle the status."""
-    fam = family_of(instance.family)
-    bound = _better_bound(sense, out.bound, combinatorial_bound(instance))
+    bound = sense.tightest((out.bound, solver_free_bound(instance)))
     params = {
         "time_limit": opts.time_limit,
         "workers": opts.workers,
@@ -93,13 +111,15 @@ def finish(
         **opts.extra,
         **out.parameters,
     }
+    if opts.params:
+        params["params"] = dict(opts.params)
     result = Result(
         instance.family,
         instance.name,
         method,
         sense,
         out.status,
-        no_objective(sense),
+        sense.worst,
         bound,
         runtime,
         None,
@@ -115,7 +135,7 @@ def finish(
                 out.message + "; " if out.message else ""
             ) + "method reported a solution but returned none"
         return result
-    report = fam.check(instance, out.solution)
+    report = check(instance, out.solution)
     result.solution = out.solution
     result.check = report
     if not report.feasible or not math.isfinite(report.objective):
@@ -124,14 +144,14 @@ def finish(
         result.message = f"checker rejected the solution ({kinds}); this is a bug in {method}"
         return result
     result.objective = report.objective
-    if out.status in (Status.TIME_LIMIT, Status.INFEASIBLE, Status.ERROR):
+    if out.status in (Status.TIME_LIMIT, Status.INFEASIBLE, Status.ERROR, Status.UNSUPPORTED):
         result.status = Status.FEASIBLE if out.status is Status.TIME_LIMIT else Status.ERROR
         if out.status is Status.INFEASIBLE:
             result.message = "method said infeasible yet returned a feasible solution"
     # Optimal means proven: the checked objective meets a proven bound.
     close = False
     if math.isfinite(bound):
-        crossing = (report.objective < bound) if sense is Sense.MIN else (report.objective > bound)
+        crossing = sense.crosses(report.objective, bound)
         close = abs(report.objective - bound) <= OPTIMAL_TOL * max(1.0, abs(bound))
         if crossing and not close:
             result.status = Status.ERROR
@@ -145,10 +165,3 @@ def finish(
     if result.status is not Status.ERROR:
         result.status = Status.OPTIMAL if close else Status.FEASIBLE
     return result
-
-
-def _better_bound(sense: Sense, a: float | None, b: float | None) -> float:
-    vals = [v for v in (a, b) if v is not None and not math.isnan(v)]
-    if not vals:
-        return no_bound(sense)
-    return max(vals) if sense is Sense.MIN else min(vals)

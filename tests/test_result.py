@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from optsched.problems.base import Sense
+from optsched.core import Sense
 from optsched.result import Result, Status, gap
 
 

@@ -7,11 +7,12 @@ Each times one hot path on a large instance; no assertion depends on time.
 
 import pytest
 
-from optsched.generators import cerebro_fig6, gavel_placement
 from optsched.problems.hopper import HopperSolution
 from optsched.problems.hopper import check as check_hopper
+from optsched.problems.hopper.generate import cerebro_fig6
 from optsched.problems.hopper.heuristics import dense_greedy, randomized
 from optsched.problems.placement import check as check_placement
+from optsched.problems.placement.generate import gavel_placement
 from optsched.problems.placement.heuristics import density_greedy
 
 

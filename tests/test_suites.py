@@ -4,12 +4,14 @@ import json
 
 import pytest
 
-from optsched import generators as g
 from optsched import sources
 from optsched.bench import run, summary_table
 from optsched.cli import main
 from optsched.errors import InputError
 from optsched.io import read_instance, read_solution, write_instance, write_json, write_solution
+from optsched.problems import family as family_of
+from optsched.problems.hopper.generate import uniform_hopper
+from optsched.problems.placement.generate import trace_placement
 from optsched.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.solve import solve
 
@@ -45,12 +47,12 @@ TRACE_CASES = [
 ]
 
 
-def _check_deterministic(family, source, kw):
-    a = g.generate(family, source, 7, **kw)
-    b = g.generate(family, source, 7, **kw)
+def _check_deterministic(fam, source, kw):
+    a = family_of(fam).generate(source, 7, **kw)
+    b = family_of(fam).generate(source, 7, **kw)
     assert a.to_dict() == b.to_dict()
-    assert a.family == family
-    other = g.generate(family, source, 8, **kw)
+    assert a.family == fam
+    other = family_of(fam).generate(source, 8, **kw)
     assert other.to_dict() != a.to_dict()
     # the JSON round trip re-validates every field and cross-reference
     from optsched.io import instance_from_dict
@@ -74,13 +76,13 @@ def test_trace_generators_are_deterministic_and_valid(family, source, kw):
 @needs_data
 def test_trace_values_come_from_the_trace():
     # Philly window: GPU counts are the trace's own, in arrival order
-    inst = g.trace_placement("philly", 10, 3, counts={"servers": 4})
+    inst = trace_placement("philly", 10, 3, counts={"servers": 4})
     trace = [j for j in sources.philly() if j.num_gpus <= inst.cluster.capacity("p40")]
     sizes = [j.num_gpus for j in inst.jobs]
     windows = {tuple(x.num_gpus for x in trace[i : i + 10]) for i in range(len(trace) - 9)}
     assert tuple(sizes) in windows
     # Gavel's traces name job types; the generator keeps them
-    gav = g.trace_placement("gavel", 10, 0)
+    gav = trace_placement("gavel", 10, 0)
     assert {j.job_type for j in gav.jobs} <= {t.job_type for t in sources.gavel_msr("6214e9", 0)}
 
 
@@ -154,7 +156,7 @@ def _make_suite(folder):
     (folder / "solutions").mkdir(parents=True)
     entries = {}
     for s in range(3):
-        inst = g.uniform_hopper(5, 3, s)
+        inst = uniform_hopper(5, 3, s)
         write_instance(folder / f"{inst.name}.json", inst)
         r = solve(inst, "cpsat", time_limit=30)
         write_solution(folder / "solutions" / f"{inst.name}.json", r.solution, inst.name)

@@ -1,68 +1,32 @@
-"""The four problem families and a registry of their types and checkers."""
+"""The problem families: this module only collects their records.
+
+Each family is one folder whose ``__init__`` exports a
+:class:`~optsched.problems.record.Family` record named ``FAMILY``. To add a
+family, add its folder and one line to :data:`FAMILIES` below
+(``docs/dev/adding-a-family.md``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from ..core import CheckReport, Instance, Solution
 from ..errors import InputError
 from . import hopper, placement, spase, timeslot
-from .base import CheckReport, Sense, Violation
+from .record import Family, MethodSpec, Option, Source
 
-
-@dataclass(frozen=True)
-class Family:
-    """What optsched knows about a family: its types, checker and sense."""
-
-    name: str
-    instance_type: Any
-    solution_type: Any
-    check: Callable[[Any, Any], CheckReport]
-    sense: Sense
-    description: str
-
-
-FAMILIES: dict[str, Family] = {
+FAMILIES: dict[str, Family[Any, Any]] = {
     f.name: f
     for f in (
-        Family(
-            "placement",
-            placement.PlacementInstance,
-            placement.PlacementSolution,
-            placement.check,
-            Sense.MAX,
-            "one scheduling round: which jobs run on which GPUs",
-        ),
-        Family(
-            "timeslot",
-            timeslot.TimeslotInstance,
-            timeslot.TimeslotSolution,
-            timeslot.check,
-            Sense.MIN,
-            "offline time-slotted allocation over a horizon",
-        ),
-        Family(
-            "hopper",
-            hopper.HopperInstance,
-            hopper.HopperSolution,
-            hopper.check,
-            Sense.MIN,
-            "Cerebro's model hopper parallelism (open shop)",
-        ),
-        Family(
-            "spase",
-            spase.SpaseInstance,
-            spase.SpaseSolution,
-            spase.check,
-            Sense.MIN,
-            "Saturn's parallelism selection, allocation and scheduling",
-        ),
+        placement.FAMILY,
+        timeslot.FAMILY,
+        hopper.FAMILY,
+        spase.FAMILY,
     )
 }
 
 
-def family(name: str) -> Family:
+def family(name: str) -> Family[Any, Any]:
     try:
         return FAMILIES[name]
     except KeyError:
@@ -70,7 +34,7 @@ def family(name: str) -> Family:
         raise InputError(f"family must be one of {names}, got {name!r}") from None
 
 
-def check(instance: Any, solution: Any) -> CheckReport:
+def check(instance: Instance, solution: Solution) -> CheckReport:
     """Run the family's independent checker."""
     if instance.family != solution.family:
         raise InputError(
@@ -80,4 +44,18 @@ def check(instance: Any, solution: Any) -> CheckReport:
     return family(instance.family).check(instance, solution)
 
 
-__all__ = ["FAMILIES", "CheckReport", "Family", "Sense", "Violation", "check", "family"]
+def bound(instance: Instance) -> float:
+    """The family's solver-free bound (lower for min, upper for max)."""
+    return float(family(instance.family).bound(instance))
+
+
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "MethodSpec",
+    "Option",
+    "Source",
+    "bound",
+    "check",
+    "family",
+]

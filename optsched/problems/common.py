@@ -1,10 +1,13 @@
-"""Jobs and helpers shared by the cluster families (placement, timeslot)."""
+"""Jobs, validation and generator helpers shared by the cluster families."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from .. import sources
 from ..errors import InputError, check_list, where
 from ..model.gpus import GPU_TYPES
 from ..model.topology import Cluster
@@ -61,3 +64,68 @@ def allowed_pools(
         allowed = ",".join(candidates)
         raise InputError(f"{ctx}: num_gpus {num_gpus} fits no allowed GPU pool ({allowed})")
     return tuple(pools)
+
+
+# ---------------------------------------------------------------- generator helpers
+#: Gavel's parametric job-size distribution (scheduler/utils.py): GPUs -> probability.
+GAVEL_SCALE_PROBS = {1: 0.70, 2: 0.10, 4: 0.15, 8: 0.05}
+
+
+def gavel_jobs(rng: np.random.Generator, num_jobs: int, max_gpus: int) -> list[tuple[str, int]]:
+    """``(job type, GPUs)`` drawn from Gavel's size distribution and its measured types."""
+    table = default_catalog().table
+    out = []
+    sizes = [s for s in GAVEL_SCALE_PROBS if s <= max_gpus]
+    probs = np.array([GAVEL_SCALE_PROBS[s] for s in sizes])
+    probs /= probs.sum()
+    for _ in range(num_jobs):
+        g = int(rng.choice(sizes, p=probs))
+        types = sorted({k[0] for k in table.isolated if k[2] == g})
+        out.append((types[int(rng.integers(len(types)))], g))
+    return out
+
+
+def types_for(g: int) -> list[str]:
+    """Gavel job types measured at ``g`` GPUs; other sizes draw from the 8-GPU types
+    (their throughput follows rule 4 of the throughput model)."""
+    table = default_catalog().table
+    measured = sorted({k[0] for k in table.isolated if k[2] == g})
+    if measured:
+        return measured
+    return sorted({k[0] for k in table.isolated if k[2] == 8})
+
+
+#: Real traces that the cluster families' generators read.
+TRACES = ("philly", "itp", "helios", "gavel")
+
+
+def trace(source: str, vc: str | None, seed: int) -> tuple[sources.TraceJob, ...]:
+    if source == "philly":
+        return sources.philly(vc)
+    if source == "itp":
+        return sources.itp(vc or "cluster03")
+    if source == "helios":
+        return sources.helios()
+    if source == "gavel":
+        return sources.gavel_msr(vc or "6214e9", seed % 5)
+    raise InputError(f"unknown trace source {source!r}")
+
+
+def window(
+    jobs: tuple[sources.TraceJob, ...], n: int, max_gpus: int, rng: np.random.Generator
+) -> list[sources.TraceJob]:
+    """``n`` consecutive jobs (by arrival) from a random start, dropping jobs larger than
+    ``max_gpus`` (no pool could hold them)."""
+    fit = [j for j in jobs if j.num_gpus <= max_gpus]
+    if len(fit) < n:
+        raise InputError(f"trace has only {len(fit)} jobs of at most {max_gpus} GPUs, need {n}")
+    start = int(rng.integers(0, len(fit) - n + 1))
+    return fit[start : start + n]
+
+
+def typed(job: sources.TraceJob, rng: np.random.Generator) -> str:
+    """The trace's job type where it names one, else one drawn for its size."""
+    if job.job_type is not None:
+        return job.job_type
+    types = types_for(job.num_gpus)
+    return types[int(rng.integers(len(types)))]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import Status
+from ..core import Status
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,22 @@ class SolveOptions:
         A solution of the same instance to start from (CP-SAT hints, MILP
         initial values), or ``None``.
     extra
-        Method-specific options, e.g. ``{"solver": "highs"}`` for ``milp``.
+        Method options, e.g. ``{"solver": "scip"}`` for ``milp``.
+    params
+        Solver parameters passed verbatim: CP-SAT ``SatParameters`` fields for
+        ``cpsat``, the back-end's own options for ``milp``, hyper-parameters
+        for a plug-in. Recorded in the result.
+    log
+        Show the solver's log (on stdout).
     """
 
     time_limit: float | None = None
     workers: int = 1
     seed: int = 0
     warm_start: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    log: bool = False
 
 
 @dataclass

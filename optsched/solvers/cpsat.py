@@ -9,7 +9,8 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ..result import Status
+from ..core import Status
+from ..errors import InputError
 from .common import SolveOptions
 
 VERSION = f"cp-sat (ortools {version('ortools')})"
@@ -22,8 +23,31 @@ def make_solver(options: SolveOptions) -> cp_model.CpSolver:
     params.random_seed = int(options.seed)
     if options.time_limit is not None:
         params.max_time_in_seconds = max(0.0, float(options.time_limit))
-    params.log_search_progress = bool(options.extra.get("log", False))
+    params.log_search_progress = options.log
+    if options.log:
+        params.log_to_stdout = True
+    for key, value in options.params.items():
+        set_parameter(params, key, value)
     return solver
+
+
+def set_parameter(params: Any, key: str, value: Any) -> None:
+    """Set the ``SatParameters`` field ``key`` from a string, number or bool, verbatim.
+
+    The pair is parsed as protobuf text (``key: value``), so enum fields take
+    their names (``search_branching=FIXED_SEARCH``); a field that does not
+    exist or a value of the wrong type is a one-line ``InputError``.
+    """
+    from google.protobuf import text_format
+    from ortools.sat import sat_parameters_pb2
+
+    text = f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+    try:
+        text_format.Parse(text, sat_parameters_pb2.SatParameters())
+    except text_format.ParseError as exc:
+        reason = str(exc).split(":", 2)[-1].strip()
+        raise InputError(f"--params: CP-SAT parameter {key}={value!r}: {reason}") from None
+    params.merge_text_format(text)
 
 
 def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolver, Status]:

@@ -21,8 +21,8 @@ from typing import Any
 
 import pulp
 
+from ..core import Status
 from ..errors import InputError
-from ..result import Status
 from .common import MethodOutput, SolveOptions
 
 SOLVERS = ("cbc", "highs")

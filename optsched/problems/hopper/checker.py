@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 
-from ..base import TOL, CheckReport, Violations
-from .instance import FAMILY, HopperInstance
+from ...core import CHECK_TOL, CheckReport, Violations
+from .instance import NAME, HopperInstance
 from .solution import HopperSolution
 
 
@@ -46,7 +46,7 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
         or (ws is not None and (len(ws) != n or any(len(r) != p for r in ws)))
     ):
         bad.add("shape", 1, f"starts and workers must be {n} x {p}")
-        return CheckReport(FAMILY, math.nan, bad.freeze())
+        return CheckReport(NAME, math.nan, bad.freeze())
     where = [[solution.worker(i, j) for j in range(p)] for i in range(n)]
     for i in range(n):
         for j in range(p):
@@ -58,10 +58,10 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
                     f"{instance.workers[j]!r} on worker {where[i][j]}",
                 )
     if bad:
-        return CheckReport(FAMILY, math.nan, bad.freeze())
+        return CheckReport(NAME, math.nan, bad.freeze())
     T = [[instance.times[i][where[i][j]] for j in range(p)] for i in range(n)]
     makespan = max((starts[i][j] + T[i][j] for i in range(n) for j in range(p)), default=0.0)
-    tol = TOL * max(makespan, 1.0)
+    tol = CHECK_TOL * max(makespan, 1.0)
     for i in range(n):
         for j in range(p):
             bad.add(
@@ -90,4 +90,4 @@ def check(instance: HopperInstance, solution: HopperSolution) -> CheckReport:
             [(starts[i][j], starts[i][j] + T[i][j], instance.workers[j]) for j in range(p)],
             tol,
         )
-    return CheckReport(FAMILY, makespan, bad.freeze(), {"makespan": makespan})
+    return CheckReport(NAME, makespan, bad.freeze(), {"makespan": makespan})

@@ -20,12 +20,11 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ...registry import register
-from ...result import Status
+from ...core import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import dense_greedy, makespan, retime
-from .instance import FAMILY, HopperInstance, lower_bound
+from .instance import HopperInstance, lower_bound
 from .solution import HopperSolution
 
 
@@ -56,12 +55,6 @@ def makespan_var(
     return c
 
 
-@register(
-    FAMILY,
-    "cpsat",
-    "exact",
-    "CP-SAT open-shop model: intervals, no-overlap per worker and per config",
-)
 def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     n, p = instance.num_configs, instance.num_workers
     if instance.replicated:

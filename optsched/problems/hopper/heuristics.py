@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...errors import InputError
+from ...core import Status, Unsupported
+from ...solvers.common import MethodOutput, SolveOptions
+
+if TYPE_CHECKING:
+    from .instance import HopperInstance
 
 
 def dense_greedy(times: Sequence[Sequence[float]]) -> list[list[float]]:
@@ -157,7 +162,7 @@ def task_parallel(instance):  # type: ignore[no-untyped-def]
     T = np.asarray(instance.times, dtype=float)
     n, p = T.shape
     if any(len(instance.holders(j)) < p for j in range(p)):
-        raise InputError(
+        raise Unsupported(
             "task_parallel needs every partition on every worker (full "
             "replication); use HopperInstance.fully_replicated()"
         )
@@ -173,38 +178,18 @@ def task_parallel(instance):  # type: ignore[no-untyped-def]
     return _as_solution(starts, where)
 
 
-def _registered() -> None:
-    from ...registry import register
-    from ...result import Status
-    from ...solvers.common import MethodOutput
+# Methods (declared in the family record, ``optsched/problems/hopper/__init__.py``).
+def greedy_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
+    if instance.replicated:
+        raise Unsupported("greedy handles unreplicated partitions only")
+    return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
 
-    @register(
-        "hopper",
-        "greedy",
-        "heuristic",
-        "dense greedy open-shop schedule, most remaining work first",
+
+def randomized_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
+    return MethodOutput(
+        Status.FEASIBLE, randomized(instance, options.seed), parameters={"seed": options.seed}
     )
-    def _greedy(instance, options):  # type: ignore[no-untyped-def]
-        if instance.replicated:
-            raise InputError("greedy handles unreplicated partitions only")
-        return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
-
-    @register(
-        "hopper", "randomized", "heuristic", "Cerebro's randomized scheduler (Algorithm 1), seeded"
-    )
-    def _randomized(instance, options):  # type: ignore[no-untyped-def]
-        return MethodOutput(
-            Status.FEASIBLE, randomized(instance, options.seed), parameters={"seed": options.seed}
-        )
-
-    @register(
-        "hopper",
-        "task_parallel",
-        "heuristic",
-        "task parallelism: whole epochs per worker, LPT (needs full replication)",
-    )
-    def _task_parallel(instance, options):  # type: ignore[no-untyped-def]
-        return MethodOutput(Status.FEASIBLE, task_parallel(instance))
 
 
-_registered()
+def task_parallel_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
+    return MethodOutput(Status.FEASIBLE, task_parallel(instance))

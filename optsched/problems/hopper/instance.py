@@ -26,10 +26,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from ...core import Sense
 from ...errors import InputError, check_list, check_real, check_str, get_field
-from ..base import INSTANCE_FORMAT, Sense, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
 
-FAMILY = "hopper"
+NAME = "hopper"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class HopperInstance:
     times: tuple[tuple[float, ...], ...]
     replicas: tuple[tuple[int, ...], ...] | None = None
 
-    family = FAMILY
+    family = NAME
     sense = Sense.MIN
 
     def __post_init__(self) -> None:
@@ -141,7 +142,7 @@ class HopperInstance:
     def to_dict(self) -> dict[str, Any]:
         out = envelope(
             INSTANCE_FORMAT,
-            FAMILY,
+            NAME,
             name=self.name,
             configs=list(self.configs),
             workers=list(self.workers),

@@ -22,13 +22,11 @@ from typing import Any
 
 import pulp
 
-from ...errors import InputError
-from ...registry import register
-from ...result import Status
+from ...core import Status, Unsupported
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import dense_greedy, makespan, retime
-from .instance import FAMILY, HopperInstance, lower_bound
+from .instance import HopperInstance, lower_bound
 from .solution import HopperSolution
 
 #: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
@@ -93,18 +91,17 @@ def makespan_rows(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], C
             prob += C >= X[i][j] + T[i][j]
 
 
-@register(FAMILY, "milp", "exact", "Cerebro's big-M MILP (PuLP; CBC, or HiGHS with --solver highs)")
 def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     T = instance.times
     n, p = instance.num_configs, instance.num_workers
     binaries = n * p * (p - 1) // 2 + p * n * (n - 1) // 2
     if binaries > MAX_BINARIES:
-        raise InputError(
+        raise Unsupported(
             f"milp: Cerebro's model of this instance has {binaries:,} binaries, "
             f"more than PuLP can build here ({MAX_BINARIES:,}); use cpsat"
         )
     if instance.replicated:
-        raise InputError(
+        raise Unsupported(
             "hopper exact models handle unreplicated partitions only "
             "(each unit on its partition's worker)"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import InputError, check_list, check_real, get_field
 from ..base import SOLUTION_FORMAT, envelope, strip_envelope
-from .instance import FAMILY
+from .instance import NAME
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class HopperSolution:
     starts: tuple[tuple[float, ...], ...]
     workers: tuple[tuple[int, ...], ...] | None = None
 
-    family = FAMILY
+    family = NAME
 
     def __post_init__(self) -> None:
         rows = []
@@ -46,7 +46,7 @@ class HopperSolution:
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
         out = envelope(
-            SOLUTION_FORMAT, FAMILY, instance=instance_name, starts=[list(r) for r in self.starts]
+            SOLUTION_FORMAT, NAME, instance=instance_name, starts=[list(r) for r in self.starts]
         )
         if self.workers is not None:
             out["workers"] = [list(r) for r in self.workers]

@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from ...core import CheckReport, Violations
 from ...errors import InputError
-from ..base import CheckReport, Violations
-from .instance import FAMILY, PlacementInstance, PlacementObjective
+from .instance import NAME, PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
 
@@ -127,4 +127,4 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
         "throughput": throughput,
         "normalised_throughput": normalised,
     }
-    return CheckReport(FAMILY, objective, bad.freeze(), details)
+    return CheckReport(NAME, objective, bad.freeze(), details)

@@ -14,12 +14,11 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ...registry import register
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import Formulation, Pair, PlacementModel
 from .heuristics import density_greedy
-from .instance import FAMILY, PlacementInstance, PlacementObjective
+from .instance import PlacementInstance, PlacementObjective
 
 SCALE = 10**9
 
@@ -79,13 +78,6 @@ class _CpModel(PlacementModel):
         return 1
 
 
-@register(
-    FAMILY,
-    "cpsat",
-    "exact",
-    "CP-SAT: type x spread-level choices, GPU counts per server, "
-    "co-location pairs; exact against the throughput model",
-)
 def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     model = _CpModel(f)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ...errors import InputError
+from ...core import Unsupported
 from .instance import PlacementInstance
 from .solution import PlacementSolution
 
@@ -72,7 +72,7 @@ class Formulation:
             links = {(c.servers[s].link_bandwidth, c.servers[s].nic_bandwidth) for s in servers}
             uplinks = {c.racks[c.server2rack[s]].uplink_bandwidth for s in servers}
             if len(links) > 1 or len(uplinks) > 1:
-                raise InputError(
+                raise Unsupported(
                     f"placement exact models need servers of GPU type {t!r} to share "
                     "link and NIC bandwidths, and their racks one uplink bandwidth"
                 )

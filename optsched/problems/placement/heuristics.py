@@ -11,10 +11,9 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable, Iterable
 
-from ...registry import register
-from ...result import Status
+from ...core import Status
 from ...solvers.common import MethodOutput, SolveOptions
-from .instance import FAMILY, Job, PlacementInstance
+from .instance import Job, PlacementInstance
 from .solution import PlacementSolution
 
 
@@ -262,33 +261,14 @@ def _method(
     return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
 
 
-register(FAMILY, "first_fit", "heuristic", "first-fit: first server that fits, else spread")(
-    _method(first_fit)
-)
-register(
-    FAMILY,
-    "best_fit",
-    "heuristic",
-    "best-fit consolidation (Tiresias/Blox): one server, exact fit first",
-)(_method(best_fit))
-register(FAMILY, "scattered", "heuristic", "scattered (Blox): first-fit GPUs across servers")(
-    _method(scattered)
-)
-register(FAMILY, "random", "heuristic", "random order, type and GPUs, seeded")(
-    lambda inst, opts: MethodOutput(Status.FEASIBLE, random_placement(inst, opts.seed))
-)
-register(
-    FAMILY,
-    "gavel",
-    "heuristic",
-    "Gavel's round placement: largest first, fewest servers, fastest type",
-)(_method(gavel_round))
-register(
-    FAMILY,
-    "gandiva",
-    "heuristic",
-    "Gandiva packing: co-locate when the measured pair throughput pays",
-)(_method(gandiva))
-register(FAMILY, "greedy", "heuristic", "greedy by weighted throughput density (value per GPU)")(
-    _method(density_greedy)
-)
+# Methods (declared in the family record, ``optsched/problems/placement/__init__.py``).
+first_fit_method = _method(first_fit)
+best_fit_method = _method(best_fit)
+scattered_method = _method(scattered)
+gavel_method = _method(gavel_round)
+gandiva_method = _method(gandiva)
+greedy_method = _method(density_greedy)
+
+
+def random_method(inst: PlacementInstance, opts: SolveOptions) -> MethodOutput:
+    return MethodOutput(Status.FEASIBLE, random_placement(inst, opts.seed))

@@ -22,6 +22,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
+from ...core import Sense
 from ...errors import (
     InputError,
     check_keys,
@@ -35,10 +36,10 @@ from ...errors import (
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
 from ...throughput.model import ThroughputModel
-from ..base import INSTANCE_FORMAT, Sense, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
-FAMILY = "placement"
+NAME = "placement"
 
 
 class PlacementObjective(str, Enum):
@@ -126,7 +127,7 @@ class PlacementInstance:
     unmeasured_interference: float | None = None
     job_types: tuple[JobType, ...] = field(default=())
 
-    family = FAMILY
+    family = NAME
     sense = Sense.MAX
 
     def __post_init__(self) -> None:
@@ -200,7 +201,7 @@ class PlacementInstance:
 
     # -------------------------------------------------------------- I/O
     def to_dict(self) -> dict[str, Any]:
-        out = envelope(INSTANCE_FORMAT, FAMILY, name=self.name)
+        out = envelope(INSTANCE_FORMAT, NAME, name=self.name)
         out["objective"] = self.objective.value
         out["space_sharing"] = self.space_sharing
         out["locality"] = self.locality

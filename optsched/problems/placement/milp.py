@@ -11,12 +11,11 @@ from typing import Any
 
 import pulp
 
-from ...registry import register
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .formulation import Formulation, Pair, PlacementModel
 from .heuristics import density_greedy
-from .instance import FAMILY, PlacementInstance, PlacementObjective
+from .instance import PlacementInstance, PlacementObjective
 
 
 class _MilpModel(PlacementModel):
@@ -73,12 +72,6 @@ class _MilpModel(PlacementModel):
         self.m += tau
 
 
-@register(
-    FAMILY,
-    "milp",
-    "exact",
-    "MILP (PuLP; CBC, or HiGHS with --solver highs) of the same formulation as cpsat",
-)
 def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     model = _MilpModel(f)

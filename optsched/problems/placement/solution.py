@@ -9,7 +9,7 @@ from typing import Any
 
 from ...errors import InputError, check_list
 from ..base import SOLUTION_FORMAT, envelope, strip_envelope
-from .instance import FAMILY
+from .instance import NAME
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class PlacementSolution:
 
     assignment: Mapping[str, tuple[int, ...]]
 
-    family = FAMILY
+    family = NAME
 
     def __post_init__(self) -> None:
         frozen = {}
@@ -37,7 +37,7 @@ class PlacementSolution:
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
         return envelope(
             SOLUTION_FORMAT,
-            FAMILY,
+            NAME,
             instance=instance_name,
             assignment={j: list(g) for j, g in self.assignment.items()},
         )

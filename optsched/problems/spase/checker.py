@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from ..base import TOL, CheckReport, Violations
-from .instance import FAMILY, SpaseInstance
+from ...core import CHECK_TOL, CheckReport, Violations
+from .instance import NAME, SpaseInstance
 from .solution import SpaseSolution
 
 
@@ -60,7 +60,7 @@ def check(instance: SpaseInstance, solution: SpaseSolution) -> CheckReport:
         for g in gpus:
             intervals[g].append((plan.start, end, t.id))
     makespan = max(finish.values(), default=0.0)
-    tol = TOL * max(makespan, 1.0)
+    tol = CHECK_TOL * max(makespan, 1.0)
     for g, ivs in sorted(intervals.items()):
         ivs.sort()
         end, who = -math.inf, ""
@@ -70,4 +70,4 @@ def check(instance: SpaseInstance, solution: SpaseSolution) -> CheckReport:
             if e > end:
                 end, who = e, tid
     objective = makespan if complete else math.inf
-    return CheckReport(FAMILY, objective, bad.freeze(), {"finish": finish})
+    return CheckReport(NAME, objective, bad.freeze(), {"finish": finish})

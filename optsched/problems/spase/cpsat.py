@@ -20,19 +20,12 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from ...registry import register
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import assign_gpus, earliest_finish, makespan, retime
-from .instance import FAMILY, SpaseInstance
+from .instance import SpaseInstance
 
 
-@register(
-    FAMILY,
-    "cpsat",
-    "exact",
-    "CP-SAT: optional intervals per (configuration, server), cumulative per server",
-)
 def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     c = instance.cluster
     tasks = instance.tasks

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from ...core import Status
+from ...solvers.common import MethodOutput, SolveOptions
 from .instance import SpaseInstance
 from .solution import SpaseSolution, TaskPlan
 
@@ -266,41 +268,18 @@ def randomized(instance: SpaseInstance, seed: int) -> SpaseSolution:
     return _list_schedule(instance, picks)
 
 
-def _registered() -> None:
-    from ...registry import register
-    from ...result import Status
-    from ...solvers.common import MethodOutput
-
-    def wrap(fn):  # type: ignore[no-untyped-def]
-        return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
-
-    register(
-        "spase",
-        "max_heuristic",
-        "heuristic",
-        "Saturn's Max-Heuristic: a whole server per task, best parallelism",
-    )(wrap(max_heuristic))
-    register(
-        "spase",
-        "min_heuristic",
-        "heuristic",
-        "Saturn's Min-Heuristic: one GPU per task, leftover GPUs split evenly",
-    )(wrap(min_heuristic))
-    register(
-        "spase",
-        "optimus_greedy",
-        "heuristic",
-        "Saturn's Optimus*-Greedy: marginal runtime gain per GPU, per server",
-    )(wrap(optimus_greedy))
-    register("spase", "randomized", "heuristic", "random configuration, server and order, seeded")(
-        lambda inst, opts: MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed))
-    )
-    register(
-        "spase",
-        "greedy",
-        "heuristic",
-        "longest task first, earliest finishing configuration and server",
-    )(wrap(earliest_finish))
+# Methods (declared in the family record, ``optsched/problems/spase/__init__.py``).
+def _method(
+    fn: Callable[[SpaseInstance], SpaseSolution],
+) -> Callable[[SpaseInstance, SolveOptions], MethodOutput]:
+    return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
 
 
-_registered()
+max_heuristic_method = _method(max_heuristic)
+min_heuristic_method = _method(min_heuristic)
+optimus_greedy_method = _method(optimus_greedy)
+greedy_method = _method(earliest_finish)
+
+
+def randomized_method(inst: SpaseInstance, opts: SolveOptions) -> MethodOutput:
+    return MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed))

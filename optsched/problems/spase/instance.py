@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...core import Sense
 from ...errors import (
     InputError,
     check_keys,
@@ -28,9 +29,9 @@ from ...errors import (
     where,
 )
 from ...model.topology import Cluster
-from ..base import INSTANCE_FORMAT, Sense, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
 
-FAMILY = "spase"
+NAME = "spase"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class SpaseInstance:
     cluster: Cluster
     tasks: tuple[Task, ...]
 
-    family = FAMILY
+    family = NAME
     sense = Sense.MIN
 
     def __post_init__(self) -> None:
@@ -121,7 +122,7 @@ class SpaseInstance:
     def to_dict(self) -> dict[str, Any]:
         return envelope(
             INSTANCE_FORMAT,
-            FAMILY,
+            NAME,
             name=self.name,
             cluster=self.cluster.to_dict(),
             tasks=[t.to_dict() for t in self.tasks],

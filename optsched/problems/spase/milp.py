@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import pulp
 
-from ...errors import InputError
-from ...registry import register
+from ...core import Unsupported
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import earliest_finish, makespan, retime
-from .instance import FAMILY, SpaseInstance, lower_bound
+from .instance import SpaseInstance, lower_bound
 
 #: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
 MAX_CONSTRAINTS = 500_000
 
 
-@register(FAMILY, "milp", "exact", "Saturn's SPASE MILP (PuLP; CBC, or HiGHS with --solver highs)")
 def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     c = instance.cluster
     tasks = instance.tasks
@@ -49,7 +47,7 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         len(tasks) * (len(tasks) - 1) * sum(len(t.configs) for t in tasks) / len(tasks) * c.num_gpus
     )
     if pairs > MAX_CONSTRAINTS:
-        raise InputError(
+        raise Unsupported(
             f"milp: Saturn's model of this instance has about {int(pairs):,} "
             f"no-overlap constraints, more than PuLP can build here "
             f"({MAX_CONSTRAINTS:,}); use cpsat"

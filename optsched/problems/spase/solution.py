@@ -9,7 +9,7 @@ from typing import Any
 
 from ...errors import InputError, check_keys, check_list, check_positive_int, check_real, get_field
 from ..base import SOLUTION_FORMAT, envelope, strip_envelope
-from .instance import FAMILY
+from .instance import NAME
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class TaskPlan:
 class SpaseSolution:
     plans: Mapping[str, TaskPlan]
 
-    family = FAMILY
+    family = NAME
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "plans", MappingProxyType(dict(self.plans)))
@@ -41,7 +41,7 @@ class SpaseSolution:
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
         return envelope(
             SOLUTION_FORMAT,
-            FAMILY,
+            NAME,
             instance=instance_name,
             plans={t: p.to_dict() for t, p in self.plans.items()},
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..base import TOL
+from ...core import CHECK_TOL
 from .instance import TimeslotInstance, TimeslotObjective
 
 
@@ -21,7 +21,7 @@ def min_slots(instance: TimeslotInstance) -> dict[str, int]:
     out = {}
     for j in instance.jobs:
         rate = max(instance.rate(j.id, t) for t in instance.pools[j.id])
-        need = (j.work * (1 - TOL) / rate + instance.restart_overhead) / instance.slot_seconds
+        need = (j.work * (1 - CHECK_TOL) / rate + instance.restart_overhead) / instance.slot_seconds
         out[j.id] = max(1, math.ceil(need - 1e-12))
     return out
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from ..base import TOL, CheckReport, Violations
-from .instance import FAMILY, TimeslotInstance, TimeslotObjective
+from ...core import CHECK_TOL, CheckReport, Violations
+from .instance import NAME, TimeslotInstance, TimeslotObjective
 from .solution import Run, TimeslotSolution
 
 
@@ -84,7 +84,7 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
             else:
                 rate = instance.rate(job.id, run.gpu_type)
             done += rate * seconds
-            if done >= job.work * (1 - TOL):
+            if done >= job.work * (1 - CHECK_TOL):
                 finished = slot
                 break
         progress[job.id] = min(done / job.work, 1.0)
@@ -105,4 +105,4 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
             for j in instance.jobs
         )
     details = {"completion": completion, "progress": progress}
-    return CheckReport(FAMILY, objective, bad.freeze(), details)
+    return CheckReport(NAME, objective, bad.freeze(), details)

@@ -16,12 +16,11 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ...registry import register
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
 from .bounds import min_slots
-from .instance import FAMILY, TimeslotInstance, TimeslotObjective
+from .instance import TimeslotInstance, TimeslotObjective
 
 WORK_UNITS = 10**9
 SCALE = 10**9
@@ -71,7 +70,6 @@ def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, 
     return 1.0 / SCALE, widen
 
 
-@register(FAMILY, "cpsat", "exact", "CP-SAT time-indexed model (slot x GPU type)")
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
     be = _Cp()

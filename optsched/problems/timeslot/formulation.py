@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import InputError
+from ...core import Unsupported
 from .instance import TimeslotInstance
 from .solution import Run, TimeslotSolution
 
@@ -236,7 +236,7 @@ class LocalityVars:
 
 def check_locality(instance: TimeslotInstance) -> None:
     if instance.locality and instance.restart_overhead > 0:
-        raise InputError(
+        raise Unsupported(
             "timeslot exact models with locality need restart_overhead 0 "
             "(a restart depends on the exact GPU set, which they do not track)"
         )

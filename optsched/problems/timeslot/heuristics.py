@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...registry import register
-from ...result import Status
+from ...core import Status
 from ...solvers.common import MethodOutput, SolveOptions
 from .instance import TimeslotInstance, TimeslotJob
 from .solution import Run, TimeslotSolution
@@ -378,60 +377,46 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
     return counted
 
 
-POLICIES: dict[str, tuple[Callable[[TimeslotInstance], Policy], str]] = {
-    "fifo": (lambda inst: fifo, "FIFO by release, fastest type with room"),
-    "sjf": (lambda inst: sjf, "shortest job first, non-preemptive"),
-    "srtf": (lambda inst: srtf, "shortest remaining time first, preemptive"),
-    "tiresias_las": (
-        lambda inst: tiresias_las,
-        "Tiresias discretised 2D-LAS with starvation guard",
-    ),
-    "tiresias_gittins": (lambda inst: tiresias_gittins, "Tiresias discretised 2D-Gittins index"),
-    "gavel_mmf": (
-        gavel_mmf_policy,
-        "Gavel heterogeneity-aware max-min fairness LP, rounded into slots",
-    ),
-    "themis": (lambda inst: themis, "Themis finish-time fairness, greedy on largest rho"),
-    "allox": (allox_policy, "AlloX min-cost matching of jobs to (type, position)"),
-    "optimus": (lambda inst: optimus, "Optimus-style marginal remaining-time gain per GPU"),
-}
+def _policy_method(
+    make: Callable[[TimeslotInstance], Policy],
+) -> Callable[[TimeslotInstance, SolveOptions], MethodOutput]:
+    """A method that runs the policy ``make(instance)`` over the horizon."""
 
-
-def _register_all() -> None:
-    for name, (make, summary) in POLICIES.items():
-
-        def method(inst: TimeslotInstance, opts: SolveOptions, make=make) -> MethodOutput:
-            solution, unfinished = simulate(inst, make(inst))
-            if unfinished:  # the policy ran out of horizon: no feasible schedule
-                return MethodOutput(
-                    Status.ERROR,
-                    None,
-                    message=(
-                        f"policy left {len(unfinished)} job(s) unfinished at the horizon "
-                        f"({', '.join(unfinished[:5])})"
-                    ),
-                )
-            return MethodOutput(Status.FEASIBLE, solution)
-
-        register("timeslot", name, "heuristic", summary)(method)
-
-    def greedy(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
-        from .checker import check
-
-        solution = greedy_srtf(inst)
-        left = [v.where for v in check(inst, solution).violations if v.kind == "incomplete"]
-        if left:
+    def method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
+        solution, unfinished = simulate(inst, make(inst))
+        if unfinished:  # the policy ran out of horizon: no feasible schedule
             return MethodOutput(
-                Status.ERROR, None, message=(f"left {len(left)} job(s) unfinished at the horizon")
+                Status.ERROR,
+                None,
+                message=(
+                    f"policy left {len(unfinished)} job(s) unfinished at the horizon "
+                    f"({', '.join(unfinished[:5])})"
+                ),
             )
         return MethodOutput(Status.FEASIBLE, solution)
 
-    register(
-        "timeslot",
-        "greedy",
-        "heuristic",
-        "shortest remaining time first on the fastest free type (warm start)",
-    )(greedy)
+    return method
 
 
-_register_all()
+# Methods (declared in the family record, ``optsched/problems/timeslot/__init__.py``).
+fifo_method = _policy_method(lambda inst: fifo)
+sjf_method = _policy_method(lambda inst: sjf)
+srtf_method = _policy_method(lambda inst: srtf)
+tiresias_las_method = _policy_method(lambda inst: tiresias_las)
+tiresias_gittins_method = _policy_method(lambda inst: tiresias_gittins)
+gavel_mmf_method = _policy_method(gavel_mmf_policy)
+themis_method = _policy_method(lambda inst: themis)
+allox_method = _policy_method(allox_policy)
+optimus_method = _policy_method(lambda inst: optimus)
+
+
+def greedy_method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
+    from .checker import check
+
+    solution = greedy_srtf(inst)
+    left = [v.where for v in check(inst, solution).violations if v.kind == "incomplete"]
+    if left:
+        return MethodOutput(
+            Status.ERROR, None, message=(f"left {len(left)} job(s) unfinished at the horizon")
+        )
+    return MethodOutput(Status.FEASIBLE, solution)

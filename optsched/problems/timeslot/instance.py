@@ -29,6 +29,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
+from ...core import Sense
 from ...errors import (
     InputError,
     check_keys,
@@ -42,10 +43,10 @@ from ...errors import (
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
 from ...throughput.model import ThroughputModel
-from ..base import INSTANCE_FORMAT, Sense, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
-FAMILY = "timeslot"
+NAME = "timeslot"
 GAVEL_ROUND_SECONDS = 360.0
 
 
@@ -130,7 +131,7 @@ class TimeslotInstance:
     restart_overhead: float = 0.0
     job_types: tuple[JobType, ...] = field(default=())
 
-    family = FAMILY
+    family = NAME
     sense = Sense.MIN
 
     def __post_init__(self) -> None:
@@ -209,7 +210,7 @@ class TimeslotInstance:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        out = envelope(INSTANCE_FORMAT, FAMILY, name=self.name)
+        out = envelope(INSTANCE_FORMAT, NAME, name=self.name)
         out.update(
             objective=self.objective.value,
             num_slots=self.num_slots,

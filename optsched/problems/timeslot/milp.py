@@ -9,12 +9,11 @@ from typing import Any
 
 import pulp
 
-from ...registry import register
 from ...solvers import milp
 from ...solvers.common import MethodOutput, SolveOptions
 from . import formulation as F
 from .bounds import lower_bound
-from .instance import FAMILY, TimeslotInstance, TimeslotObjective
+from .instance import TimeslotInstance, TimeslotObjective
 
 
 class _Lp(F.Backend):
@@ -52,9 +51,6 @@ def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
         be.m += rho
 
 
-@register(
-    FAMILY, "milp", "exact", "MILP time-indexed model (PuLP; CBC, or HiGHS with --solver highs)"
-)
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
     be = _Lp()

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import InputError, check_keys, check_list, check_positive_int, get_field
 from ..base import SOLUTION_FORMAT, envelope, strip_envelope
-from .instance import FAMILY
+from .instance import NAME
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,14 @@ class Run:
 class TimeslotSolution:
     runs: tuple[Run, ...]
 
-    family = FAMILY
+    family = NAME
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: (r.slot, r.job))))
 
     def to_dict(self, instance_name: str = "") -> dict[str, Any]:
         return envelope(
-            SOLUTION_FORMAT, FAMILY, instance=instance_name, runs=[r.to_dict() for r in self.runs]
+            SOLUTION_FORMAT, NAME, instance=instance_name, runs=[r.to_dict() for r in self.runs]
         )
 
     @classmethod
