@@ -245,7 +245,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         **extra,
     )
     if result.status is Status.UNSUPPORTED:  # the method does not take this instance
-        raise InputError(f"{result.method}: {result.message}")
+        raise InputError(result.message)
     if args.out and result.solution is not None:
         write_solution(args.out, result.solution, inst.name)
     if args.json:
@@ -511,7 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-limit", "-t", type=_positive_float, default=None, help="seconds")
     sp.add_argument("--workers", "-w", type=_positive_int, default=1)
     sp.add_argument("--seed", "-s", type=int, default=0)
-    sp.add_argument("--solver", choices=("cbc", "highs"), help="MILP back-end (method milp)")
+    sp.add_argument(
+        "--solver",
+        help="back-end of method milp: cbc (default), highs, scip, mathopt:highs",
+    )
     sp.add_argument("--warm-start", help="a solution file to start from")
     sp.add_argument("--out", "-o", help="write the solution here (JSON)")
     sp = add("gap", cmd_gap, "optimality gap of a method on instances, with a summary")

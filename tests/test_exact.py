@@ -14,8 +14,14 @@ from optsched.result import Status
 from optsched.solve import solve
 from optsched.throughput import gavel_table
 
-BACKENDS = [("cpsat", {}), ("milp", {}), ("milp", {"solver": "highs"})]
-IDS = ["cpsat", "milp-cbc", "milp-highs"]
+BACKENDS = [
+    ("cpsat", {}),
+    ("milp", {}),
+    ("milp", {"solver": "highs"}),
+    ("milp", {"solver": "scip"}),
+    ("milp", {"solver": "mathopt:highs"}),
+]
+IDS = ["cpsat", "milp-cbc", "milp-highs", "milp-scip", "milp-mathopt-highs"]
 
 
 def run(instance, method, kw, **more):

@@ -9,9 +9,10 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ..core import Status
+from ..core import Status, Unsupported
 from ..errors import InputError
 from .common import SolveOptions
+from .linear import Outcome, check_constraint
 
 VERSION = f"cp-sat (ortools {version('ortools')})"
 
@@ -102,3 +103,59 @@ def time_scale(values: Iterable[float], target: float = 1e6) -> tuple[float, boo
 
 def floor_scaled(v: float, s: float, exact: bool) -> int:
     return int(round(v * s)) if exact else int(math.floor(v * s))
+
+
+class CpSatModel:
+    """CP-SAT behind the linear layer's protocol, for formulations shared with MILP.
+
+    Coefficients must be integers: a formulation that serves both scales them
+    first (each family's ``cpsat`` module states its rule). ``continuous``
+    refuses, since CP-SAT has no continuous variables. :meth:`solve` reports
+    CP-SAT's bound in the model's (scaled) units; the family converts it.
+    """
+
+    solver = VERSION
+
+    def __init__(self) -> None:
+        self.m = cp_model.CpModel()
+        self._solver: cp_model.CpSolver | None = None
+
+    def binary(self, name: str) -> Any:
+        return self.m.new_bool_var(name)
+
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        return self.m.new_int_var(lo, hi, name)
+
+    def continuous(self, name: str, lo: float = 0.0, hi: float = math.inf) -> Any:
+        raise Unsupported(f"cpsat: variable {name!r} is continuous; CP-SAT needs integers")
+
+    def add(self, constraint: Any) -> None:
+        if check_constraint(constraint):
+            self.m.add(constraint)
+
+    def total(self, items: Iterable[Any]) -> Any:
+        return sum(items)
+
+    def minimize(self, expr: Any) -> None:
+        self.m.minimize(expr)
+
+    def maximize(self, expr: Any) -> None:
+        self.m.maximize(expr)
+
+    def start(self, var: Any, value: float) -> None:
+        self.m.add_hint(var, int(value))
+
+    def solve(self, options: SolveOptions) -> Outcome:
+        solver, status = run(self.m, options)
+        self._solver = solver
+        bound = solver.best_objective_bound if status.has_solution else None
+        return Outcome(status, bound, VERSION)
+
+    def value(self, var: Any) -> float:
+        assert self._solver is not None, "solve() first"
+        return float(self._solver.value(var))
+
+    @property
+    def cp_solver(self) -> cp_model.CpSolver:
+        assert self._solver is not None, "solve() first"
+        return self._solver

@@ -20,33 +20,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pulp
-
 from ...core import Status, Unsupported
-from ...solvers import milp
+from ...solvers import linear
 from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.linear import LinearModel
 from .heuristics import dense_greedy, makespan, retime
 from .instance import HopperInstance, lower_bound
 from .solution import HopperSolution
 
-#: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
+#: Largest model the Python back-ends build in reasonable time and memory on a
+#: 24 GiB machine.
 MAX_BINARIES = 2_000_000
 
 Grid = list[list[Any]]
 
 
 def _either_order(
-    prob: pulp.LpProblem, a: Any, ta: float, b: Any, tb: float, V: float, name: str, first_b: bool
+    lm: LinearModel, a: Any, ta: float, b: Any, tb: float, V: float, name: str, first_b: bool
 ) -> None:
     """``a >= b + t_b - V s`` and ``b >= a + t_a - V (1 - s)`` with a new binary ``s``."""
-    s = pulp.LpVariable(name, cat="Binary")
-    prob += a >= b + tb - V * s
-    prob += b >= a + ta - V * (1 - s)
-    s.setInitialValue(0 if first_b else 1)
+    s = lm.binary(name)
+    lm.add(a >= b + tb - V * s)
+    lm.add(b >= a + ta - V * (1 - s))
+    lm.start(s, 0 if first_b else 1)
 
 
 def model_isolation(
-    prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
+    lm: LinearModel, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
 ) -> None:
     """Eq. (a)/(b): the units of config ``i`` on workers ``j < j'`` are ordered by
     ``Y[i,j,j']``."""
@@ -54,7 +54,7 @@ def model_isolation(
         for j in range(len(X[0])):
             for k in range(j + 1, len(X[0])):
                 _either_order(
-                    prob,
+                    lm,
                     X[i][j],
                     T[i][j],
                     X[i][k],
@@ -66,14 +66,14 @@ def model_isolation(
 
 
 def worker_exclusivity(
-    prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
+    lm: LinearModel, X: Grid, T: Sequence[Sequence[float]], V: float, start: Grid
 ) -> None:
     """Eq. (c)/(d): configs ``i < i'`` on worker ``j`` are ordered by ``Z[i,i',j]``."""
     for j in range(len(X[0])):
         for i in range(len(X)):
             for k in range(i + 1, len(X)):
                 _either_order(
-                    prob,
+                    lm,
                     X[i][j],
                     T[i][j],
                     X[k][j],
@@ -84,11 +84,11 @@ def worker_exclusivity(
                 )
 
 
-def makespan_rows(prob: pulp.LpProblem, X: Grid, T: Sequence[Sequence[float]], C: Any) -> None:
+def makespan_rows(lm: LinearModel, X: Grid, T: Sequence[Sequence[float]], C: Any) -> None:
     """Eq. (f): ``C >= X_ij + T_ij``."""
     for i in range(len(X)):
         for j in range(len(X[0])):
-            prob += C >= X[i][j] + T[i][j]
+            lm.add(C >= X[i][j] + T[i][j])
 
 
 def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
@@ -98,13 +98,14 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     if binaries > MAX_BINARIES:
         raise Unsupported(
             f"milp: Cerebro's model of this instance has {binaries:,} binaries, "
-            f"more than PuLP can build here ({MAX_BINARIES:,}); use cpsat"
+            f"more than the MILP back-ends build here ({MAX_BINARIES:,}); use cpsat"
         )
     if instance.replicated:
         raise Unsupported(
             "hopper exact models handle unreplicated partitions only "
             "(each unit on its partition's worker)"
         )
+    solver = linear.solver_name(options)
     if options.warm_start is not None:
         start = retime(T, options.warm_start.starts)
     else:
@@ -117,26 +118,26 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
             HopperSolution(tuple(map(tuple, start))),
             lb,
             "none (start meets the bound)",
-            {"solver": milp.solver_name(options)},
+            {"solver": solver},
         )
     V = ub
 
-    prob = pulp.LpProblem("hopper", pulp.LpMinimize)
-    X = [[pulp.LpVariable(f"X_{i}_{j}", 0, ub) for j in range(p)] for i in range(n)]
-    C = pulp.LpVariable("C", lb, ub)
-    prob += C
-    model_isolation(prob, X, T, V, start)
-    worker_exclusivity(prob, X, T, V, start)
-    makespan_rows(prob, X, T, C)
+    lm = linear.new_model("hopper", options)
+    X = [[lm.continuous(f"X_{i}_{j}", 0, ub) for j in range(p)] for i in range(n)]
+    C = lm.continuous("C", lb, ub)
+    lm.minimize(C)
+    model_isolation(lm, X, T, V, start)
+    worker_exclusivity(lm, X, T, V, start)
+    makespan_rows(lm, X, T, C)
     for i in range(n):
         for j in range(p):
-            X[i][j].setInitialValue(start[i][j])
-    C.setInitialValue(ub)
+            lm.start(X[i][j], start[i][j])
+    lm.start(C, ub)
 
-    out = milp.solve(prob, options, warm=True)
-    params = {"solver": milp.solver_name(options), "big_m": V}
+    out = lm.solve(options)
+    params = {"solver": solver, "big_m": V}
     if not out.status.has_solution:
         return out.output(params, start=HopperSolution(tuple(map(tuple, start))))
-    raw = [[X[i][j].value() or 0.0 for j in range(p)] for i in range(n)]
+    raw = [[lm.value(X[i][j]) for j in range(p)] for i in range(n)]
     starts = retime(T, raw)
     return out.output(params, HopperSolution(tuple(map(tuple, starts))))

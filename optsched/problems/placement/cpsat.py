@@ -9,13 +9,11 @@ job's ``n_j`` for ``min_throughput``) to stay valid for the exact objective.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-
-from ortools.sat.python import cp_model
 
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.cpsat import CpSatModel
 from .formulation import Formulation, Pair, PlacementModel
 from .heuristics import density_greedy
 from .instance import PlacementInstance, PlacementObjective
@@ -24,21 +22,12 @@ SCALE = 10**9
 
 
 class _CpModel(PlacementModel):
+    """The shared formulation with CP-SAT's own linking and scaled coefficients."""
+
     def __init__(self, f: Formulation) -> None:
-        self.m = cp_model.CpModel()
-        super().__init__(f)
-
-    def binary(self, name: str) -> Any:
-        return self.m.new_bool_var(name)
-
-    def integer(self, name: str, lo: int, hi: int) -> Any:
-        return self.m.new_int_var(lo, hi, name)
-
-    def add(self, constraint: Any) -> None:
-        self.m.add(constraint)
-
-    def total(self, items: Iterable[Any]) -> Any:
-        return sum(items)
+        self.cp = CpSatModel()
+        self.m = self.cp.m
+        super().__init__(f, self.cp)
 
     def link_pair(self, q: Pair, v: Any, s: int) -> Any:
         self.m.add(self.x[q.a, s] == self.x[q.b, s]).only_enforce_if(v)
@@ -56,10 +45,7 @@ class _CpModel(PlacementModel):
     def coef(self, value: float) -> Any:
         return round(value * SCALE)
 
-    def start(self, var: Any, value: int) -> None:
-        self.m.add_hint(var, value)
-
-    def objective(self) -> int:
+    def scaled_objective(self) -> int:
         """Adds the objective; returns the bound's widening in scaled units."""
         inst = self.inst
         if inst.objective is PlacementObjective.GPUS_USED:
@@ -81,7 +67,7 @@ class _CpModel(PlacementModel):
 def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     model = _CpModel(f)
-    widen = model.objective()
+    widen = model.scaled_objective()
     start = options.warm_start or density_greedy(instance)
     model.hint(*f.from_solution(start))
     solver, status = cpsat.run(model.m, options)

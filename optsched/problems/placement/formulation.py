@@ -43,7 +43,8 @@ from functools import cached_property
 from typing import Any
 
 from ...core import Unsupported
-from .instance import PlacementInstance
+from ...solvers.linear import LinearModel
+from .instance import PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
 LEVELS = (0, 1, 2)
@@ -263,16 +264,17 @@ def objective_terms(f: Formulation) -> tuple[dict[int, list[tuple[float, tuple]]
 
 
 class PlacementModel:
-    """Variables and constraint families of both back-ends, in the formulation's order.
+    """Variables and constraint families of every back-end, in the formulation's order.
 
-    A back-end subclass supplies the solver primitives (``binary``, ``integer``,
-    ``add``, ``total``), the linearisations that differ (``link_pair``,
-    ``conjunction``), the objective's coefficient rule (``coef``) and how a
-    start value is given (``start``).
+    Written against the linear layer's protocol (``lm``): any MILP back-end
+    takes it as it is, with the standard linearisations of ``w = x P`` and
+    ``q = u AND p``. CP-SAT (:mod:`.cpsat`) overrides those two with its
+    enforcement literals and scales the objective's coefficients (``coef``).
     """
 
-    def __init__(self, f: Formulation) -> None:
+    def __init__(self, f: Formulation, lm: LinearModel) -> None:
         self.f = f
+        self.lm = lm
         self.inst = f.instance
         self.jobs = range(len(self.inst.jobs))
         self.shared: dict[tuple[int, int, int], Any] = {}
@@ -286,30 +288,60 @@ class PlacementModel:
 
     # ------------------------------------------------------------- primitives
     def binary(self, name: str) -> Any:
-        raise NotImplementedError
+        return self.lm.binary(name)
 
     def integer(self, name: str, lo: int, hi: int) -> Any:
-        raise NotImplementedError
+        return self.lm.integer(name, lo, hi)
 
     def add(self, constraint: Any) -> None:
-        raise NotImplementedError
+        self.lm.add(constraint)
 
     def total(self, items: Iterable[Any]) -> Any:
-        raise NotImplementedError
+        return self.lm.total(items)
 
-    def link_pair(self, q: Pair, v: Any, s: int) -> Any:
-        """``x[a,s] = x[b,s]`` when ``v``; returns ``w = x[a,s] v`` (GPUs shared on ``s``)."""
-        raise NotImplementedError
-
-    def conjunction(self, a: Any, b: Any, name: str) -> Any:
-        """A binary equal to ``a AND b``."""
-        raise NotImplementedError
+    def start(self, var: Any, value: int) -> None:
+        self.lm.start(var, value)
 
     def coef(self, value: float) -> Any:
         return value
 
-    def start(self, var: Any, value: int) -> None:
-        raise NotImplementedError
+    def link_pair(self, q: Pair, v: Any, s: int) -> Any:
+        """``x[a,s] = x[b,s]`` when ``v``; returns ``w = x[a,s] v`` (GPUs shared on ``s``):
+        ``|x[a,s] - x[b,s]| <= g (1 - v)``, ``w <= x[a,s]``, ``w <= g v``,
+        ``w >= x[a,s] - g (1 - v)``."""
+        g = self.cap[q.a, s]
+        self.add(self.x[q.a, s] - self.x[q.b, s] <= g * (1 - v))
+        self.add(self.x[q.b, s] - self.x[q.a, s] <= g * (1 - v))
+        w = self.lm.continuous(f"w_{q.a}_{q.b}_{s}", 0, g)
+        self.add(w <= self.x[q.a, s])
+        self.add(w <= g * v)
+        self.add(w >= self.x[q.a, s] - g * (1 - v))
+        return w
+
+    def conjunction(self, a: Any, b: Any, name: str) -> Any:
+        """A binary equal to ``a AND b``: ``c <= a``, ``c <= b``, ``c >= a + b - 1``."""
+        both = self.binary(name)
+        self.add(both <= a)
+        self.add(both <= b)
+        self.add(both >= a + b - 1)
+        return both
+
+    def objective(self) -> None:
+        """Weighted ``sum_j w_j n_j``, GPUs in use, or ``tau <= n_j`` for every job."""
+        inst = self.inst
+        if inst.objective is PlacementObjective.GPUS_USED:
+            self.lm.maximize(self.total(self.gpus_in_use()))
+            return
+        terms = self.value_terms()
+        if inst.objective is PlacementObjective.WEIGHTED_THROUGHPUT:
+            self.lm.maximize(
+                self.total(inst.jobs[j].weight * c * v for j in self.jobs for c, v in terms[j])
+            )
+            return
+        tau = self.lm.continuous("tau", 0)
+        for j in self.jobs:
+            self.add(tau <= self.total(c * v for c, v in terms[j]))
+        self.lm.maximize(tau)
 
     # ------------------------------------------------------------- families
     def variables(self) -> None:

@@ -25,15 +25,18 @@ no server get ``B = 0``. The plan is re-timed on exact runtimes as in CP-SAT.
 
 from __future__ import annotations
 
-import pulp
+from typing import Any
 
 from ...core import Unsupported
-from ...solvers import milp
+from ...solvers import linear
 from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.linear import LinearModel
 from .heuristics import earliest_finish, makespan, retime
 from .instance import SpaseInstance, lower_bound
+from .solution import SpaseSolution
 
-#: Largest model PuLP builds in reasonable time and memory on a 24 GiB machine.
+#: Largest model the Python back-ends build in reasonable time and memory on a
+#: 24 GiB machine.
 MAX_CONSTRAINTS = 500_000
 
 
@@ -49,11 +52,13 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     if pairs > MAX_CONSTRAINTS:
         raise Unsupported(
             f"milp: Saturn's model of this instance has about {int(pairs):,} "
-            f"no-overlap constraints, more than PuLP can build here "
+            f"no-overlap constraints, more than the MILP back-ends build here "
             f"({MAX_CONSTRAINTS:,}); use cpsat"
         )
 
-    model = _Saturn(instance, horizon, ut)
+    solver = linear.solver_name(options)
+    lm = linear.new_model("spase", options)
+    model = _Saturn(lm, instance, horizon, ut)
     model.eq2_makespan()
     model.eq3_one_choice()
     model.eq4_5_gpu_count()
@@ -61,22 +66,20 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     model.eq8_9_gang_start()
     model.eq10_11_no_overlap()
     B, O, P, I, A, C = model.B, model.O, model.P, model.I, model.A, model.C
-    _set_initial(instance, warm, B, O, P, I, A, C)
+    _set_initial(lm, instance, warm, B, O, P, I, A, C)
 
-    out = milp.solve(model.prob, options, warm=True)
-    params = {"solver": milp.solver_name(options), "big_m_time": ut}
+    out = lm.solve(options)
+    params = {"solver": solver, "big_m_time": ut}
     if not out.status.has_solution:
         return out.output(params, start=warm)
     plans = {}
     G = model.G
     for t in model.T:
-        s = max(model.configs(t), key=lambda s: B[t, s].value() or 0.0)
-        n = max(model.N, key=lambda n: O[t, n].value() or 0.0)
-        gpus = [c.first_gpu[n] + g for g in G[n] if (P[t, n, g].value() or 0.0) > 0.5]
+        s = max(model.configs(t), key=lambda s: lm.value(B[t, s]))
+        n = max(model.N, key=lambda n: lm.value(O[t, n]))
+        gpus = [c.first_gpu[n] + g for g in G[n] if lm.value(P[t, n, g]) > 0.5]
         start = (
-            min((I[t, n, g].value() or 0.0) for g in G[n] if (P[t, n, g].value() or 0.0) > 0.5)
-            if gpus
-            else 0.0
+            min(lm.value(I[t, n, g]) for g in G[n] if lm.value(P[t, n, g]) > 0.5) if gpus else 0.0
         )
         plans[tasks[t].id] = (s, gpus, start)
     return out.output(params, retime(instance, plans))
@@ -85,8 +88,9 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
 class _Saturn:
     """Saturn's variables (Table 2) and constraint families, one method per equation."""
 
-    def __init__(self, instance: SpaseInstance, horizon: float, ut: float) -> None:
+    def __init__(self, lm: LinearModel, instance: SpaseInstance, horizon: float, ut: float) -> None:
         c = instance.cluster
+        self.lm = lm
         self.tasks = instance.tasks
         self.T = range(len(self.tasks))
         self.N = range(len(c.servers))
@@ -98,31 +102,23 @@ class _Saturn:
             (t, s): cfg.num_gpus for t in self.T for s, cfg in enumerate(self.tasks[t].configs)
         }
         self.horizon, self.ut = horizon, ut
-        self.prob = pulp.LpProblem("spase", pulp.LpMinimize)
-        self.C = pulp.LpVariable("C", min(lower_bound(instance), horizon), horizon)
-        self.B = {k: pulp.LpVariable(f"B_{k[0]}_{k[1]}", cat="Binary") for k in self.R}
-        self.O = {
-            (t, n): pulp.LpVariable(f"O_{t}_{n}", cat="Binary") for t in self.T for n in self.N
-        }
+        self.C = lm.continuous("C", min(lower_bound(instance), horizon), horizon)
+        self.B = {k: lm.binary(f"B_{k[0]}_{k[1]}") for k in self.R}
+        self.O = {(t, n): lm.binary(f"O_{t}_{n}") for t in self.T for n in self.N}
         self.P = {
-            (t, n, g): pulp.LpVariable(f"P_{t}_{n}_{g}", cat="Binary")
+            (t, n, g): lm.binary(f"P_{t}_{n}_{g}")
             for t in self.T
             for n in self.N
             for g in self.G[n]
         }
         self.I = {
-            (t, n, g): pulp.LpVariable(f"I_{t}_{n}_{g}", 0, horizon)
+            (t, n, g): lm.continuous(f"I_{t}_{n}_{g}", 0, horizon)
             for t in self.T
             for n in self.N
             for g in self.G[n]
         }
-        self.A = {
-            (a, b): pulp.LpVariable(f"A_{a}_{b}", cat="Binary")
-            for a in self.T
-            for b in self.T
-            if a != b
-        }
-        self.prob += self.C  # (1)
+        self.A = {(a, b): lm.binary(f"A_{a}_{b}") for a in self.T for b in self.T if a != b}
+        lm.minimize(self.C)  # (1)
 
     def configs(self, t: int) -> range:
         return range(len(self.tasks[t].configs))
@@ -132,33 +128,34 @@ class _Saturn:
         for (t, s), r in self.R.items():
             for n in self.N:
                 for g in self.G[n]:
-                    self.prob += self.C >= self.I[t, n, g] + r - self.ut * (1 - self.B[t, s])
+                    self.lm.add(self.C >= self.I[t, n, g] + r - self.ut * (1 - self.B[t, s]))
 
     def eq3_one_choice(self) -> None:
         """(3) ``sum_s B_ts = 1``, ``sum_n O_tn = 1``; configurations fitting no server off."""
         biggest = max(len(g) for g in self.G.values())
         for t in self.T:
-            self.prob += pulp.lpSum(self.B[t, s] for s in self.configs(t)) == 1
-            self.prob += pulp.lpSum(self.O[t, n] for n in self.N) == 1
+            self.lm.add(self.lm.total(self.B[t, s] for s in self.configs(t)) == 1)
+            self.lm.add(self.lm.total(self.O[t, n] for n in self.N) == 1)
             for s in self.configs(t):
                 if self.need[t, s] > biggest:
-                    self.prob += self.B[t, s] == 0
+                    self.lm.add(self.B[t, s] == 0)
 
     def eq4_5_gpu_count(self) -> None:
         """(4, 5) ``sum_g P_tng = G_ts +- U_G (2 - O_tn - B_ts)``."""
         for (t, s), k in self.need.items():
             for n in self.N:
-                used = pulp.lpSum(self.P[t, n, g] for g in self.G[n])
+                used = self.lm.total(self.P[t, n, g] for g in self.G[n])
                 ug = max(len(self.G[n]), k)
-                self.prob += used >= k - ug * (2 - self.O[t, n] - self.B[t, s])
-                self.prob += used <= k + ug * (2 - self.O[t, n] - self.B[t, s])
+                self.lm.add(used >= k - ug * (2 - self.O[t, n] - self.B[t, s]))
+                self.lm.add(used <= k + ug * (2 - self.O[t, n] - self.B[t, s]))
 
     def eq6_7_other_servers(self) -> None:
         """(6, 7), code version: ``sum_g P_tng <= U_G O_tn``."""
         for t in self.T:
             for n in self.N:
-                self.prob += (
-                    pulp.lpSum(self.P[t, n, g] for g in self.G[n]) <= len(self.G[n]) * self.O[t, n]
+                self.lm.add(
+                    self.lm.total(self.P[t, n, g] for g in self.G[n])
+                    <= len(self.G[n]) * self.O[t, n]
                 )
 
     def eq8_9_gang_start(self) -> None:
@@ -166,11 +163,11 @@ class _Saturn:
         for (t, s), k in self.need.items():
             for n in self.N:
                 ui = self.horizon * len(self.G[n])
-                avg = pulp.lpSum(self.I[t, n, g] for g in self.G[n]) * (1.0 / k)
+                avg = self.lm.total(self.I[t, n, g] for g in self.G[n]) * (1.0 / k)
                 for g in self.G[n]:
                     slack = ui * (3 - self.P[t, n, g] - self.B[t, s] - self.O[t, n])
-                    self.prob += avg <= self.I[t, n, g] + slack
-                    self.prob += avg >= self.I[t, n, g] - slack
+                    self.lm.add(avg <= self.I[t, n, g] + slack)
+                    self.lm.add(avg >= self.I[t, n, g] - slack)
 
     def eq10_11_no_overlap(self) -> None:
         """(10, 11) on every GPU both tasks hold, ``t1`` before ``t2`` unless ``A[t2,t1]``."""
@@ -180,32 +177,45 @@ class _Saturn:
                 for g in self.G[n]:
                     both = P[t1, n, g] + P[t2, n, g]
                     for s in self.configs(t1):
-                        self.prob += I[t1, n, g] <= I[t2, n, g] - R[t1, s] + ut * (
-                            3 - both - B[t1, s] + A[t2, t1]
+                        self.lm.add(
+                            I[t1, n, g]
+                            <= I[t2, n, g] - R[t1, s] + ut * (3 - both - B[t1, s] + A[t2, t1])
                         )
                     for s in self.configs(t2):
-                        self.prob += I[t1, n, g] >= I[t2, n, g] + R[t2, s] - ut * (
-                            4 - both - A[t2, t1] - B[t2, s]
+                        self.lm.add(
+                            I[t1, n, g]
+                            >= I[t2, n, g] + R[t2, s] - ut * (4 - both - A[t2, t1] - B[t2, s])
                         )
 
 
-def _set_initial(instance, warm, B, O, P, I, A, C) -> None:  # type: ignore[no-untyped-def]
+def _set_initial(
+    lm: LinearModel,
+    instance: SpaseInstance,
+    warm: SpaseSolution,
+    B: dict[Any, Any],
+    O: dict[Any, Any],
+    P: dict[Any, Any],
+    I: dict[Any, Any],
+    A: dict[Any, Any],
+    C: Any,
+) -> None:
+    """The warm start's values for every variable."""
     c = instance.cluster
     index = {t.id: i for i, t in enumerate(instance.tasks)}
-    for var in (*B.values(), *O.values(), *P.values(), *A.values()):
-        var.setInitialValue(0)
-    for var in I.values():
-        var.setInitialValue(0.0)
+    value: dict[Any, float] = dict.fromkeys((*B.values(), *O.values(), *P.values(), *A.values()), 0)
+    value.update(dict.fromkeys(I.values(), 0.0))
     for tid, plan in warm.plans.items():
         t = index[tid]
         n = c.gpu2server[plan.gpus[0]]
-        B[t, plan.config].setInitialValue(1)
-        O[t, n].setInitialValue(1)
+        value[B[t, plan.config]] = 1
+        value[O[t, n]] = 1
         for g in plan.gpus:
-            P[t, n, g - c.first_gpu[n]].setInitialValue(1)
-            I[t, n, g - c.first_gpu[n]].setInitialValue(plan.start)
+            value[P[t, n, g - c.first_gpu[n]]] = 1
+            value[I[t, n, g - c.first_gpu[n]]] = plan.start
     for (a, b), var in A.items():
         ta, tb = instance.tasks[a].id, instance.tasks[b].id
         # A[a, b] = 1 lets b run after a (constraints 10 and 11).
-        var.setInitialValue(1 if warm.plans[tb].start >= warm.plans[ta].start else 0)
-    C.setInitialValue(makespan(instance, warm))
+        value[var] = 1 if warm.plans[tb].start >= warm.plans[ta].start else 0
+    value[C] = makespan(instance, warm)
+    for var, v in value.items():
+        lm.start(var, v)

@@ -12,12 +12,10 @@ rounded; the bound is lowered by the largest total rounding error.
 from __future__ import annotations
 
 import math
-from typing import Any
-
-from ortools.sat.python import cp_model
 
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.cpsat import CpSatModel
 from . import formulation as F
 from .bounds import min_slots
 from .instance import TimeslotInstance, TimeslotObjective
@@ -26,24 +24,7 @@ WORK_UNITS = 10**9
 SCALE = 10**9
 
 
-class _Cp(F.Backend):
-    def __init__(self) -> None:
-        self.m = cp_model.CpModel()
-
-    def binary(self, name: str) -> Any:
-        return self.m.new_bool_var(name)
-
-    def add(self, constraint: Any) -> None:
-        self.m.add(constraint)
-
-    def integer(self, name: str, lo: int, hi: int) -> Any:
-        return self.m.new_int_var(lo, hi, name)
-
-    def start(self, var: Any, value: int) -> None:
-        self.m.add_hint(var, value)
-
-
-def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, float]:
+def _objective(be: CpSatModel, instance: TimeslotInstance, done: dict) -> tuple[float, float]:
     """Adds the objective; returns (scale to seconds or ratio, bound widening)."""
     jobs, H, delta = instance.jobs, instance.num_slots, instance.slot_seconds
     m = be.m
@@ -72,14 +53,14 @@ def _objective(be: _Cp, instance: TimeslotInstance, done: dict) -> tuple[float, 
 
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
-    be = _Cp()
+    be = CpSatModel()
 
     def progress(j: int, rate: float, seconds: float, up: bool) -> int:
         units = rate * seconds / jobs[j].work * WORK_UNITS
         return math.ceil(units) if up else math.floor(units)
 
     r, f, lv = F.build(be, instance, progress, lambda j: WORK_UNITS)
-    to_real, widen = _objective(be, instance, F.completion_slots(instance, f))
+    to_real, widen = _objective(be, instance, F.completion_slots(be, instance, f))
     start = F.hint(be, instance, r, f, options.warm_start)
 
     solver, status = cpsat.run(be.m, options)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core import Unsupported
+from ...solvers.linear import LinearModel
 from .instance import TimeslotInstance
 from .solution import Run, TimeslotSolution
 
@@ -63,29 +64,12 @@ def from_solution(
 
 
 # --------------------------------------------------------------- constraint families
-# Written once for both back-ends: a back-end gives binary variables and takes
-# linear constraints built with + * <= >= ==, which CP-SAT and PuLP share.
-
-
-class Backend:
-    """What the constraint families need from a solver model."""
-
-    def binary(self, name: str) -> Any:
-        raise NotImplementedError
-
-    def add(self, constraint: Any) -> None:
-        raise NotImplementedError
-
-    def integer(self, name: str, lo: int, hi: int) -> Any:
-        raise NotImplementedError
-
-    def start(self, var: Any, value: int) -> None:
-        """Give ``var`` a starting value (a CP-SAT hint, a MILP initial value)."""
-        raise NotImplementedError
+# Written once against the linear layer's protocol: every MILP back-end and
+# CP-SAT (solvers.cpsat.CpSatModel) take these constraints as they are.
 
 
 def build(
-    be: Backend,
+    be: LinearModel,
     instance: TimeslotInstance,
     progress: Callable[[int, float, float, bool], Any],
     need: Callable[[int], Any],
@@ -123,7 +107,7 @@ def build(
 
 
 def hint(
-    be: Backend, instance: TimeslotInstance, r: dict, f: dict, warm_start: Any
+    be: LinearModel, instance: TimeslotInstance, r: dict, f: dict, warm_start: Any
 ) -> TimeslotSolution | None:
     """Start from ``warm_start`` or the greedy schedule; returns it if it was usable.
 
@@ -145,13 +129,13 @@ def hint(
     return start
 
 
-def variables(be: Backend, instance: TimeslotInstance) -> tuple[dict, dict]:
+def variables(be: LinearModel, instance: TimeslotInstance) -> tuple[dict, dict]:
     """``r[j,t,k]`` (runs) and ``f[j,k]`` (completes in slot k), from each job's release."""
     r = {key: be.binary(f"r_{key[0]}_{key[1]}_{key[2]}") for key in keys(instance)}
     return r, completion_vars(be, instance)
 
 
-def completion_vars(be: Backend, instance: TimeslotInstance) -> dict:
+def completion_vars(be: LinearModel, instance: TimeslotInstance) -> dict:
     return {
         (j, k): be.binary(f"f_{j}_{k}")
         for j, job in enumerate(instance.jobs)
@@ -159,33 +143,33 @@ def completion_vars(be: Backend, instance: TimeslotInstance) -> dict:
     }
 
 
-def complete(be: Backend, instance: TimeslotInstance, f: dict) -> None:
+def complete(be: LinearModel, instance: TimeslotInstance, f: dict) -> None:
     """``sum_k f[j,k] = 1``: every job completes in exactly one slot."""
     for j, job in enumerate(instance.jobs):
-        be.add(sum(f[j, k] for k in range(job.release, instance.num_slots)) == 1)
+        be.add(be.total(f[j, k] for k in range(job.release, instance.num_slots)) == 1)
 
 
-def no_run_after(be: Backend, instance: TimeslotInstance, r: dict, f: dict) -> None:
+def no_run_after(be: LinearModel, instance: TimeslotInstance, r: dict, f: dict) -> None:
     """``sum_t r[j,t,k] <= sum_{k' >= k} f[j,k']``: at most one type per slot, and no run
     after the completion slot."""
     H = instance.num_slots
     for j, job in enumerate(instance.jobs):
         for k in range(job.release, H):
-            alive = sum(f[j, kk] for kk in range(k, H))
-            be.add(sum(r[j, t, k] for t in instance.pools[job.id]) <= alive)
+            alive = be.total(f[j, kk] for kk in range(k, H))
+            be.add(be.total(r[j, t, k] for t in instance.pools[job.id]) <= alive)
 
 
-def capacity(be: Backend, instance: TimeslotInstance, r: dict) -> None:
+def capacity(be: LinearModel, instance: TimeslotInstance, r: dict) -> None:
     """``sum_j g_j r[j,t,k] <= G_t`` for every type and slot."""
     load: dict[tuple[str, int], list] = {}
     for (j, t, k), v in r.items():
         load.setdefault((t, k), []).append(instance.jobs[j].num_gpus * v)
     for (t, _), items in load.items():
-        be.add(sum(items) <= instance.cluster.capacity(t))
+        be.add(be.total(items) <= instance.cluster.capacity(t))
 
 
 def work(
-    be: Backend,
+    be: LinearModel,
     instance: TimeslotInstance,
     r: dict,
     gain: Callable[[int, str], Any],
@@ -209,13 +193,13 @@ def work(
                     prev = r[j, t, k - 1] if k > job.release else 0
                     be.add(b >= r[j, t, k] - prev)
                     terms.append(-lo * b)
-        be.add(sum(terms) >= need(j))
+        be.add(be.total(terms) >= need(j))
 
 
-def completion_slots(instance: TimeslotInstance, f: dict) -> dict[int, Any]:
+def completion_slots(be: LinearModel, instance: TimeslotInstance, f: dict) -> dict[int, Any]:
     """``C_j / Delta = sum_k (k + 1) f[j,k]``."""
     return {
-        j: sum((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
+        j: be.total((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
         for j, job in enumerate(instance.jobs)
     }
 
@@ -242,7 +226,7 @@ def check_locality(instance: TimeslotInstance) -> None:
         )
 
 
-def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
+def locality(be: LinearModel, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
     """Per slot: ``v[j,t,l,k]`` (type ``t``, spread ``l``), GPU counts ``x[j,s,k]``,
     servers ``y`` and racks ``z`` used, with the placement constraints
 
@@ -276,7 +260,7 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
             for t, lv in options[j]:
                 v[j, t, lv, k] = be.binary(f"v_{j}_{t}_{lv}_{k}")
             for t in instance.pools[job.id]:
-                r[j, t, k] = sum(v[j, t, lv, k] for lv in LEVELS if (j, t, lv, k) in v)
+                r[j, t, k] = be.total(v[j, t, lv, k] for lv in LEVELS if (j, t, lv, k) in v)
             if job.num_gpus == 1:
                 continue  # one-GPU jobs: any GPU of the type, counted per type
             servers = pf.job_servers(j)
@@ -291,24 +275,24 @@ def locality(be: Backend, instance: TimeslotInstance) -> tuple[dict, LocalityVar
                 be.add(x[j, s, k] <= cap * y[s])
                 be.add(y[s] <= z[c.server2rack[s]])
             for rk, members in racks.items():
-                be.add(z[rk] <= sum(y[s] for s in members))
+                be.add(z[rk] <= be.total(y[s] for s in members))
             for t in instance.pools[job.id]:
-                be.add(sum(x[j, s, k] for s in pf.servers[t]) == job.num_gpus * r[j, t, k])
+                be.add(be.total(x[j, s, k] for s in pf.servers[t]) == job.num_gpus * r[j, t, k])
             u0, u1, u2 = (
-                sum(v[j, t, lv, k] for t, lv in options[j] if lv == level) for level in LEVELS
+                be.total(v[j, t, lv, k] for t, lv in options[j] if lv == level) for level in LEVELS
             )
-            ys, zs = sum(y.values()), sum(z.values())
+            ys, zs = be.total(y.values()), be.total(z.values())
             be.add(ys >= u0 + 2 * u1 + 2 * u2)
             be.add(ys <= u0 + len(servers) * (u1 + u2))
             be.add(zs >= u0 + u1 + 2 * u2)
             be.add(zs <= u0 + u1 + len(racks) * u2)
     for (s, _), counts in load.items():
-        be.add(sum(counts) <= c.servers[s].num_gpus)
+        be.add(be.total(counts) <= c.servers[s].num_gpus)
     return r, LocalityVars(pf, rate, v, x)
 
 
 def locality_work(
-    be: Backend,
+    be: LinearModel,
     instance: TimeslotInstance,
     lv: LocalityVars,
     gain: Callable[[int, float], Any],
@@ -320,7 +304,7 @@ def locality_work(
     for (j, t, level, _), var in lv.v.items():
         terms[j].append(gain(j, lv.rate[j, t, level]) * var)
     for j, items in terms.items():
-        be.add(sum(items) >= need(j))
+        be.add(be.total(items) >= need(j))
 
 
 def locality_solution(

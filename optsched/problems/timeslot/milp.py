@@ -1,69 +1,54 @@
-"""MILP (PuLP) model for timeslot; the constraint families live in :mod:`.formulation`.
+"""MILP for timeslot on the linear layer; the constraint families live in :mod:`.formulation`.
 
-Same skeleton as the CP-SAT model, with exact real coefficients.
+Same skeleton as the CP-SAT model (variables, constraint families, objective,
+start, extraction), with exact real coefficients. Any MILP back-end of
+:mod:`optsched.solvers.linear` solves it (``--solver``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pulp
-
-from ...solvers import milp
+from ...solvers import linear
 from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.linear import LinearModel
 from . import formulation as F
 from .bounds import lower_bound
 from .instance import TimeslotInstance, TimeslotObjective
 
 
-class _Lp(F.Backend):
-    def __init__(self) -> None:
-        self.m = pulp.LpProblem("timeslot", pulp.LpMinimize)
-
-    def binary(self, name: str) -> Any:
-        return pulp.LpVariable(name, cat="Binary")
-
-    def add(self, constraint: Any) -> None:
-        self.m += constraint
-
-    def integer(self, name: str, lo: int, hi: int) -> Any:
-        return pulp.LpVariable(name, lo, hi, cat="Integer")
-
-    def start(self, var: Any, value: int) -> None:
-        var.setInitialValue(value)
-
-
-def _objective(be: _Lp, instance: TimeslotInstance, done: dict) -> None:
+def objective(be: LinearModel, instance: TimeslotInstance, done: dict[int, Any]) -> None:
+    """Makespan ``C >= Delta done_j``; ``sum_j w_j Delta (done_j - r_j)``; or
+    ``rho >= (done_j - r_j) Delta / T^id_j``. ``done_j`` is ``C_j / Delta``."""
     jobs, delta = instance.jobs, instance.slot_seconds
     if instance.objective is TimeslotObjective.MAKESPAN:
-        cmax = pulp.LpVariable("makespan", lower_bound(instance))
+        cmax = be.continuous("makespan", lower_bound(instance))
         for j in done:
-            be.m += cmax >= delta * done[j]
-        be.m += cmax
+            be.add(cmax >= delta * done[j])
+        be.minimize(cmax)
     elif instance.objective is TimeslotObjective.WEIGHTED_COMPLETION:
-        be.m += pulp.lpSum(
-            job.weight * delta * (done[j] - job.release) for j, job in enumerate(jobs)
+        be.minimize(
+            be.total(job.weight * delta * (done[j] - job.release) for j, job in enumerate(jobs))
         )
     else:
-        rho = pulp.LpVariable("rho", lower_bound(instance))
+        rho = be.continuous("rho", lower_bound(instance))
         for j, job in enumerate(jobs):
-            be.m += rho >= (done[j] - job.release) * (delta / instance.ideal_time[job.id])
-        be.m += rho
+            be.add(rho >= (done[j] - job.release) * (delta / instance.ideal_time[job.id]))
+        be.minimize(rho)
 
 
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
-    be = _Lp()
+    be = linear.new_model("timeslot", options)
     r, f, lv = F.build(be, instance, lambda j, rate, sec, up: rate * sec, lambda j: jobs[j].work)
-    _objective(be, instance, F.completion_slots(instance, f))
+    objective(be, instance, F.completion_slots(be, instance, f))
     start = F.hint(be, instance, r, f, options.warm_start)
 
-    out = milp.solve(be.m, options, warm=start is not None)
-    params = {"solver": milp.solver_name(options)}
+    out = be.solve(options)
+    params = {"solver": linear.solver_name(options)}
     if not out.status.has_solution:
         return out.output(params, start=start)
     if lv is not None:
-        solution = F.locality_solution(instance, lv, lambda v: v.value() or 0.0)
-        return out.output(params, solution)
-    on = [key for key, v in r.items() if (v.value() or 0) > 0.5]
+        return out.output(params, F.locality_solution(instance, lv, be.value))
+    on = [key for key, v in r.items() if be.value(v) > 0.5]
     return out.output(params, F.to_solution(instance, on))

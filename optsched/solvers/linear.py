@@ -1,0 +1,161 @@
+"""The linear-model layer: one protocol that every MILP and LP formulation is written
+against, and the choice of back-end by name.
+
+A formulation asks a :class:`LinearModel` for variables, adds constraints built
+with ``+ * <= >= ==`` (every back-end's expressions support them), sets the
+objective, gives starting values, solves and reads values back. It never
+imports a solver. Back-ends:
+
+=================  ========================  ============================================
+name               back-end                  notes
+=================  ========================  ============================================
+``cbc``            PuLP, CBC                 the default; bound read from CBC's log
+``highs``          PuLP, HiGHS (highspy)     needs ``optsched[highs]``
+``scip``           OR-Tools MathOpt, SCIP    ships with ``ortools``
+``mathopt:highs``  OR-Tools MathOpt, HiGHS   ships with ``ortools``
+``glop``           OR-Tools MathOpt, GLOP    LP only
+``pdlp``           OR-Tools MathOpt, PDLP    LP only; first-order, bounds to tolerance
+=================  ========================  ============================================
+
+``pulp:cbc``, ``pulp:highs`` and ``mathopt:scip`` name the same back-ends in
+full. Every back-end reads the proven bound from the solver's API except
+CBC, whose bound PuLP does not expose (see :mod:`optsched.solvers.pulp`).
+``docs/dev/adding-a-back-end.md`` says how to add one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..core import Status, Unsupported
+from ..errors import InputError
+from .common import MethodOutput, SolveOptions
+
+#: Solver names and the (back-end, solver) they stand for.
+SOLVERS: dict[str, tuple[str, str]] = {
+    "cbc": ("pulp", "cbc"),
+    "highs": ("pulp", "highs"),
+    "scip": ("mathopt", "scip"),
+    "mathopt:highs": ("mathopt", "highs"),
+    "glop": ("mathopt", "glop"),
+    "pdlp": ("mathopt", "pdlp"),
+    "pulp:cbc": ("pulp", "cbc"),
+    "pulp:highs": ("pulp", "highs"),
+    "mathopt:scip": ("mathopt", "scip"),
+    "mathopt:glop": ("mathopt", "glop"),
+    "mathopt:pdlp": ("mathopt", "pdlp"),
+}
+#: Solvers that take integer variables.
+MIP_SOLVERS = ("cbc", "highs", "scip", "mathopt:highs")
+#: Relative and absolute gap tolerance given to every MILP solver: optsched
+#: decides "optimal" itself, at ``OPTIMAL_TOL``, so solvers must not stop early.
+GAP_TOLERANCE = 1e-9
+
+
+@dataclass
+class Outcome:
+    """How a solve ended, before the solution is read back.
+
+    ``bound`` is proven (lower for minimisation, upper for maximisation) in
+    the objective's units, constant term included, or ``None``.
+    """
+
+    status: Status
+    bound: float | None
+    solver: str
+    message: str = ""
+    objective: float | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def output(
+        self, params: dict[str, Any], solution: Any = None, start: Any = None
+    ) -> MethodOutput:
+        """The method's answer: this outcome with the extracted solution (or its start)."""
+        return MethodOutput(
+            self.status,
+            solution,
+            self.bound,
+            self.solver,
+            {**self.parameters, **params},
+            self.message,
+            start=start,
+        )
+
+
+class LinearModel(Protocol):
+    """What a linear formulation needs from a back-end.
+
+    Variables and expressions are the back-end's own; they support ``+``,
+    ``*`` by a number, and ``<=``, ``>=``, ``==`` to make constraints.
+    """
+
+    #: The solver's name and version, for results.
+    solver: str
+
+    def binary(self, name: str) -> Any: ...
+
+    def integer(self, name: str, lo: int, hi: int) -> Any: ...
+
+    def continuous(self, name: str, lo: float = 0.0, hi: float = math.inf) -> Any: ...
+
+    def add(self, constraint: Any) -> None:
+        """Add a constraint; a constant one that holds (``True``) is skipped."""
+        ...
+
+    def total(self, items: Iterable[Any]) -> Any:
+        """The sum of ``items`` (variables, expressions, numbers), built in linear time."""
+        ...
+
+    def minimize(self, expr: Any) -> None: ...
+
+    def maximize(self, expr: Any) -> None: ...
+
+    def start(self, var: Any, value: float) -> None:
+        """A starting value (MIP start, solution hint); back-ends may ignore it."""
+        ...
+
+    def solve(self, options: SolveOptions) -> Outcome: ...
+
+    def value(self, var: Any) -> float:
+        """The value of ``var`` in the solution found (after :meth:`solve`)."""
+        ...
+
+
+def solver_name(options: SolveOptions, default: str = "cbc") -> str:
+    """The ``solver`` option, checked against :data:`SOLVERS`."""
+    name = str(options.extra.get("solver") or default).lower()
+    if name not in SOLVERS:
+        known = ", ".join(n for n in SOLVERS if ":" not in n or n == "mathopt:highs")
+        raise InputError(f"milp: solver must be one of {known}, got {name!r}")
+    return name
+
+
+def new_model(name: str, options: SolveOptions, *, integer: bool = True) -> LinearModel:
+    """An empty model on the back-end that ``options`` names (default CBC).
+
+    ``integer=False`` marks an LP; the LP-only solvers refuse integer models
+    (:class:`~optsched.core.Unsupported`).
+    """
+    solver = solver_name(options)
+    backend, which = SOLVERS[solver]
+    if integer and which in ("glop", "pdlp"):
+        raise Unsupported(f"milp: {which} solves LPs only; use {', '.join(MIP_SOLVERS)}")
+    if backend == "pulp":
+        from .pulp import PulpModel
+
+        return PulpModel(name, which)
+    from .mathopt import MathOptModel
+
+    return MathOptModel(name, which)
+
+
+def check_constraint(constraint: Any) -> bool:
+    """``False`` if ``constraint`` is a constant that holds (skip it); raises if it fails."""
+    if isinstance(constraint, bool):
+        if not constraint:
+            raise ValueError("a constant constraint does not hold: the model is infeasible")
+        return False
+    return True

@@ -1,0 +1,175 @@
+"""The OR-Tools MathOpt back-end of the linear layer: SCIP and HiGHS for MILP, GLOP
+and PDLP for LP.
+
+These solvers ship inside the ``ortools`` wheel, so they need no extra
+dependency (and avoid the ``highspy`` conflict). The proven bound is MathOpt's
+``termination.objective_bounds.dual_bound``, read through the API; PDLP's is a
+first-order estimate, valid to its convergence tolerance only.
+
+Solver parameters (``--params``) go verbatim to the solver's own parameter set:
+SCIP's (``limits/gap=0.01``; the value's type picks bool, int, real or string),
+HiGHS's options, or GLOP's and PDLP's protobuf fields. Starting values reach
+SCIP as a solution hint; HiGHS behind MathOpt gets none (it fails internally
+on some), so a method's own start is what it returns at a limit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Iterable
+from importlib.metadata import version
+from typing import Any
+
+from ortools.math_opt.python import mathopt
+
+from ..core import Status
+from ..errors import InputError
+from .common import SolveOptions
+from .linear import GAP_TOLERANCE, Outcome, check_constraint
+
+_SOLVERS = {
+    "scip": mathopt.SolverType.GSCIP,
+    "highs": mathopt.SolverType.HIGHS,
+    "glop": mathopt.SolverType.GLOP,
+    "pdlp": mathopt.SolverType.PDLP,
+}
+_T = mathopt.TerminationReason
+
+
+class MathOptModel:
+    """A :class:`~optsched.solvers.linear.LinearModel` on a ``mathopt.Model``."""
+
+    def __init__(self, name: str, solver: str = "scip") -> None:
+        self.model = mathopt.Model(name=name)
+        self.which = solver
+        self.solver = f"{solver} (ortools {version('ortools')} mathopt)"
+        self._hint: dict[Any, float] = {}
+        self._result: Any = None
+
+    def binary(self, name: str) -> Any:
+        return self.model.add_binary_variable(name=name)
+
+    def integer(self, name: str, lo: int, hi: int) -> Any:
+        return self.model.add_integer_variable(lb=lo, ub=hi, name=name)
+
+    def continuous(self, name: str, lo: float = 0.0, hi: float = math.inf) -> Any:
+        return self.model.add_variable(lb=lo, ub=hi, name=name)
+
+    def add(self, constraint: Any) -> None:
+        if check_constraint(constraint):
+            self.model.add_linear_constraint(constraint)
+
+    def total(self, items: Iterable[Any]) -> Any:
+        return mathopt.fast_sum(items)
+
+    def minimize(self, expr: Any) -> None:
+        self.model.minimize(expr)
+
+    def maximize(self, expr: Any) -> None:
+        self.model.maximize(expr)
+
+    def start(self, var: Any, value: float) -> None:
+        self._hint[var] = float(value)
+
+    def value(self, var: Any) -> float:
+        return float(self._result.variable_values(var))
+
+    def solve(self, options: SolveOptions) -> Outcome:
+        params = mathopt.SolveParameters(
+            enable_output=options.log,
+            random_seed=int(options.seed),
+            relative_gap_tolerance=GAP_TOLERANCE,
+            absolute_gap_tolerance=GAP_TOLERANCE,
+        )
+        if options.time_limit is not None:
+            params.time_limit = datetime.timedelta(seconds=float(options.time_limit))
+        if self.which == "scip":
+            params.threads = max(1, int(options.workers))  # HiGHS takes threads only globally
+        _solver_params(self.which, params, options.params)
+        model_params = None
+        # HiGHS behind MathOpt fails internally on some hints (seen on Saturn's
+        # Figure 4 started from its 54 h plan), so only SCIP gets them.
+        if self._hint and self.which == "scip":
+            model_params = mathopt.ModelSolveParameters(
+                solution_hints=[mathopt.SolutionHint(variable_values=self._hint)]
+            )
+        try:
+            result = mathopt.solve(
+                self.model, _SOLVERS[self.which], params=params, model_params=model_params
+            )
+        except Exception as exc:  # MathOpt raises on parameters the solver rejects
+            if options.params:
+                raise InputError(
+                    f"--params: {self.which} rejected the parameters ({_reason(exc)})"
+                ) from None
+            raise
+        self._result = result
+        return _outcome(result, self.solver, self.model.objective.is_maximize)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text.splitlines()[0]
+
+
+def _outcome(result: Any, solver: str, maximise: bool) -> Outcome:
+    reason = result.termination.reason
+    raw = float(result.termination.objective_bounds.dual_bound)
+    bound = raw if math.isfinite(raw) else None
+    has = result.has_primal_feasible_solution()
+    detail = result.termination.detail or ""
+    if reason == _T.INFEASIBLE:
+        return Outcome(Status.INFEASIBLE, None, solver, detail)
+    if reason in (_T.UNBOUNDED, _T.INFEASIBLE_OR_UNBOUNDED):
+        return Outcome(Status.ERROR, None, solver, f"model is {reason.name.lower()}")
+    if reason in (_T.IMPRECISE, _T.NUMERICAL_ERROR, _T.OTHER_ERROR):
+        return Outcome(Status.ERROR, None, solver, f"{reason.name.lower()}: {detail}".strip())
+    if not has:
+        return Outcome(Status.TIME_LIMIT, bound, solver, "no solution found")
+    objective = float(result.objective_value())
+    if reason == _T.OPTIMAL:
+        return Outcome(Status.OPTIMAL, bound, solver, objective=objective)
+    return Outcome(Status.FEASIBLE, bound, solver, objective=objective)
+
+
+def _solver_params(which: str, params: Any, given: Any) -> None:
+    """Copy ``given`` (key -> value) into the solver's own parameter message."""
+    if not given:
+        return
+    if which == "scip":
+        for key, value in given.items():
+            table = (
+                params.gscip.bool_params
+                if isinstance(value, bool)
+                else params.gscip.int_params
+                if isinstance(value, int)
+                else params.gscip.real_params
+                if isinstance(value, float)
+                else params.gscip.string_params
+            )
+            table[key] = value
+        return
+    if which == "highs":
+        for key, value in given.items():
+            table = (
+                params.highs.bool_options
+                if isinstance(value, bool)
+                else params.highs.int_options
+                if isinstance(value, int)
+                else params.highs.double_options
+                if isinstance(value, float)
+                else params.highs.string_options
+            )
+            table[key] = value
+        return
+    from google.protobuf import text_format
+
+    message = params.glop if which == "glop" else params.pdlp
+    for key, value in given.items():
+        text = f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+        try:
+            text_format.Merge(text, message)
+        except text_format.ParseError as exc:
+            reason = str(exc).split(":", 2)[-1].strip()
+            raise InputError(f"--params: {which} parameter {key}={value!r}: {reason}") from None
