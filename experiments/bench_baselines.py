@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from optsched.bench import to_markdown
 from optsched.problems.hopper.generate import cerebro_fig6
 from optsched.problems.placement.generate import gavel_placement
 from optsched.problems.timeslot.generate import gavel_timeslot
 from optsched.registry import methods
-from optsched.report import to_markdown
 from optsched.result import Status
 from optsched.solve import solve
 

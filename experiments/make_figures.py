@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
-from optsched.figures import (  # noqa: E402
+from optsched.bench.figures import (  # noqa: E402
     plot_gaps,
     plot_randomized_ratio,
     plot_throughput_validation,

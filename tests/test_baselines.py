@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
+from optsched.bench import gap_table, summarize
 from optsched.cli import main
-from optsched.gaps import gap_table, summarize
 from optsched.io import read_instance
 from optsched.model import homogeneous
 from optsched.problems.hopper import HopperInstance

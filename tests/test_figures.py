@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from optsched.figures import (  # noqa: E402
+from optsched.bench.figures import (  # noqa: E402
     plot_gaps,
     plot_randomized_ratio,
     plot_throughput_validation,

@@ -78,7 +78,10 @@ def test_time_limit_without_solution_returns_the_start(examples, plugin):
         ({"time_limit": 0}, "time_limit must be a finite number > 0"),
         ({"time_limit": float("inf")}, "time_limit must be a finite number > 0"),
         ({"workers": 0}, "workers must be an integer >= 1"),
-        ({"solver": "gurobi"}, "milp: solver must be one of cbc, highs, scip, mathopt:highs, glop, pdlp, got 'gurobi'"),
+        (
+            {"solver": "gurobi"},
+            "milp: solver must be one of cbc, highs, scip, mathopt:highs, glop, pdlp, got 'gurobi'",
+        ),
     ],
 )
 def test_bad_solve_options(examples, kwargs, message):

@@ -6,13 +6,13 @@ import pytest
 
 from optsched import sources
 from optsched.bench import run, summary_table
+from optsched.bench.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.cli import main
 from optsched.errors import InputError
 from optsched.io import read_instance, read_solution, write_instance, write_json, write_solution
 from optsched.problems import family as family_of
 from optsched.problems.hopper.generate import uniform_hopper
 from optsched.problems.placement.generate import trace_placement
-from optsched.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.solve import solve
 
 
@@ -203,7 +203,7 @@ def test_killed_and_resumed_bench_matches_uninterrupted(tmp_path):
     rows = (tmp_path / "killed.jsonl").read_text().splitlines()
     assert len(rows) == 12 and rows[:3] == lines[:3]  # finished cells were not re-run
     pd_full, pd_res = summary_table(full), summary_table(resumed)
-    assert pd_full.drop(columns="mean_time_s").equals(pd_res.drop(columns="mean_time_s"))
+    assert pd_full.drop(columns="mean_time").equals(pd_res.drop(columns="mean_time"))
     # a finished run resumes to nothing new
     again = run([suite], methods, tmp_path / "killed.jsonl", seeds=seeds, progress=False)
     assert len((tmp_path / "killed.jsonl").read_text().splitlines()) == 12
@@ -215,8 +215,9 @@ def test_bench_gaps_use_the_stored_bound(tmp_path):
     df = run([suite], ["randomized"], tmp_path / "r.jsonl", progress=False)
     ref = json.loads((tmp_path / "tiny" / REFERENCE_FILE).read_text())["entries"]
     for row in df.itertuples():
-        assert row.best_bound == pytest.approx(ref[row.instance]["bound"])
-        assert row.gap == pytest.approx(row.objective / row.best_bound - 1)
+        assert row.reference == pytest.approx(ref[row.instance]["bound"])
+        assert row.reference_kind == "best bound"
+        assert row.gap == pytest.approx(row.objective / row.reference - 1)
         assert row.feasible
 
 
@@ -255,7 +256,8 @@ def test_table_markdown_and_latex(tmp_path, capsys):
     run([suite], ["randomized", "greedy"], tmp_path / "r.jsonl", progress=False)
     assert main(["table", str(tmp_path / "r.jsonl"), "--by", "family,method"]) == 0
     md = capsys.readouterr().out
-    assert md.startswith("| family | method | runs | optimal |") and "| hopper | greedy |" in md
+    assert md.startswith("| family | method | runs | solved | unsolved | proven optimal |")
+    assert "| hopper | greedy |" in md and "| hopper | Cerebro randomized |" in md
     out = tmp_path / "paper" / "gaps.tex"
     assert (
         main(

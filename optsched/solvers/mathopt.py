@@ -108,8 +108,11 @@ class MathOptModel:
         return _outcome(result, self.solver, self.model.objective.is_maximize)
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc) or exc.__class__.__name__
+def _reason(exc: BaseException) -> str:
+    # ortools 9.15 fails while translating the solver's status into an exception;
+    # the status itself is the context of that failure.
+    inner = exc.__context__ if isinstance(exc, AttributeError) and exc.__context__ else exc
+    text = str(inner) or inner.__class__.__name__
     return text.splitlines()[0]
 
 

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core import WITHIN
+from ..solve import solve
 from . import references
-from .result import gap
-from .solve import solve
-
-WITHIN = 1e-3  # "within 0.1%"
+from .rows import Row, frame
 
 
 def _reference(
@@ -60,33 +59,23 @@ def gap_table(
     seed: int = 0,
     exact: str = "cpsat",
     folders: Sequence[Path | None] | None = None,
+    **options: Any,
 ) -> pd.DataFrame:
-    """One row per instance: objective, reference, gap, checker verdict, times.
+    """One :class:`~optsched.bench.rows.Row` per instance, as a frame: objective,
+    reference, gap, checker verdict, times.
 
     ``folders[k]`` is where instance ``k``'s suite keeps ``reference.json``
-    (``None``: no stored reference).
+    (``None``: no stored reference). ``options`` (``solver``, ``params``,
+    ``log``) go to ``method``'s runs, not to the reference's. A method that
+    refuses an instance keeps its row (status ``unsupported``, no gap).
     """
     rows = []
     for k, inst in enumerate(instances):
         folder = folders[k] if folders is not None else None
-        r = solve(inst, method, time_limit=time_limit, workers=workers, seed=seed)
+        r = solve(inst, method, time_limit=time_limit, workers=workers, seed=seed, **options)
         ref, kind = _reference(inst, folder, against, time_limit, workers, seed, exact)
-        rows.append(
-            {
-                "instance": inst.name,
-                "family": inst.family,
-                "method": method,
-                "status": r.status.value,
-                "objective": r.objective,
-                "reference": ref,
-                "reference_kind": kind,
-                "gap": gap(r.objective, ref, inst.sense),
-                "feasible": None if r.check is None else r.check.feasible,
-                "time": r.runtime,
-                "message": r.message,
-            }
-        )
-    return pd.DataFrame(rows)
+        rows.append(Row.from_result(r, reference=ref, reference_kind=kind))
+    return frame(rows)
 
 
 def summarize(df: pd.DataFrame) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core import Sense
-from .errors import InputError
-from .io import read_solution
-from .problems import check
+from ..core import REFERENCE_TOL, Sense
+from ..errors import InputError
+from ..io import read_solution
+from ..problems import check
 
 REFERENCE_FORMAT = "optsched-reference"
 REFERENCE_FILE = "reference.json"
@@ -60,7 +60,7 @@ def load(instance: Any, folder: Path) -> Reference | None:
         raise InputError(f"{path}: stored solution of {instance.name!r} is infeasible ({kinds})")
     stored = entry.get("objective")
     if stored is not None and not math.isclose(
-        stored, report.objective, rel_tol=1e-6, abs_tol=1e-9
+        stored, report.objective, rel_tol=REFERENCE_TOL, abs_tol=1e-9
     ):
         raise InputError(
             f"{path}: stored objective of {instance.name!r} is {stored!r} but "
@@ -74,7 +74,9 @@ def load(instance: Any, folder: Path) -> Reference | None:
             if instance.sense is Sense.MIN
             else (report.objective > bound)
         )
-        if crosses and not math.isclose(report.objective, bound, rel_tol=1e-6, abs_tol=1e-9):
+        if crosses and not math.isclose(
+            report.objective, bound, rel_tol=REFERENCE_TOL, abs_tol=1e-9
+        ):
             raise InputError(f"{path}: stored bound of {instance.name!r} crosses its solution")
     return Reference(
         report.objective,

@@ -1,0 +1,169 @@
+"""Tables for papers: pandas frames rendered to Markdown and booktabs LaTeX."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def _cell(value: Any, floatfmt: str) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return format(value, floatfmt)
+    return str(value)
+
+
+def to_markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    """GitHub-flavoured Markdown table; numbers right-aligned."""
+    cols = [str(c) for c in df.columns]
+    rows = [[_cell(v, floatfmt) for v in row] for row in df.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    head = "| " + " | ".join(cols) + " |"
+    rule = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
+    body = ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+_LATEX_ESCAPES = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _tex(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def to_latex(
+    df: pd.DataFrame, floatfmt: str = ".4g", caption: str | None = None, label: str | None = None
+) -> str:
+    """A booktabs table (``\\toprule``, ``\\midrule``, ``\\bottomrule``)."""
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    spec = "".join("r" if n else "l" for n in numeric)
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{_tex(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines += [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_tex(str(c)) for c in df.columns) + r" \\",
+        r"\midrule",
+    ]
+    for row in df.itertuples(index=False):
+        lines.append(" & ".join(_tex(_cell(v, floatfmt)) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- gap tables
+#: Column names of :func:`summary_table`, with their units.
+COLUMNS = {
+    "runs": "runs",
+    "solved": "solved",
+    "unsolved": "unsolved",
+    "optimal": "proven optimal",
+    "common": "common instances",
+    "mean_gap": "mean gap, common (%)",
+    "geomean_gap": "geo. mean gap, common (%)",
+    "max_gap": "max gap, common (%)",
+    "mean_time": "mean time (s)",
+}
+
+
+def summary_table(
+    df: pd.DataFrame,
+    by: Sequence[str] = ("family", "method"),
+    *,
+    readable: bool = False,
+) -> pd.DataFrame:
+    """Gaps per group, compared on common instances, with unsolved counts beside them.
+
+    A mean over each method's solved runs alone misranks methods: one that
+    fails on the hard instances looks better than one that solves them with a
+    gap. So when ``by`` includes ``method``, the gap statistics of a group are
+    taken over the *common* runs only: the (instance, seed) pairs of the
+    comparison group (the other ``by`` columns) on which every method of
+    that group has a finite gap. ``solved`` counts runs with a checked
+    solution, ``unsolved`` the rest (no solution, refused, or an error).
+
+    ``readable=True`` gives headers with units and each method's display name.
+    """
+    missing = [c for c in by if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"table: unknown column {missing[0]!r} in --by (known: {', '.join(df.columns)})"
+        )
+    if not by:
+        raise InputError("table: --by needs at least one column")
+    df = df.copy()
+    df["_case"] = list(zip(df["instance"], df["seed"] if "seed" in df else [0] * len(df)))
+    df["_finite"] = np.isfinite(df["gap"].to_numpy(dtype=float))
+    df["_common"] = df["_finite"]
+    if "method" in by:
+        outer = [c for c in by if c != "method"]
+        groups = df.groupby(outer, sort=False) if outer else [((), df)]
+        for _, part in groups:
+            methods = set(part["method"])
+            ok = part[part["_finite"]].groupby("_case")["method"].agg(set)
+            common = {case for case, got in ok.items() if got >= methods}
+            df.loc[part.index, "_common"] = part["_case"].isin(common) & part["_finite"]
+    rows = []
+    for key, part in df.groupby(list(by), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        solved = part["feasible"].eq(True) if "feasible" in part else part["_finite"]
+        gaps = 100 * part.loc[part["_common"], "gap"].to_numpy(dtype=float)
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "runs": len(part),
+                "solved": int(solved.sum()),
+                "unsolved": int(len(part) - solved.sum()),
+                "optimal": int((part["status"] == "optimal").sum()),
+                "common": len(gaps),
+                "mean_gap": float(gaps.mean()) if gaps.size else math.nan,
+                "geomean_gap": _geomean_pct(gaps),
+                "max_gap": float(gaps.max()) if gaps.size else math.nan,
+                "mean_time": float(part["time"].mean()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if readable:
+        if "method" in out and "family" in out:
+            out["method"] = [display_name(f, m) for f, m in zip(out["family"], out["method"])]
+        out = out.rename(columns=COLUMNS)
+    return out
+
+
+def _geomean_pct(gaps_pct: np.ndarray) -> float:
+    """Geometric mean of ``1 + gap``, minus 1, in percent."""
+    if not gaps_pct.size:
+        return math.nan
+    ratios = np.maximum(1 + gaps_pct / 100, 1e-6)
+    return float(100 * (np.exp(np.log(ratios).mean()) - 1))
+
+
+def display_name(family: str, method: str) -> str:
+    """A method's display name (its name when it has none or is unknown)."""
+    from ..problems import FAMILIES
+
+    fam = FAMILIES.get(family)
+    spec = fam.method(method) if fam is not None else None
+    return spec.display if spec is not None else method

@@ -1,0 +1,107 @@
+"""Commands over many runs: ``bench`` and ``table``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .common import EXIT_OK, add_command, add_run_options, emit, positive_int
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ..bench import DEFAULT_METHODS, DEFAULT_SUITES, run, summary_table, to_markdown
+
+    suites = args.suites or list(DEFAULT_SUITES)
+    methods = [m for m in (args.methods.split(",") if args.methods else DEFAULT_METHODS) if m]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise InputError(
+            f"bench: --seeds must be integers separated by commas, got {args.seeds!r}"
+        ) from None
+    out = Path(args.out)
+    df = run(
+        suites,
+        methods,
+        out,
+        args.time_limit,
+        args.workers,
+        args.parallel,
+        seeds,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            emit(row)
+        return EXIT_OK
+    table = summary_table(df, ["suite", "method"], readable=True)
+    print(
+        f"{len(df)} runs, results in {out}  (time limit {args.time_limit} s, "
+        f"{args.workers} worker(s), seeds {args.seeds}); gaps are over the instances "
+        "every method of a suite solved"
+    )
+    print(to_markdown(table, floatfmt=".3g"))
+    bad = df[df["feasible"] == False]  # noqa: E712
+    if len(bad):
+        print(f"checker rejected {len(bad)} solution(s): see the results file")
+    return EXIT_OK
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from ..bench import frame, load_results, summary_table, to_latex, to_markdown
+    from ..io import write_text
+
+    df = frame(load_results(Path(args.results)))
+    table = summary_table(df, [c for c in args.by.split(",") if c], readable=not args.json)
+    if args.json:
+        for row in table.to_dict(orient="records"):
+            emit(row)
+        return EXIT_OK
+    if args.format == "latex":
+        text = to_latex(table, floatfmt=".3g", caption=args.caption, label=args.label)
+    else:
+        text = to_markdown(table, floatfmt=".3g") + "\n"
+    if args.out:
+        write_text(args.out, text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    sp = add_command(
+        sub, "bench", cmd_bench, "run methods over suites (resumable) and print the gap table"
+    )
+    sp.add_argument(
+        "suites",
+        nargs="*",
+        help="suite folders or names under instances/ (default: the four *-small suites)",
+    )
+    sp.add_argument(
+        "--methods",
+        "-m",
+        help="comma-separated (default: cpsat,milp,greedy); methods a family lacks are "
+        "skipped for it",
+    )
+    add_run_options(sp, time_limit=10.0, seeds=True)
+    sp.add_argument(
+        "--parallel",
+        "-j",
+        type=positive_int,
+        default=1,
+        help="cells run at once, each in its own process",
+    )
+    sp.add_argument(
+        "--out", "-o", default="results/bench.jsonl", help="results (JSON lines; a re-run resumes)"
+    )
+    sp = add_command(sub, "table", cmd_table, "render a results file as a gap table")
+    sp.add_argument("results", help="a results file (JSON lines) of bench")
+    sp.add_argument("--by", default="family,method", help="columns to group by")
+    sp.add_argument("--format", "-f", choices=("markdown", "latex"), default="markdown")
+    sp.add_argument("--out", "-o", help="write here instead of stdout")
+    sp.add_argument("--caption", help="LaTeX caption")
+    sp.add_argument("--label", help="LaTeX label")

@@ -1,0 +1,124 @@
+"""Commands on the throughput and communication model: ``comm``, ``throughput``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import EXIT_OK, Parser, emit, positive_float, positive_int
+
+
+def cmd_comm(args: argparse.Namespace) -> int:
+    from ..throughput.comm import cerebro_volumes, format_bytes, parse_bytes
+
+    rows = cerebro_volumes(
+        args.epochs,
+        args.configs,
+        args.workers,
+        parse_bytes(args.model_size, "model-size"),
+        parse_bytes(args.dataset_size, "dataset-size"),
+        args.iters_per_epoch,
+    )
+    params = {
+        "epochs": args.epochs,
+        "configs": args.configs,
+        "workers": args.workers,
+        "model_bytes": parse_bytes(args.model_size, "model-size"),
+        "dataset_bytes": parse_bytes(args.dataset_size, "dataset-size"),
+        "iters_per_epoch": args.iters_per_epoch,
+    }
+    if args.json:
+        emit(
+            {
+                "parameters": params,
+                "rows": [
+                    {
+                        "approach": r.approach,
+                        "formula": r.formula,
+                        "bytes": r.bytes,
+                        "human": format_bytes(r.bytes),
+                    }
+                    for r in rows
+                ],
+            }
+        )
+        return EXIT_OK
+    print("Communication volume for model selection (Cerebro Table 2, errata version)")
+    print("  " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
+    width = max(len(r.approach) for r in rows)
+    fwidth = max(len(r.formula) for r in rows)
+    for r in rows:
+        print(f"  {r.approach:<{width}}  {r.formula:<{fwidth}}  {format_bytes(r.bytes):>10}")
+    return EXIT_OK
+
+
+def cmd_throughput_validate(args: argparse.Namespace) -> int:
+    from ..throughput.validate import report
+
+    rep = report()
+    if args.json:
+        emit(rep)
+        return EXIT_OK
+    print("Throughput model: predicted vs measured (held out), relative error of throughput")
+    print(
+        f"  {'source':<7} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
+        f"{'p90':>7}"
+    )
+    for row in rep["rows"]:
+        print(
+            f"  {row['source']:<7} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
+            f"{row['mape']:>7.1%} {row['median']:>7.1%} {row['p90']:>7.1%}"
+        )
+    fitted = rep["pollux_fitted_network_GBps"]
+    print(
+        "  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in fitted.items())
+    )
+    a = rep["assumptions"]
+    print(
+        f"  assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
+        f"{a['pollux_pcie_GBps']} GB/s, network spec {a['pollux_network_spec_GBps']} GB/s"
+    )
+    return EXIT_OK
+
+
+def cmd_throughput_types(args: argparse.Namespace) -> int:
+    from ..throughput.jobtypes import default_catalog
+
+    cat = default_catalog()
+    for name, jt in cat.job_types.items():
+        scales = cat.table.scale_factors(name)
+        if args.json:
+            emit({"name": name, **jt.to_dict(), "measured_scale_factors": list(scales)})
+        else:
+            times = ", ".join(f"{g} {1 / t:.3g}" for g, t in jt.compute_time.items())
+            print(
+                f"{name:<34} 1-GPU it/s: {times}; scale factors {list(scales)}; "
+                f"{jt.model_bytes / 1e6:.1f} MB"
+            )
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    from .common import add_command
+
+    sp = add_command(
+        sub, "comm", cmd_comm, "communication volume of model selection (Cerebro Table 2)"
+    )
+    sp.add_argument("--epochs", "-k", type=positive_int, default=20, help="epochs k")
+    sp.add_argument("--configs", "-S", type=positive_int, default=20, help="configs |S|")
+    sp.add_argument("--workers", "-p", type=positive_int, default=10, help="workers p")
+    sp.add_argument("--model-size", "-m", default="1GB", help="model size m, decimal units")
+    sp.add_argument("--dataset-size", "-D", default="1TB", help="dataset size |D|")
+    sp.add_argument(
+        "--iters-per-epoch", type=positive_float, default=1e5, help="|D|/b, mini-batches per epoch"
+    )
+    tp = sub.add_parser(
+        "throughput", help="the throughput model", description="the throughput model"
+    )
+    tsub = tp.add_subparsers(dest="subcommand", required=True, parser_class=Parser)
+    for name, fn, help_text in (
+        ("validate", cmd_throughput_validate, "predicted vs measured (Gavel, Pollux)"),
+        ("types", cmd_throughput_types, "list the measured job types"),
+    ):
+        add_command(tsub, name, fn, help_text)

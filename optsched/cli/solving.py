@@ -1,0 +1,158 @@
+"""Commands that run methods on instances: ``solve``, ``gap``, ``methods``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .common import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    add_command,
+    add_run_options,
+    add_solver_options,
+    emit,
+    fmt,
+    gap_text,
+    solver_params,
+)
+
+
+def _method_options(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"params": solver_params(args), "log": args.log}
+    if args.solver:
+        out["solver"] = args.solver
+    return out
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from ..core import Status
+    from ..io import read_instance, read_solution, write_solution
+    from ..solve import solve
+
+    inst = read_instance(args.instance)
+    warm = read_solution(args.warm_start) if args.warm_start else None
+    result = solve(
+        inst,
+        args.method,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        warm_start=warm,
+        **_method_options(args),
+    )
+    if result.status is Status.UNSUPPORTED:  # the method does not take this instance
+        raise InputError(result.message)
+    if args.out and result.solution is not None:
+        write_solution(args.out, result.solution, inst.name)
+    if args.json:
+        emit(result.to_dict())
+    else:
+        print(result.summary())
+        if args.out and result.solution is not None:
+            print(f"  solution written to {args.out}")
+    return EXIT_INTERNAL if result.status is Status.ERROR else EXIT_OK
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    from ..bench import gap_table, suite_files, summarize
+    from ..bench.references import REFERENCE_FILE
+    from ..io import read_instance
+
+    files: list[Path] = []
+    for arg in args.instances:  # a suite folder stands for its instances
+        p = Path(arg)
+        if p.is_dir():
+            files += suite_files(p)
+        elif p.name != REFERENCE_FILE:  # a glob over a suite also matches its reference
+            files.append(p)
+    instances = [read_instance(f) for f in files]
+    folders = [f.resolve().parent for f in files]
+    df = gap_table(
+        instances,
+        args.method,
+        args.against,
+        args.time_limit,
+        args.workers,
+        args.seed,
+        folders=folders,
+        **_method_options(args),
+    )
+    summary = summarize(df)
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            emit(row)
+        emit({"summary": summary, "method": args.method, "against": args.against})
+        return EXIT_OK
+    print(
+        f"{'instance':<34} {'status':<11} {'objective':>12} {'reference':>12} {'gap':>9}  "
+        "checker  reference from"
+    )
+    for row in df.itertuples(index=False):
+        check_text = {True: "ok", False: "FAIL"}.get(row.feasible, "-")
+        print(
+            f"{row.instance[:34]:<34} {row.status:<11} {fmt(row.objective):>12} "
+            f"{fmt(row.reference):>12} {gap_text(row.gap):>9}  {check_text:<7}  "
+            f"{row.reference_kind}"
+        )
+    s = summary
+    if s["mean"] is None:
+        print(f"summary: {s['n']} instance(s), none with a finite gap")
+    else:
+        print(
+            f"summary: {s['n']} instance(s); gap mean {s['mean']:.4%}, geometric mean "
+            f"{s['geomean']:.4%}, max {s['max']:.4%}; within 0.1%: {s['within_0.1%']}"
+            + (f"; no gap: {s['no_gap']}" if s["no_gap"] else "")
+        )
+    for row in df.itertuples(index=False):
+        if row.status in ("unsupported", "error") and row.message:
+            print(f"  {row.instance}: {row.status}: {row.message}")
+    return EXIT_OK
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from ..registry import methods
+
+    for m in methods(args.family):
+        if args.json:
+            emit(
+                {
+                    "family": m.family,
+                    "name": m.name,
+                    "display": m.display,
+                    "kind": m.kind,
+                    "summary": m.summary,
+                    "origin": m.origin,
+                }
+            )
+        else:
+            print(f"{m.family:<10} {m.name:<16} {m.kind:<9} {m.summary}")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    from ..problems import FAMILIES
+
+    sp = add_command(
+        sub, "solve", cmd_solve, "solve an instance with a method; the solution is re-checked"
+    )
+    sp.add_argument("instance", help="instance file")
+    sp.add_argument(
+        "--method", "-m", default="cpsat", help="cpsat, milp, a heuristic, or module:function"
+    )
+    add_run_options(sp, time_limit=None)
+    add_solver_options(sp)
+    sp.add_argument("--warm-start", help="a solution file to start from")
+    sp.add_argument("--out", "-o", help="write the solution here (JSON)")
+
+    sp = add_command(sub, "gap", cmd_gap, "optimality gap of a method on instances, with a summary")
+    sp.add_argument("instances", nargs="+", help="instance files or suite folders")
+    sp.add_argument("--method", "-m", required=True, help="the method to measure")
+    sp.add_argument("--against", "-a", default="bound", help="bound, best, or a method name")
+    add_run_options(sp, time_limit=60.0)
+    add_solver_options(sp)
+
+    sp = add_command(sub, "methods", cmd_methods, "list methods by family")
+    sp.add_argument("--family", choices=list(FAMILIES), help="only this family")
