@@ -75,6 +75,11 @@ class MathOptModel:
     def value(self, var: Any) -> float:
         return float(self._result.variable_values(var))
 
+    def _solve(self, params: Any, model_params: Any) -> Any:
+        return mathopt.solve(
+            self.model, _SOLVERS[self.which], params=params, model_params=model_params
+        )
+
     def solve(self, options: SolveOptions) -> Outcome:
         params = mathopt.SolveParameters(
             enable_output=options.log,
@@ -95,15 +100,25 @@ class MathOptModel:
                 solution_hints=[mathopt.SolutionHint(variable_values=self._hint)]
             )
         try:
-            result = mathopt.solve(
-                self.model, _SOLVERS[self.which], params=params, model_params=model_params
-            )
+            result = self._solve(params, model_params)
         except Exception as exc:  # MathOpt raises on parameters the solver rejects
-            if options.params:
+            if not options.params:
+                raise
+            if self.which == "scip" and "SCIPsetIntParam" in _reason(exc):
+                # SCIP types some integer parameters as long (limits/nodes): retry so
+                for key, value in list(params.gscip.int_params.items()):
+                    del params.gscip.int_params[key]
+                    params.gscip.long_params[key] = value
+                try:
+                    result = self._solve(params, model_params)
+                except Exception as again:
+                    raise InputError(
+                        f"--params: scip rejected the parameters ({_reason(again)})"
+                    ) from None
+            else:
                 raise InputError(
                     f"--params: {self.which} rejected the parameters ({_reason(exc)})"
                 ) from None
-            raise
         self._result = result
         return _outcome(result, self.solver, self.model.objective.is_maximize)
 

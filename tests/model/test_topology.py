@@ -129,3 +129,9 @@ def test_bad_cluster_input(mutate, message):
 def test_extra_gpu_types_are_declared():
     c = Cluster("c", (Rack("r"),), (Server("s", "r", "mi300", 8),), extra_gpu_types=("mi300",))
     assert c.capacity("mi300") == 8
+
+
+def test_single_server_builder():
+    from optsched.model import single_server
+
+    assert single_server(8).num_gpus == 8

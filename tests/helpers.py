@@ -1,0 +1,48 @@
+"""Helpers shared by the tests: exact back-ends by name, and the optimality assertion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from optsched.core import Status
+from optsched.result import Result
+from optsched.solve import solve
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An exact method and the options that pick its back-end."""
+
+    name: str
+    method: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+#: Every exact back-end; ``--backends all`` runs them all.
+BACKENDS = {
+    "cpsat": Backend("cpsat", "cpsat"),
+    "cbc": Backend("cbc", "milp", {"solver": "cbc"}),
+    "highs": Backend("highs", "milp", {"solver": "highs"}),
+    "scip": Backend("scip", "milp", {"solver": "scip"}),
+    "mathopt:highs": Backend("mathopt:highs", "milp", {"solver": "mathopt:highs"}),
+}
+#: What runs by default: CP-SAT and one MILP solver of each back-end library.
+DEFAULT_BACKENDS = ("cpsat", "cbc", "scip")
+CPSAT = BACKENDS["cpsat"]
+
+
+def run(instance: Any, backend: Backend, **more: Any) -> Result:
+    """Solve with one worker and seed 0, so that runs repeat exactly."""
+    return solve(
+        instance, backend.method, time_limit=60, workers=1, seed=0, **backend.options, **more
+    )
+
+
+def assert_optimal(result: Result, value: float, rel: float = 1e-6) -> None:
+    assert result.status is Status.OPTIMAL, result.message
+    assert result.check is not None and result.check.feasible
+    assert result.objective == pytest.approx(value, rel=rel)
+    assert result.bound == pytest.approx(value, rel=rel)

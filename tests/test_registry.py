@@ -1,0 +1,63 @@
+"""Methods by name: plug-ins as module:function and as installed entry points."""
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from optsched.cli import main
+from optsched.problems.hopper import HopperInstance
+
+PLUGIN = textwrap.dedent('''
+    from optsched.problems.spase import SpaseSolution, TaskPlan
+
+
+    def one_by_one(instance, options):
+        """Every task alone on server 0, one after another, smallest configuration."""
+        t, plans = 0.0, {}
+        for task in instance.tasks:
+            k = min(range(len(task.configs)), key=lambda k: task.configs[k].num_gpus)
+            cfg = task.configs[k]
+            plans[task.id] = TaskPlan(k, tuple(range(cfg.num_gpus)), t)
+            t += cfg.runtime
+        return SpaseSolution(plans)
+''')
+
+
+def test_plugin_module_is_found_run_and_checked(tmp_path, monkeypatch, capsys, examples):
+    (tmp_path / "user_rules.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code = main(
+        ["gap", str(examples / "saturn_fig4.json"), "-m", "user_rules:one_by_one", "--json"]
+    )
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    # A 10 h + B 40 h + C 24 h back to back on server 0 = 74 h, against the 30 h bound
+    assert lines[0]["objective"] == 74 * 3600.0 and lines[0]["feasible"] is True
+    assert lines[0]["gap"] == pytest.approx(74 / 30 - 1)
+    assert lines[1]["summary"]["n"] == 1
+
+
+def test_entry_point_plugins(tmp_path, monkeypatch):
+    (tmp_path / "installed_rules.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib.metadata as md
+
+    from optsched import registry
+
+    ep = md.EntryPoint(
+        name="spase:one_by_one",
+        value="installed_rules:one_by_one",
+        group=registry.ENTRY_POINT_GROUP,
+    )
+    monkeypatch.setattr(
+        md, "entry_points", lambda group=None: [ep] if group == registry.ENTRY_POINT_GROUP else []
+    )
+    registry._entry_points.cache_clear()
+    names = {m.name for m in registry.methods("spase")}
+    assert "one_by_one" in names
+    inst = HopperInstance.from_matrix("h", [[1.0]])
+    assert inst.family == "hopper"
+    sys.modules.pop("installed_rules", None)
+    registry._entry_points.cache_clear()
