@@ -111,3 +111,102 @@ def test_module_entry_point_no_traceback(tmp_path):
     assert proc.stderr.strip() == (
         f"optsched: error: {p}: config 'a': times['w'] must be >= 0, got -1"
     )
+
+
+def test_version_and_help_show_defaults(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("optsched ")
+    assert main(["gap", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 60.0)" in text and "(default: bound)" in text
+    assert main(["generate", "timeslot", "--help"]) == 0
+    assert "--locality, --no-locality" in capsys.readouterr().out
+
+
+def test_generate_flags_come_from_the_family(capsys):
+    # a flag of another family is unknown here: a usage error
+    assert main(["generate", "hopper", "--source", "cerebro", "--num-jobs", "4"]) == 2
+    assert "unrecognized arguments: --num-jobs" in capsys.readouterr().err
+    # a flag of this family that the chosen source does not take is refused by name
+    assert main(["generate", "hopper", "--source", "synthetic", "--homogeneous"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--homogeneous does not apply to source 'synthetic'" in err
+    assert (
+        main(
+            [
+                "generate",
+                "hopper",
+                "--source",
+                "cerebro",
+                "--homogeneous",
+                "--num-configs",
+                "2",
+                "--num-workers",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert '"cerebro-hom-2x2-s0"' in capsys.readouterr().out
+
+
+def test_solver_params_from_flags_and_file(capsys, examples, tmp_path):
+    fig5 = str(examples / "cerebro_fig5.json")
+    conf = tmp_path / "cpsat.toml"
+    conf.write_text('linearization_level = 2\nsearch_branching = "FIXED_SEARCH"\n')
+    code = main(
+        ["solve", fig5, "--params-file", str(conf), "-p", "linearization_level=0", "--json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "optimal"
+    # the flag wins over the file; both are recorded verbatim
+    assert out["parameters"]["params"] == {
+        "linearization_level": 0,
+        "search_branching": "FIXED_SEARCH",
+    }
+    assert main(["solve", fig5, "-p", "no_such_field=1"]) == 2
+    assert "CP-SAT parameter no_such_field=1" in capsys.readouterr().err
+    conf.write_text("[nested]\na = 1\n")
+    assert main(["solve", fig5, "--params-file", str(conf)]) == 2
+    assert "parameter 'nested' must be a number, string or bool" in capsys.readouterr().err
+
+
+def test_refusals_are_rows_in_gap_and_exit_2_in_solve(capsys, examples):
+    from optsched.bench import ROOT
+
+    big = ROOT / "instances" / "hopper-large" / "cerebro-het-1024x32-s1.json"
+    assert main(["solve", str(big), "-m", "milp"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "binaries" in err and "use cpsat" in err
+    assert main(["gap", str(big), "-m", "milp", "--json"]) == 0
+    row, summary = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    assert row["status"] == "unsupported" and row["gap"] is None and "binaries" in row["message"]
+    assert summary["summary"] == {
+        "n": 1,
+        "no_gap": 1,
+        "mean": None,
+        "geomean": None,
+        "max": None,
+        "within_0.1%": 0,
+    }
+
+
+def test_every_command_has_help_with_defaults():
+    import argparse
+
+    from optsched.cli import build_parser
+
+    def walk(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    parsers = list(walk(build_parser()))
+    assert len(parsers) > 15
+    for p in parsers:
+        text = p.format_help()  # renders: no stray % in a help string
+        for action in p._actions:
+            if action.help and action.default not in (None, False, argparse.SUPPRESS):
+                assert "(default:" in text, (p.prog, action.dest)

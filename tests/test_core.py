@@ -1,6 +1,8 @@
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from optsched.core import Sense
 from optsched.result import Result, Status, gap
@@ -43,3 +45,26 @@ def test_result_gap_and_dict():
     inf = Result("hopper", "x", "m", Sense.MIN, Status.INFEASIBLE, math.inf, math.inf, 1.0)
     assert math.isnan(inf.gap) and inf.to_dict()["gap"] is None
     assert Status.OPTIMAL.has_solution and not Status.TIME_LIMIT.has_solution
+
+
+def test_sense_comparisons():
+
+    assert Sense.MIN.better(1, 2) and Sense.MAX.better(2, 1)
+    assert Sense.MIN.best([3, None, float("nan"), 1]) == 1 and Sense.MAX.best([]) == -math.inf
+    assert Sense.MIN.tightest([1, 2, None]) == 2 and Sense.MAX.tightest([1, 2]) == 1
+    assert Sense.MIN.tightest([]) == -math.inf and Sense.MAX.worst == -math.inf
+    # a lower bound above the objective crosses it; within tolerance it is rounding
+    assert Sense.MIN.crosses(10.0, 10.5) and not Sense.MIN.crosses(10.0, 10.0 + 1e-9, 1e-6)
+    assert Sense.MAX.crosses(10.5, 10.0) and not Sense.MAX.crosses(9.0, 10.0)
+
+
+@given(
+    st.floats(min_value=1e-3, max_value=1e6),
+    st.floats(min_value=0, max_value=10),
+)
+def test_gap_properties(bound, excess):
+    # against a valid bound the gap is the relative excess, never negative, in both senses
+    objective = bound * (1 + excess)
+    assert gap(objective, bound, Sense.MIN) == pytest.approx(excess, rel=1e-9, abs=1e-12)
+    assert gap(bound, objective, Sense.MAX) == pytest.approx(excess / (1 + excess), abs=1e-9)
+    assert gap(objective, bound, Sense.MIN) >= 0

@@ -42,13 +42,14 @@ def register(sub: Any) -> None:
         sp.add_argument(
             "--source",
             required=True,
-            help="; ".join(f"{s.name}: {s.summary}" for s in fam.sources),
+            # argparse formats help with %, so a summary's own % must be doubled
+            help="; ".join(f"{s.name}: {s.summary}" for s in fam.sources).replace("%", "%%"),
         )
         sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
         for opt in fam.options:
             # Unset options are absent, so the source's own default applies, and an
             # option a source does not take is refused only when given.
-            kw: dict[str, Any] = {"help": opt.help, "default": argparse.SUPPRESS}
+            kw: dict[str, Any] = {"help": opt.help.replace("%", "%%"), "default": argparse.SUPPRESS}
             if opt.type == "bool":
                 kw["action"] = argparse.BooleanOptionalAction
             else:

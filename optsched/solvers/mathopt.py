@@ -81,12 +81,12 @@ class MathOptModel:
         )
 
     def solve(self, options: SolveOptions) -> Outcome:
-        params = mathopt.SolveParameters(
-            enable_output=options.log,
-            random_seed=int(options.seed),
-            relative_gap_tolerance=GAP_TOLERANCE,
-            absolute_gap_tolerance=GAP_TOLERANCE,
-        )
+        params = mathopt.SolveParameters(enable_output=options.log)
+        if self.which != "pdlp":  # PDLP takes no seed
+            params.random_seed = int(options.seed)
+        if self.which in ("scip", "highs"):
+            params.relative_gap_tolerance = GAP_TOLERANCE
+            params.absolute_gap_tolerance = GAP_TOLERANCE
         if options.time_limit is not None:
             params.time_limit = datetime.timedelta(seconds=float(options.time_limit))
         if self.which == "scip":

@@ -220,8 +220,12 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
     version = f"highs (pulp {pulp.__version__})"
     if prob.status == pulp.LpStatusInfeasible:
         return Outcome(Status.INFEASIBLE, None, version)
-    # PuLP hands HiGHS a maximisation as the minimisation of the negated objective.
-    raw = float(info.mip_dual_bound) * (-1.0 if maximise else 1.0)
+    if prob.isMIP():
+        # PuLP hands HiGHS a maximisation as the minimisation of the negated objective.
+        raw = float(info.mip_dual_bound) * (-1.0 if maximise else 1.0)
+    else:  # an LP solved to optimality proves its own objective (duality)
+        optimal = model.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        raw = float(pulp.value(prob.objective) or 0.0) if optimal else math.nan
     bound = raw if math.isfinite(raw) else None
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if not has_solution:

@@ -1,0 +1,116 @@
+"""The linear layer: every back-end on models whose optimum is derived by hand."""
+
+import math
+
+import pytest
+
+from optsched.core import Status, Unsupported
+from optsched.errors import InputError
+from optsched.solvers import linear
+from optsched.solvers.common import SolveOptions
+from optsched.solvers.cpsat import CpSatModel
+
+MIP = list(linear.MIP_SOLVERS)
+LP = [*MIP, "glop", "pdlp"]
+
+
+def opts(solver, **kw):
+    return SolveOptions(time_limit=30, workers=1, seed=0, extra={"solver": solver}, **kw)
+
+
+def knapsack(lm):
+    # max 5x + 4y + 3z + w + 2 with 2x + 3y + z <= 5 (x, y, z binary) and w <= 1.5:
+    # {x, y} weighs 5 and is worth 9; {x, z} 8; {y, z} 7; all three weigh 6 > 5. So 9,
+    # plus w = 1.5 and the constant 2: the optimum is 12.5.
+    x, y, z = lm.binary("x"), lm.binary("y"), lm.binary("z")
+    w = lm.continuous("w", 0, 2)
+    lm.add(lm.total([2 * x, 3 * y, z]) <= 5)
+    lm.add(w <= 1.5)
+    lm.add(lm.total([]) <= 1)  # a constant that holds is skipped
+    lm.maximize(lm.total([5 * x, 4 * y, 3 * z, w]) + 2)
+    return x, y, z, w
+
+
+@pytest.mark.parametrize("solver", MIP)
+def test_milp_optimum_and_bound_on_every_back_end(solver):
+    lm = linear.new_model("knapsack", opts(solver))
+    x, y, z, w = knapsack(lm)
+    lm.start(x, 1)
+    out = lm.solve(opts(solver))
+    assert out.status is Status.OPTIMAL
+    assert out.bound == pytest.approx(12.5, rel=1e-6)
+    assert [round(lm.value(v)) for v in (x, y, z)] == [1, 1, 0]
+    assert lm.value(w) == pytest.approx(1.5)
+    assert lm.solver.startswith(linear.SOLVERS[solver][1])
+
+
+@pytest.mark.parametrize("solver", MIP)
+def test_infeasible_model_on_every_back_end(solver):
+    lm = linear.new_model("infeasible", opts(solver))
+    a, b = lm.binary("a"), lm.binary("b")
+    lm.add(a + b >= 3)  # two binaries never sum to 3
+    lm.minimize(a + b)
+    assert lm.solve(opts(solver)).status is Status.INFEASIBLE
+
+
+@pytest.mark.parametrize("solver", LP)
+def test_lp_on_every_solver(solver):
+    # max x + y, x + 2y <= 1.5, 0 <= x, y <= 1: x = 1 and y = 0.25, so 1.25
+    lm = linear.new_model("lp", opts(solver), integer=False)
+    x, y = lm.continuous("x", 0, 1), lm.continuous("y", 0, 1)
+    lm.add(x + 2 * y <= 1.5)
+    lm.maximize(x + y)
+    out = lm.solve(opts(solver))
+    assert out.status is Status.OPTIMAL
+    tol = 1e-4 if solver == "pdlp" else 1e-9  # PDLP is first-order: to its tolerance
+    assert out.bound == pytest.approx(1.25, rel=tol)
+    assert lm.value(x) + lm.value(y) == pytest.approx(1.25, rel=tol)
+
+
+@pytest.mark.parametrize("solver", ["glop", "pdlp"])
+def test_lp_solvers_refuse_integer_models(solver):
+    with pytest.raises(Unsupported, match="solves LPs only"):
+        linear.new_model("m", opts(solver))
+
+
+def test_unknown_solver_is_bad_input():
+    with pytest.raises(InputError, match="solver must be one of cbc, highs, scip"):
+        linear.new_model("m", opts("gurobi"))
+
+
+@pytest.mark.parametrize(
+    "solver, params, message",
+    [
+        ("cbc", {"noSuchOption": 1}, "CBC rejected an option"),
+        ("highs", {"no_such_option": 1}, "HiGHS has no option 'no_such_option'"),
+        ("scip", {"no/such": 1}, "scip rejected the parameters"),
+        ("mathopt:highs", {"no_such_option": 1}, "highs rejected the parameters"),
+    ],
+)
+def test_rejected_solver_parameters_are_bad_input(solver, params, message):
+    lm = linear.new_model("m", opts(solver))
+    a = lm.binary("a")
+    lm.minimize(a)
+    with pytest.raises(InputError, match=message):
+        lm.solve(opts(solver, params=params))
+
+
+@pytest.mark.parametrize("solver, params", [("scip", {"limits/gap": 0.5}), ("cbc", {"ratio": 0.5})])
+def test_solver_parameters_reach_the_solver(solver, params):
+    lm = linear.new_model("knapsack", opts(solver))
+    knapsack(lm)
+    assert lm.solve(opts(solver, params=params)).status.has_solution
+
+
+def test_cpsat_behind_the_protocol():
+    lm = CpSatModel()
+    a, b = lm.binary("a"), lm.integer("b", 0, 4)
+    lm.add(a + b <= 3)
+    lm.maximize(2 * a + b)  # a = 1, b = 2: 4
+    out = lm.solve(SolveOptions(workers=1))
+    assert out.status is Status.OPTIMAL and out.bound == 4
+    assert (lm.value(a), lm.value(b)) == (1, 2)
+    with pytest.raises(Unsupported, match="continuous"):
+        lm.continuous("c")
+    with pytest.raises(ValueError, match="does not hold"):
+        lm.add(math.inf < 0)
