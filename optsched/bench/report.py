@@ -101,8 +101,9 @@ def summary_table(
     gap. So when ``by`` includes ``method``, the gap statistics of a group are
     taken over the *common* runs only: the (instance, seed) pairs of the
     comparison group (the other ``by`` columns) on which every method of
-    that group has a finite gap. ``solved`` counts runs with a checked
-    solution, ``unsolved`` the rest (no solution, refused, or an error).
+    that group has a finite gap (methods that solved none of them are left
+    out of that rule: they would empty it). ``solved`` counts runs with a
+    checked solution, ``unsolved`` the rest (no solution, refused, or an error).
 
     ``readable=True`` gives headers with units and each method's display name.
     """
@@ -114,14 +115,18 @@ def summary_table(
     if not by:
         raise InputError("table: --by needs at least one column")
     df = df.copy()
-    df["_case"] = list(zip(df["instance"], df["seed"] if "seed" in df else [0] * len(df)))
+    suites = df["suite"] if "suite" in df else [""] * len(df)
+    seeds = df["seed"] if "seed" in df else [0] * len(df)
+    df["_case"] = list(zip(suites, df["instance"], seeds))
     df["_finite"] = np.isfinite(df["gap"].to_numpy(dtype=float))
     df["_common"] = df["_finite"]
     if "method" in by:
         outer = [c for c in by if c != "method"]
         groups = df.groupby(outer, sort=False) if outer else [((), df)]
         for _, part in groups:
-            methods = set(part["method"])
+            # a method without a single solved run has nothing to compare: it shows
+            # in its unsolved count and does not empty the others' common set
+            methods = set(part.loc[part["_finite"], "method"])
             ok = part[part["_finite"]].groupby("_case")["method"].agg(set)
             common = {case for case, got in ok.items() if got >= methods}
             df.loc[part.index, "_common"] = part["_case"].isin(common) & part["_finite"]
@@ -130,9 +135,12 @@ def summary_table(
         key = key if isinstance(key, tuple) else (key,)
         solved = part["feasible"].eq(True) if "feasible" in part else part["_finite"]
         gaps = 100 * part.loc[part["_common"], "gap"].to_numpy(dtype=float)
+        labels = dict(zip(by, key))
+        if readable and "method" in labels and "family" in part:
+            labels["method"] = display_name(str(part["family"].iloc[0]), str(labels["method"]))
         rows.append(
             {
-                **dict(zip(by, key)),
+                **labels,
                 "runs": len(part),
                 "solved": int(solved.sum()),
                 "unsolved": int(len(part) - solved.sum()),
@@ -146,8 +154,6 @@ def summary_table(
         )
     out = pd.DataFrame(rows)
     if readable:
-        if "method" in out and "family" in out:
-            out["method"] = [display_name(f, m) for f, m in zip(out["family"], out["method"])]
         out = out.rename(columns=COLUMNS)
     return out
 

@@ -139,3 +139,10 @@ def test_frame_flattens_extra_columns():
     rows = [Row.from_result(_result(2.0, 1.0), cell=c) for c in ("a", "b")]
     df = frame(rows)
     assert list(df["cell"]) == ["a", "b"] and list(df["gap"]) == [1.0, 1.0]
+
+
+def test_a_method_that_solves_nothing_does_not_empty_the_comparison():
+    df = _df([("i1", "A", 0.02), ("i2", "A", 0.04), ("i1", "C", math.nan), ("i2", "C", math.nan)])
+    t = summary_table(df, ["family", "method"]).set_index("method")
+    assert t.loc["A", "common"] == 2 and t.loc["A", "mean_gap"] == pytest.approx(3.0)
+    assert t.loc["C", "common"] == 0 and t.loc["C", "unsolved"] == 2
