@@ -25,8 +25,15 @@ OPTIMAL_TOL = 1e-6
 GAP_TOL = 1e-9
 #: A gap smaller than this is floating-point noise and reported as 0.
 GAP_NOISE = 1e-12
-#: Relative tolerance when a stored reference objective is re-scored by the checker.
+#: Relative (and absolute) tolerance when a stored reference is re-scored by the checker.
 REFERENCE_TOL = 1e-6
+REFERENCE_ABS_TOL = 1e-9
+#: Relative and absolute gap tolerance given to every MILP solver: optsched decides
+#: "optimal" itself, at ``OPTIMAL_TOL``, so solvers must not stop early.
+SOLVER_GAP_TOL = 1e-9
+#: Relative floating-point noise below which heuristics treat two values as equal
+#: (work left, idle times, integrality of scaled times).
+FLOAT_EPS = 1e-9
 #: "Within 0.1%" in gap summaries.
 WITHIN = 1e-3
 

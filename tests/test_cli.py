@@ -155,7 +155,7 @@ def test_solver_params_from_flags_and_file(capsys, examples, tmp_path):
     conf = tmp_path / "cpsat.toml"
     conf.write_text('linearization_level = 2\nsearch_branching = "FIXED_SEARCH"\n')
     code = main(
-        ["solve", fig5, "--params-file", str(conf), "-p", "linearization_level=0", "--json"]
+        ["solve", fig5, "--params-file", str(conf), "--params", "linearization_level=0", "--json"]
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["status"] == "optimal"
@@ -164,7 +164,7 @@ def test_solver_params_from_flags_and_file(capsys, examples, tmp_path):
         "linearization_level": 0,
         "search_branching": "FIXED_SEARCH",
     }
-    assert main(["solve", fig5, "-p", "no_such_field=1"]) == 2
+    assert main(["solve", fig5, "--params", "no_such_field=1"]) == 2
     assert "CP-SAT parameter no_such_field=1" in capsys.readouterr().err
     conf.write_text("[nested]\na = 1\n")
     assert main(["solve", fig5, "--params-file", str(conf)]) == 2

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import REFERENCE_TOL, Sense
+from ..core import REFERENCE_ABS_TOL, REFERENCE_TOL, Sense
 from ..errors import InputError
 from ..io import read_solution
 from ..problems import check
@@ -60,7 +60,7 @@ def load(instance: Any, folder: Path) -> Reference | None:
         raise InputError(f"{path}: stored solution of {instance.name!r} is infeasible ({kinds})")
     stored = entry.get("objective")
     if stored is not None and not math.isclose(
-        stored, report.objective, rel_tol=REFERENCE_TOL, abs_tol=1e-9
+        stored, report.objective, rel_tol=REFERENCE_TOL, abs_tol=REFERENCE_ABS_TOL
     ):
         raise InputError(
             f"{path}: stored objective of {instance.name!r} is {stored!r} but "
@@ -75,7 +75,7 @@ def load(instance: Any, folder: Path) -> Reference | None:
             else (report.objective > bound)
         )
         if crosses and not math.isclose(
-            report.objective, bound, rel_tol=REFERENCE_TOL, abs_tol=1e-9
+            report.objective, bound, rel_tol=REFERENCE_TOL, abs_tol=REFERENCE_ABS_TOL
         ):
             raise InputError(f"{path}: stored bound of {instance.name!r} crosses its solution")
     return Reference(

@@ -159,7 +159,6 @@ def add_solver_options(sp: argparse.ArgumentParser) -> None:
     )
     sp.add_argument(
         "--params",
-        "-p",
         type=param,
         action="append",
         metavar="KEY=VALUE",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ..core import Status, Unsupported
+from ..core import FLOAT_EPS, Status, Unsupported
 from ..errors import InputError
 from .common import SolveOptions
 from .linear import Outcome, check_constraint
@@ -94,7 +94,7 @@ def time_scale(values: Iterable[float], target: float = 1e6) -> tuple[float, boo
     """
     vals = [float(v) for v in values]
     for s in (1.0, 10.0, 100.0, 1000.0):
-        integral = all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, v * s) for v in vals)
+        integral = all(abs(v * s - round(v * s)) <= FLOAT_EPS * max(1.0, v * s) for v in vals)
         if integral and max(vals, default=0.0) * s <= 1e12:
             return s, True
     top = max(vals, default=1.0)

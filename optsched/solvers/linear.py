@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..core import Status, Unsupported
+from ..core import SOLVER_GAP_TOL, Status, Unsupported
 from ..errors import InputError
 from .common import MethodOutput, SolveOptions
 
@@ -50,9 +50,8 @@ SOLVERS: dict[str, tuple[str, str]] = {
 }
 #: Solvers that take integer variables.
 MIP_SOLVERS = ("cbc", "highs", "scip", "mathopt:highs")
-#: Relative and absolute gap tolerance given to every MILP solver: optsched
-#: decides "optimal" itself, at ``OPTIMAL_TOL``, so solvers must not stop early.
-GAP_TOLERANCE = 1e-9
+#: The gap tolerance every MILP solver gets (see :data:`optsched.core.SOLVER_GAP_TOL`).
+GAP_TOLERANCE = SOLVER_GAP_TOL
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ...core import Status
+from ...core import FLOAT_EPS, Status
 from ...solvers.common import MethodOutput, SolveOptions
 from .instance import SpaseInstance
 from .solution import SpaseSolution, TaskPlan
@@ -61,7 +61,7 @@ def assign_gpus(
     for tid in sorted(choice, key=lambda t: (choice[t][2], choice[t][3], t)):
         k, s, start, end = choice[tid]
         need = tasks[tid].configs[k].num_gpus
-        ready = [g for g in c.server_gpus(s) if free_at[g] <= start + 1e-9 * max(1.0, start)]
+        ready = [g for g in c.server_gpus(s) if free_at[g] <= start + FLOAT_EPS * max(1.0, start)]
         if len(ready) < need:
             raise RuntimeError(f"server {s} over capacity at {start} for task {tid!r}")
         gpus = ready[:need]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...core import Status
+from ...core import FLOAT_EPS, Status
 from ...solvers.common import MethodOutput, SolveOptions
 from .instance import TimeslotInstance, TimeslotJob
 from .solution import Run, TimeslotSolution
@@ -94,7 +94,9 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
     runs: list[Run] = []
     for slot in range(instance.num_slots):
         st.slot = slot
-        active = [j for j in instance.jobs if j.release <= slot and st.left[j.id] > 1e-9 * j.work]
+        active = [
+            j for j in instance.jobs if j.release <= slot and st.left[j.id] > FLOAT_EPS * j.work
+        ]
         if not active:
             continue
         free = dict(cap)
@@ -120,7 +122,7 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
             st.last[job.id] = t
             st.started.add(job.id)
             runs.append(Run(job.id, slot, t))
-    unfinished = [j.id for j in instance.jobs if st.left[j.id] > 1e-9 * j.work]
+    unfinished = [j.id for j in instance.jobs if st.left[j.id] > FLOAT_EPS * j.work]
     return TimeslotSolution(tuple(runs)), unfinished
 
 
@@ -353,7 +355,7 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
         prio = []
         for a, j in enumerate(active):
             for b, t in enumerate(types):
-                if X[a, b] <= 1e-9:
+                if X[a, b] <= FLOAT_EPS:
                     continue
                 got = received.get((j.id, t), 0) / rounds
                 prio.append((-(X[a, b] / (got + 1e-3)), instance.job_index[j.id], j.id, t))
