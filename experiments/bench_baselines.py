@@ -18,8 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from optsched.bench import Row, frame, summary_table, to_markdown
 from optsched.problems.hopper.generate import cerebro_fig6
 from optsched.problems.placement.generate import gavel_placement
@@ -44,18 +42,16 @@ def fig6() -> None:
                     for method in ("randomized", "greedy"):
                         for rseed in range(5 if method == "randomized" else 1):
                             r = solve(inst, method, seed=rseed)
-                            rows.append(
-                                {
-                                    "cell": cell,
-                                    "seed": seed,
-                                    "method": method,
-                                    "run_seed": rseed,
-                                    "makespan": r.objective,
-                                    "optimum": exact.objective,
-                                    "ratio": r.objective / exact.objective,
-                                }
+                            row = Row.from_result(
+                                r,
+                                reference=exact.objective,
+                                reference_kind="cpsat optimum",
+                                cell=cell,
+                                instance_seed=seed,
+                                ratio=r.objective / exact.objective,
                             )
-    df = pd.DataFrame(rows)
+                            rows.append(row)
+    df = frame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "cerebro_fig6_randomized.csv", index=False)
     summary = (
