@@ -80,7 +80,7 @@ def test_time_limit_without_solution_returns_the_start(examples, plugin):
         ({"workers": 0}, "workers must be an integer >= 1"),
         (
             {"solver": "gurobi"},
-            "milp: solver must be one of cbc, highs, scip, mathopt:highs, glop, pdlp, got 'gurobi'",
+            "milp: solver must be one of cbc, highs, scip, mathopt:highs, got 'gurobi'",
         ),
     ],
 )

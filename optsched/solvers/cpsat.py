@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 from ..core import FLOAT_EPS, Status, Unsupported
 from ..errors import InputError
 from .common import SolveOptions
-from .linear import Outcome, check_constraint
+from .linear import check_constraint
 
 VERSION = f"cp-sat (ortools {version('ortools')})"
 
@@ -106,19 +106,17 @@ def floor_scaled(v: float, s: float, exact: bool) -> int:
 
 
 class CpSatModel:
-    """CP-SAT behind the linear layer's protocol, for formulations shared with MILP.
+    """CP-SAT behind the linear layer's :class:`~optsched.solvers.linear.ModelBuilder`,
+    for the formulations it shares with the MILP.
 
     Coefficients must be integers: a formulation that serves both scales them
     first (each family's ``cpsat`` module states its rule). ``continuous``
-    refuses, since CP-SAT has no continuous variables. :meth:`solve` reports
-    CP-SAT's bound in the model's (scaled) units; the family converts it.
+    refuses, since CP-SAT has no continuous variables. The family solves
+    ``self.m`` with :func:`run` and converts CP-SAT's scaled bound itself.
     """
-
-    solver = VERSION
 
     def __init__(self) -> None:
         self.m = cp_model.CpModel()
-        self._solver: cp_model.CpSolver | None = None
 
     def binary(self, name: str) -> Any:
         return self.m.new_bool_var(name)
@@ -144,18 +142,3 @@ class CpSatModel:
 
     def start(self, var: Any, value: float) -> None:
         self.m.add_hint(var, int(value))
-
-    def solve(self, options: SolveOptions) -> Outcome:
-        solver, status = run(self.m, options)
-        self._solver = solver
-        bound = solver.best_objective_bound if status.has_solution else None
-        return Outcome(status, bound, VERSION)
-
-    def value(self, var: Any) -> float:
-        assert self._solver is not None, "solve() first"
-        return float(self._solver.value(var))
-
-    @property
-    def cp_solver(self) -> cp_model.CpSolver:
-        assert self._solver is not None, "solve() first"
-        return self._solver

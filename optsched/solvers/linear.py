@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..core import SOLVER_GAP_TOL, Status, Unsupported
+from ..core import SOLVER_GAP_TOL, Status
 from ..errors import InputError
 from .common import MethodOutput, SolveOptions
 
@@ -48,8 +48,14 @@ SOLVERS: dict[str, tuple[str, str]] = {
     "mathopt:glop": ("mathopt", "glop"),
     "mathopt:pdlp": ("mathopt", "pdlp"),
 }
-#: Solvers that take integer variables.
+#: Solvers that take integer variables; the others solve LPs only.
 MIP_SOLVERS = ("cbc", "highs", "scip", "mathopt:highs")
+LP_ONLY = ("glop", "pdlp")
+#: Back-end classes by name, imported on first use.
+BACKENDS = {
+    "pulp": "optsched.solvers.pulp:PulpModel",
+    "mathopt": "optsched.solvers.mathopt:MathOptModel",
+}
 #: The gap tolerance every MILP solver gets (see :data:`optsched.core.SOLVER_GAP_TOL`).
 GAP_TOLERANCE = SOLVER_GAP_TOL
 
@@ -66,7 +72,6 @@ class Outcome:
     bound: float | None
     solver: str
     message: str = ""
-    objective: float | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def output(
@@ -84,15 +89,14 @@ class Outcome:
         )
 
 
-class LinearModel(Protocol):
-    """What a linear formulation needs from a back-end.
+class ModelBuilder(Protocol):
+    """What a linear formulation needs to build a model.
 
     Variables and expressions are the back-end's own; they support ``+``,
-    ``*`` by a number, and ``<=``, ``>=``, ``==`` to make constraints.
+    ``*`` by a number, and ``<=``, ``>=``, ``==`` to make constraints. CP-SAT
+    (:class:`optsched.solvers.cpsat.CpSatModel`) builds the formulations that
+    it shares with the MILP this way, on integer-scaled coefficients.
     """
-
-    #: The solver's name and version, for results.
-    solver: str
 
     def binary(self, name: str) -> Any: ...
 
@@ -116,6 +120,13 @@ class LinearModel(Protocol):
         """A starting value (MIP start, solution hint); back-ends may ignore it."""
         ...
 
+
+class LinearModel(ModelBuilder, Protocol):
+    """A MILP or LP back-end: builds, solves and reads values back."""
+
+    #: The solver's name and version, for results.
+    solver: str
+
     def solve(self, options: SolveOptions) -> Outcome: ...
 
     def value(self, var: Any) -> float:
@@ -127,28 +138,26 @@ def solver_name(options: SolveOptions, default: str = "cbc") -> str:
     """The ``solver`` option, checked against :data:`SOLVERS`."""
     name = str(options.extra.get("solver") or default).lower()
     if name not in SOLVERS:
-        known = ", ".join(n for n in SOLVERS if ":" not in n or n == "mathopt:highs")
-        raise InputError(f"milp: solver must be one of {known}, got {name!r}")
+        raise InputError(f"milp: solver must be one of {', '.join(MIP_SOLVERS)}, got {name!r}")
     return name
 
 
 def new_model(name: str, options: SolveOptions, *, integer: bool = True) -> LinearModel:
     """An empty model on the back-end that ``options`` names (default CBC).
 
-    ``integer=False`` marks an LP; the LP-only solvers refuse integer models
-    (:class:`~optsched.core.Unsupported`).
+    ``integer=False`` marks an LP; asking an LP-only solver for a model with
+    integers is a bad argument (``InputError``).
     """
+    from ..problems.record import load_target
+
     solver = solver_name(options)
     backend, which = SOLVERS[solver]
-    if integer and which in ("glop", "pdlp"):
-        raise Unsupported(f"milp: {which} solves LPs only; use {', '.join(MIP_SOLVERS)}")
-    if backend == "pulp":
-        from .pulp import PulpModel
-
-        return PulpModel(name, which)
-    from .mathopt import MathOptModel
-
-    return MathOptModel(name, which)
+    if integer and which in LP_ONLY:
+        raise InputError(
+            f"milp: solver {which!r} solves LPs only; use one of {', '.join(MIP_SOLVERS)}"
+        )
+    model: LinearModel = load_target(BACKENDS[backend])(name, which)
+    return model
 
 
 def check_constraint(constraint: Any) -> bool:

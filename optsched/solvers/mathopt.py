@@ -15,9 +15,12 @@ on some), so a method's own start is what it returns at a limit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -102,25 +105,13 @@ class MathOptModel:
         try:
             result = self._solve(params, model_params)
         except Exception as exc:  # MathOpt raises on parameters the solver rejects
-            if not options.params:
-                raise
-            if self.which == "scip" and "SCIPsetIntParam" in _reason(exc):
-                # SCIP types some integer parameters as long (limits/nodes): retry so
-                for key, value in list(params.gscip.int_params.items()):
-                    del params.gscip.int_params[key]
-                    params.gscip.long_params[key] = value
-                try:
-                    result = self._solve(params, model_params)
-                except Exception as again:
-                    raise InputError(
-                        f"--params: scip rejected the parameters ({_reason(again)})"
-                    ) from None
-            else:
+            if options.params:
                 raise InputError(
                     f"--params: {self.which} rejected the parameters ({_reason(exc)})"
                 ) from None
+            raise
         self._result = result
-        return _outcome(result, self.solver, self.model.objective.is_maximize)
+        return _outcome(result, self.solver)
 
 
 def _reason(exc: BaseException) -> str:
@@ -131,7 +122,7 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _outcome(result: Any, solver: str, maximise: bool) -> Outcome:
+def _outcome(result: Any, solver: str) -> Outcome:
     reason = result.termination.reason
     raw = float(result.termination.objective_bounds.dual_bound)
     bound = raw if math.isfinite(raw) else None
@@ -145,41 +136,31 @@ def _outcome(result: Any, solver: str, maximise: bool) -> Outcome:
         return Outcome(Status.ERROR, None, solver, f"{reason.name.lower()}: {detail}".strip())
     if not has:
         return Outcome(Status.TIME_LIMIT, bound, solver, "no solution found")
-    objective = float(result.objective_value())
     if reason == _T.OPTIMAL:
-        return Outcome(Status.OPTIMAL, bound, solver, objective=objective)
-    return Outcome(Status.FEASIBLE, bound, solver, objective=objective)
+        return Outcome(Status.OPTIMAL, bound, solver)
+    return Outcome(Status.FEASIBLE, bound, solver)
 
 
 def _solver_params(which: str, params: Any, given: Any) -> None:
-    """Copy ``given`` (key -> value) into the solver's own parameter message."""
+    """Copy ``given`` (key -> value) into the solver's own parameter message.
+
+    SCIP and HiGHS parameters are typed by their values (bool, int, float,
+    string); each is tried alone on an empty model first, so that a key the
+    solver rejects is named (SCIP's long integers, such as ``limits/nodes``,
+    are told apart from its ints this way).
+    """
     if not given:
         return
-    if which == "scip":
+    if which in ("scip", "highs"):
         for key, value in given.items():
-            table = (
-                params.gscip.bool_params
-                if isinstance(value, bool)
-                else params.gscip.int_params
-                if isinstance(value, int)
-                else params.gscip.real_params
-                if isinstance(value, float)
-                else params.gscip.string_params
-            )
-            table[key] = value
-        return
-    if which == "highs":
-        for key, value in given.items():
-            table = (
-                params.highs.bool_options
-                if isinstance(value, bool)
-                else params.highs.int_options
-                if isinstance(value, int)
-                else params.highs.double_options
-                if isinstance(value, float)
-                else params.highs.string_options
-            )
-            table[key] = value
+            for table in _tables(which, value):
+                trial = mathopt.SolveParameters()
+                getattr(_solver_part(which, trial), table)[key] = value
+                if _accepted(which, trial):
+                    getattr(_solver_part(which, params), table)[key] = value
+                    break
+            else:
+                raise InputError(f"--params: {which} rejects parameter {key}={value!r}")
         return
     from google.protobuf import text_format
 
@@ -191,3 +172,53 @@ def _solver_params(which: str, params: Any, given: Any) -> None:
         except text_format.ParseError as exc:
             reason = str(exc).split(":", 2)[-1].strip()
             raise InputError(f"--params: {which} parameter {key}={value!r}: {reason}") from None
+
+
+def _tables(which: str, value: Any) -> list[str]:
+    """The parameter maps a value of this type may go to, in the order to try."""
+    if which == "scip":
+        if isinstance(value, bool):
+            return ["bool_params"]
+        if isinstance(value, int):
+            return ["int_params", "long_params"]
+        if isinstance(value, float):
+            return ["real_params"]
+        return ["string_params", "char_params"] if len(str(value)) == 1 else ["string_params"]
+    if isinstance(value, bool):
+        return ["bool_options"]
+    if isinstance(value, int):
+        return ["int_options", "double_options"]
+    if isinstance(value, float):
+        return ["double_options"]
+    return ["string_options"]
+
+
+def _solver_part(which: str, params: Any) -> Any:
+    return params.gscip if which == "scip" else params.highs
+
+
+def _accepted(which: str, trial: Any) -> bool:
+    """Whether the solver takes ``trial`` on an empty model (its C errors silenced)."""
+    model = mathopt.Model(name="probe")
+    model.add_binary_variable()
+    with _quiet_stderr():
+        try:
+            mathopt.solve(model, _SOLVERS[which], params=trial)
+        except Exception:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2, where SCIP prints its C-level errors."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

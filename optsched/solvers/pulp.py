@@ -143,13 +143,20 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
         os.unlink(log_path)
     if prob.status == pulp.LpStatusInfeasible:
         return Outcome(Status.INFEASIBLE, None, version)
+    if prob.status == pulp.LpStatusUnbounded:
+        return Outcome(Status.ERROR, None, version, "model is unbounded")
     if prob.status not in (pulp.LpStatusOptimal,) or prob.sol_status not in (1, 2):
         return Outcome(
             Status.TIME_LIMIT, _cbc_bound(log, maximise), version, "no integer solution found"
         )
-    objective = pulp.value(prob.objective)
+    objective = float(pulp.value(prob.objective) or 0.0)
     if prob.sol_status == 1:
-        return Outcome(Status.OPTIMAL, float(objective or 0.0), version)
+        # CBC stops at a relative gap of GAP_TOLERANCE (or that much absolute): the
+        # optimum lies within it, so the objective widened by it is a proven bound.
+        slack = GAP_TOLERANCE * max(1.0, abs(objective))
+        return Outcome(
+            Status.OPTIMAL, objective + slack if maximise else objective - slack, version
+        )
     return Outcome(Status.FEASIBLE, _cbc_bound(log, maximise), version)
 
 
@@ -214,17 +221,31 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
         threads=max(1, options.workers),
         **params,
     )
-    prob.solve(solver)
+    # PuLP has no status for some HiGHS stops (a solution or node limit); it has set
+    # the variables' values by then, and the model's own status tells the rest.
+    with contextlib.suppress(KeyError):
+        prob.solve(solver)
     model = prob.solverModel
     info = model.getInfo()
     version = f"highs (pulp {pulp.__version__})"
-    if prob.status == pulp.LpStatusInfeasible:
+    model_status = model.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kInfeasible:
         return Outcome(Status.INFEASIBLE, None, version)
+    if model_status in (
+        highspy.HighsModelStatus.kUnbounded,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        what = (
+            "unbounded"
+            if model_status == highspy.HighsModelStatus.kUnbounded
+            else ("unbounded or infeasible")
+        )
+        return Outcome(Status.ERROR, None, version, f"model is {what}")
     if prob.isMIP():
         # PuLP hands HiGHS a maximisation as the minimisation of the negated objective.
         raw = float(info.mip_dual_bound) * (-1.0 if maximise else 1.0)
-    else:  # an LP solved to optimality proves its own objective (duality)
-        optimal = model.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    else:  # an LP solved to optimality proves its objective, to HiGHS's tolerances
+        optimal = model_status == highspy.HighsModelStatus.kOptimal
         raw = float(pulp.value(prob.objective) or 0.0) if optimal else math.nan
     bound = raw if math.isfinite(raw) else None
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -232,8 +253,7 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
         return Outcome(Status.TIME_LIMIT, bound, version, "no integer solution found")
     status = (
         Status.OPTIMAL
-        if prob.status == pulp.LpStatusOptimal
-        and model.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if prob.status == pulp.LpStatusOptimal and model_status == highspy.HighsModelStatus.kOptimal
         else Status.FEASIBLE
     )
     return Outcome(status, bound, version)

@@ -43,7 +43,7 @@ from functools import cached_property
 from typing import Any
 
 from ...core import Unsupported
-from ...solvers.linear import LinearModel
+from ...solvers.linear import ModelBuilder
 from .instance import PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
@@ -272,7 +272,7 @@ class PlacementModel:
     enforcement literals and scales the objective's coefficients (``coef``).
     """
 
-    def __init__(self, f: Formulation, lm: LinearModel) -> None:
+    def __init__(self, f: Formulation, lm: ModelBuilder) -> None:
         self.f = f
         self.lm = lm
         self.inst = f.instance

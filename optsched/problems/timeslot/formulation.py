@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core import Unsupported
-from ...solvers.linear import LinearModel
+from ...solvers.linear import ModelBuilder
 from .instance import TimeslotInstance
 from .solution import Run, TimeslotSolution
 
@@ -69,7 +69,7 @@ def from_solution(
 
 
 def build(
-    be: LinearModel,
+    be: ModelBuilder,
     instance: TimeslotInstance,
     progress: Callable[[int, float, float, bool], Any],
     need: Callable[[int], Any],
@@ -107,7 +107,7 @@ def build(
 
 
 def hint(
-    be: LinearModel, instance: TimeslotInstance, r: dict, f: dict, warm_start: Any
+    be: ModelBuilder, instance: TimeslotInstance, r: dict, f: dict, warm_start: Any
 ) -> TimeslotSolution | None:
     """Start from ``warm_start`` or the greedy schedule; returns it if it was usable.
 
@@ -129,13 +129,13 @@ def hint(
     return start
 
 
-def variables(be: LinearModel, instance: TimeslotInstance) -> tuple[dict, dict]:
+def variables(be: ModelBuilder, instance: TimeslotInstance) -> tuple[dict, dict]:
     """``r[j,t,k]`` (runs) and ``f[j,k]`` (completes in slot k), from each job's release."""
     r = {key: be.binary(f"r_{key[0]}_{key[1]}_{key[2]}") for key in keys(instance)}
     return r, completion_vars(be, instance)
 
 
-def completion_vars(be: LinearModel, instance: TimeslotInstance) -> dict:
+def completion_vars(be: ModelBuilder, instance: TimeslotInstance) -> dict:
     return {
         (j, k): be.binary(f"f_{j}_{k}")
         for j, job in enumerate(instance.jobs)
@@ -143,13 +143,13 @@ def completion_vars(be: LinearModel, instance: TimeslotInstance) -> dict:
     }
 
 
-def complete(be: LinearModel, instance: TimeslotInstance, f: dict) -> None:
+def complete(be: ModelBuilder, instance: TimeslotInstance, f: dict) -> None:
     """``sum_k f[j,k] = 1``: every job completes in exactly one slot."""
     for j, job in enumerate(instance.jobs):
         be.add(be.total(f[j, k] for k in range(job.release, instance.num_slots)) == 1)
 
 
-def no_run_after(be: LinearModel, instance: TimeslotInstance, r: dict, f: dict) -> None:
+def no_run_after(be: ModelBuilder, instance: TimeslotInstance, r: dict, f: dict) -> None:
     """``sum_t r[j,t,k] <= sum_{k' >= k} f[j,k']``: at most one type per slot, and no run
     after the completion slot."""
     H = instance.num_slots
@@ -159,7 +159,7 @@ def no_run_after(be: LinearModel, instance: TimeslotInstance, r: dict, f: dict) 
             be.add(be.total(r[j, t, k] for t in instance.pools[job.id]) <= alive)
 
 
-def capacity(be: LinearModel, instance: TimeslotInstance, r: dict) -> None:
+def capacity(be: ModelBuilder, instance: TimeslotInstance, r: dict) -> None:
     """``sum_j g_j r[j,t,k] <= G_t`` for every type and slot."""
     load: dict[tuple[str, int], list] = {}
     for (j, t, k), v in r.items():
@@ -169,7 +169,7 @@ def capacity(be: LinearModel, instance: TimeslotInstance, r: dict) -> None:
 
 
 def work(
-    be: LinearModel,
+    be: ModelBuilder,
     instance: TimeslotInstance,
     r: dict,
     gain: Callable[[int, str], Any],
@@ -196,7 +196,7 @@ def work(
         be.add(be.total(terms) >= need(j))
 
 
-def completion_slots(be: LinearModel, instance: TimeslotInstance, f: dict) -> dict[int, Any]:
+def completion_slots(be: ModelBuilder, instance: TimeslotInstance, f: dict) -> dict[int, Any]:
     """``C_j / Delta = sum_k (k + 1) f[j,k]``."""
     return {
         j: be.total((k + 1) * f[j, k] for k in range(job.release, instance.num_slots))
@@ -226,7 +226,7 @@ def check_locality(instance: TimeslotInstance) -> None:
         )
 
 
-def locality(be: LinearModel, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
+def locality(be: ModelBuilder, instance: TimeslotInstance) -> tuple[dict, LocalityVars]:
     """Per slot: ``v[j,t,l,k]`` (type ``t``, spread ``l``), GPU counts ``x[j,s,k]``,
     servers ``y`` and racks ``z`` used, with the placement constraints
 
@@ -292,7 +292,7 @@ def locality(be: LinearModel, instance: TimeslotInstance) -> tuple[dict, Localit
 
 
 def locality_work(
-    be: LinearModel,
+    be: ModelBuilder,
     instance: TimeslotInstance,
     lv: LocalityVars,
     gain: Callable[[int, float], Any],

@@ -86,15 +86,21 @@ def test_hopper_cpsat_with_replicated_partitions(examples):
 
 
 @pytest.mark.parametrize(
-    "solver, params", [("scip", {"limits/nodes": 1}), ("cbc", {"maxNodes": 0})], ids=["scip", "cbc"]
+    "solver, params, n",
+    [
+        ("scip", {"limits/nodes": 1}, 5),
+        ("cbc", {"maxNodes": 0}, 5),
+        ("highs", {"mip_max_nodes": 1}, 6),  # HiGHS closes the 5 x 5 at its root
+    ],
+    ids=["scip", "cbc", "highs"],
 )
-def test_a_limit_returns_best_solution_and_bound(solver, params):
-    # A 5 x 5 random open shop that neither solver closes at its root node. A node
+def test_a_limit_returns_best_solution_and_bound(solver, params, n):
+    # A random open shop that the solver does not close at its root node. A node
     # limit (deterministic, unlike a time limit) stops the search: the best solution
     # and the best bound found still come back, and the parameters are recorded.
     rng = random.Random(2)
     inst = HopperInstance.from_matrix(
-        "r", [[rng.uniform(1, 10) for _ in range(5)] for _ in range(5)]
+        "r", [[rng.uniform(1, 10) for _ in range(n)] for _ in range(n)]
     )
     result = solve(inst, "milp", time_limit=60, seed=0, solver=solver, params=params)
     assert result.status is Status.FEASIBLE, result.message
