@@ -19,11 +19,11 @@ import sys
 from pathlib import Path
 
 from optsched.bench import Row, frame, summary_table, to_markdown
+from optsched.core import Status
 from optsched.problems.hopper.generate import cerebro_fig6
 from optsched.problems.placement.generate import gavel_placement
 from optsched.problems.timeslot.generate import gavel_timeslot
 from optsched.registry import methods
-from optsched.result import Status
 from optsched.solve import solve
 
 OUT = Path(__file__).resolve().parent.parent / "paper_figures" / "baselines"

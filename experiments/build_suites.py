@@ -22,13 +22,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 from optsched.bench.references import REFERENCE_FILE, REFERENCE_FORMAT
-from optsched.core import Sense
+from optsched.core import Sense, Status
 from optsched.io import read_instance, write_instance, write_json, write_solution
 from optsched.problems.hopper.generate import cerebro_fig6, uniform_hopper
 from optsched.problems.placement.generate import gavel_placement, trace_placement
 from optsched.problems.spase.generate import pollux_tasks, saturn_tasks
 from optsched.problems.timeslot.generate import trace_timeslot
-from optsched.result import Status
 from optsched.solve import solve
 
 ROOT = Path(__file__).resolve().parent.parent

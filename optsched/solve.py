@@ -24,7 +24,7 @@ from .registry import get
 from .result import Result
 from .solvers.common import MethodOutput, SolveOptions
 
-__all__ = ["OPTIMAL_TOL", "finish", "solve"]
+__all__ = ["finish", "solve"]
 
 
 def solve(

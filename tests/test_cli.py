@@ -210,3 +210,12 @@ def test_every_command_has_help_with_defaults():
         for action in p._actions:
             if action.help and action.default not in (None, False, argparse.SUPPRESS):
                 assert "(default:" in text, (p.prog, action.dest)
+
+
+def test_log_goes_to_stderr_and_json_stays_clean(capfd, examples):
+    fig5 = str(examples / "cerebro_fig5.json")
+    for solver in ("cbc", "scip"):
+        assert main(["solve", fig5, "-m", "milp", "--solver", solver, "--log", "--json"]) == 0
+        out, err = capfd.readouterr()
+        assert json.loads(out)["status"] == "optimal"  # one clean JSON line
+        assert err.strip(), solver  # the solver's log

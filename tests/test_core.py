@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from optsched.core import Sense
-from optsched.result import Result, Status, gap
+from optsched.core import Sense, Status
+from optsched.result import Result, gap
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ import textwrap
 import pytest
 
 from optsched.cli import main
-from optsched.problems.hopper import HopperInstance
+from optsched.core import Status
+from optsched.io import read_instance
+from optsched.solve import solve
 
 PLUGIN = textwrap.dedent('''
     from optsched.problems.spase import SpaseSolution, TaskPlan
@@ -39,7 +41,7 @@ def test_plugin_module_is_found_run_and_checked(tmp_path, monkeypatch, capsys, e
     assert lines[1]["summary"]["n"] == 1
 
 
-def test_entry_point_plugins(tmp_path, monkeypatch):
+def test_entry_point_plugins(tmp_path, monkeypatch, examples):
     (tmp_path / "installed_rules.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     import importlib.metadata as md
@@ -55,9 +57,14 @@ def test_entry_point_plugins(tmp_path, monkeypatch):
         md, "entry_points", lambda group=None: [ep] if group == registry.ENTRY_POINT_GROUP else []
     )
     registry._entry_points.cache_clear()
-    names = {m.name for m in registry.methods("spase")}
-    assert "one_by_one" in names
-    inst = HopperInstance.from_matrix("h", [[1.0]])
-    assert inst.family == "hopper"
-    sys.modules.pop("installed_rules", None)
-    registry._entry_points.cache_clear()
+    try:
+        listed = {m.name: m for m in registry.methods("spase")}
+        assert listed["one_by_one"].origin == "entry point"
+        assert "one_by_one" not in {m.name for m in registry.methods("hopper")}
+        # run by its installed name, and checked like any method: 74 h as above
+        result = solve(read_instance(examples / "saturn_fig4.json"), "one_by_one")
+        assert result.method == "one_by_one" and result.objective == 74 * 3600.0
+        assert result.check.feasible and result.status is Status.FEASIBLE
+    finally:
+        sys.modules.pop("installed_rules", None)
+        registry._entry_points.cache_clear()

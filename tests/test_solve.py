@@ -4,9 +4,9 @@ import math
 import pytest
 
 from optsched.cli import main
+from optsched.core import Status
 from optsched.errors import InputError
 from optsched.io import read_instance, read_solution
-from optsched.result import Status
 from optsched.solve import solve
 
 BROKEN = '''
@@ -21,7 +21,7 @@ def overlapping(instance, options):
 
 def timed_out(instance, options):
     """Stops at its limit with nothing found, after building a start schedule."""
-    from optsched.result import Status
+    from optsched.core import Status
     from optsched.solvers.common import MethodOutput
 
     return MethodOutput(Status.TIME_LIMIT, None, 6.5, start=serial(instance, options))

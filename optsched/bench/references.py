@@ -77,7 +77,10 @@ def load(instance: Any, folder: Path) -> Reference | None:
         if crosses and not math.isclose(
             report.objective, bound, rel_tol=REFERENCE_TOL, abs_tol=REFERENCE_ABS_TOL
         ):
-            raise InputError(f"{path}: stored bound of {instance.name!r} crosses its solution")
+            raise InputError(
+                f"{path}: stored bound {bound!r} of {instance.name!r} crosses its "
+                f"solution's objective {report.objective!r}"
+            )
     return Reference(
         report.objective,
         bound,

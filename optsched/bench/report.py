@@ -93,6 +93,7 @@ def summary_table(
     by: Sequence[str] = ("family", "method"),
     *,
     readable: bool = False,
+    compare: str = "method",
 ) -> pd.DataFrame:
     """Gaps per group, compared on common instances, with unsolved counts beside them.
 
@@ -106,6 +107,8 @@ def summary_table(
     checked solution, ``unsolved`` the rest (no solution, refused, or an error).
 
     ``readable=True`` gives headers with units and each method's display name.
+    ``compare`` names the column whose values are compared (``method``, or an
+    experiment's own, such as ``backend``).
     """
     missing = [c for c in by if c not in df.columns]
     if missing:
@@ -118,22 +121,27 @@ def summary_table(
     suites = df["suite"] if "suite" in df else [""] * len(df)
     seeds = df["seed"] if "seed" in df else [0] * len(df)
     df["_case"] = list(zip(suites, df["instance"], seeds))
-    df["_finite"] = np.isfinite(df["gap"].to_numpy(dtype=float))
+    # a run counts only with a checked solution the front door accepted
+    df["_finite"] = np.isfinite(df["gap"].to_numpy(dtype=float)) & df["status"].isin(
+        ("optimal", "feasible")
+    )
     df["_common"] = df["_finite"]
-    if "method" in by:
-        outer = [c for c in by if c != "method"]
+    if compare in by:
+        outer = [c for c in by if c != compare]
         groups = df.groupby(outer, sort=False) if outer else [((), df)]
         for _, part in groups:
             # a method without a single solved run has nothing to compare: it shows
             # in its unsolved count and does not empty the others' common set
-            methods = set(part.loc[part["_finite"], "method"])
-            ok = part[part["_finite"]].groupby("_case")["method"].agg(set)
+            methods = set(part.loc[part["_finite"], compare])
+            ok = part[part["_finite"]].groupby("_case")[compare].agg(set)
             common = {case for case, got in ok.items() if got >= methods}
             df.loc[part.index, "_common"] = part["_case"].isin(common) & part["_finite"]
     rows = []
     for key, part in df.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        solved = part["feasible"].eq(True) if "feasible" in part else part["_finite"]
+        solved = part["status"].isin(("optimal", "feasible"))
+        if "feasible" in part:
+            solved &= part["feasible"].eq(True)
         gaps = 100 * part.loc[part["_common"], "gap"].to_numpy(dtype=float)
         labels = dict(zip(by, key))
         if readable and "method" in labels and "family" in part:

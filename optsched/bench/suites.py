@@ -13,10 +13,12 @@ from typing import Any
 
 from ..errors import InputError
 from ..io import read_instance
+from ..problems import FAMILIES
 from . import references
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_SUITES = ("hopper-small", "spase-small", "placement-small", "timeslot-small")
+#: What ``optsched bench`` runs by default: every family's small suite.
+DEFAULT_SUITES = tuple(f"{name}-small" for name in FAMILIES)
 
 
 def find_suite(name: str) -> Path:

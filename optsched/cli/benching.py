@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "suites",
         nargs="*",
-        help="suite folders or names under instances/ (default: the four *-small suites)",
+        help="suite folders or names under instances/ (default: every family's *-small suite)",
     )
     sp.add_argument(
         "--methods",

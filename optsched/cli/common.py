@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +123,26 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
+@contextlib.contextmanager
+def logs_to_stderr(enabled: bool) -> Iterator[None]:
+    """Send what solvers print on stdout (``--log``) to stderr, so that stdout holds
+    only optsched's own output (its JSON, say). Works on the file descriptor, since
+    solvers write from C."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):  # what Python code writes, too
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def add_command(sub: Any, name: str, fn: Command, help: str) -> argparse.ArgumentParser:
     """A sub-command with ``--json``."""
     sp: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
@@ -168,4 +191,4 @@ def add_solver_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--params-file", metavar="FILE.toml", help="solver parameters as a flat TOML table"
     )
-    sp.add_argument("--log", action="store_true", help="show the solver's log on stdout")
+    sp.add_argument("--log", action="store_true", help="show the solver's log (on stderr)")

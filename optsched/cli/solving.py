@@ -16,6 +16,7 @@ from .common import (
     emit,
     fmt,
     gap_text,
+    logs_to_stderr,
     solver_params,
 )
 
@@ -34,15 +35,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     inst = read_instance(args.instance)
     warm = read_solution(args.warm_start) if args.warm_start else None
-    result = solve(
-        inst,
-        args.method,
-        time_limit=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
-        warm_start=warm,
-        **_method_options(args),
-    )
+    with logs_to_stderr(args.log):
+        result = solve(
+            inst,
+            args.method,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            warm_start=warm,
+            **_method_options(args),
+        )
     if result.status is Status.UNSUPPORTED:  # the method does not take this instance
         raise InputError(result.message)
     if args.out and result.solution is not None:
@@ -70,16 +72,17 @@ def cmd_gap(args: argparse.Namespace) -> int:
             files.append(p)
     instances = [read_instance(f) for f in files]
     folders = [f.resolve().parent for f in files]
-    df = gap_table(
-        instances,
-        args.method,
-        args.against,
-        args.time_limit,
-        args.workers,
-        args.seed,
-        folders=folders,
-        **_method_options(args),
-    )
+    with logs_to_stderr(args.log):
+        df = gap_table(
+            instances,
+            args.method,
+            args.against,
+            args.time_limit,
+            args.workers,
+            args.seed,
+            folders=folders,
+            **_method_options(args),
+        )
     summary = summarize(df)
     if args.json:
         for row in df.to_dict(orient="records"):

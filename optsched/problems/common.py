@@ -95,10 +95,6 @@ def types_for(g: int) -> list[str]:
     return sorted({k[0] for k in table.isolated if k[2] == 8})
 
 
-#: Real traces that the cluster families' generators read.
-TRACES = ("philly", "itp", "helios", "gavel")
-
-
 def trace(source: str, vc: str | None, seed: int) -> tuple[sources.TraceJob, ...]:
     if source == "philly":
         return sources.philly(vc)

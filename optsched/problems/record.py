@@ -65,7 +65,9 @@ class MethodSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in ("exact", "heuristic"):
-            raise ValueError(f"method {self.name!r}: kind must be exact or heuristic")
+            raise ValueError(
+                f"method {self.name!r}: kind must be exact or heuristic, got {self.kind!r}"
+            )
         if not self.display:
             object.__setattr__(self, "display", self.name)
 
@@ -149,9 +151,15 @@ class Family(Generic[I, S]):
     _loaded: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        for kind in (self.instance_type, self.solution_type):
+            if getattr(kind, "family", None) != self.name:
+                raise ValueError(f"family {self.name!r}: {kind.__name__}.family must match")
+        if getattr(self.instance_type, "sense", None) is not self.sense:
+            raise ValueError(f"family {self.name!r}: sense must match its instance type's")
         names = [m.name for m in self.methods]
-        if len(set(names)) != len(names):
-            raise ValueError(f"family {self.name!r}: a method name is declared twice")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"family {self.name!r}: method {twice[0]!r} is declared twice")
         known = {o.name for o in self.options}
         for src in self.sources:
             for o in src.options:

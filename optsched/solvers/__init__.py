@@ -1,1 +1,3 @@
-"""Thin, shared wrappers around the back-ends (CP-SAT, PuLP with CBC or HiGHS)."""
+"""Solvers: the linear layer (:mod:`.linear`) with its PuLP and OR-Tools MathOpt
+back-ends, CP-SAT (:mod:`.cpsat`), and what every method receives and returns
+(:mod:`.common`)."""

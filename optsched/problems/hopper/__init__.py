@@ -1,13 +1,16 @@
 """Hopper family: Cerebro's model hopper parallelism (open shop)."""
 
 from ...core import Sense
+from ...solvers.linear import MIP_SOLVERS
 from ..record import Family, MethodSpec, Option, Source
 from .checker import check
-from .instance import HopperInstance, lower_bound
+from .instance import NAME, HopperInstance, lower_bound
 from .solution import HopperSolution
 
+_SOLVERS = ", ".join(MIP_SOLVERS)
+
 FAMILY: Family[HopperInstance, HopperSolution] = Family(
-    name="hopper",
+    name=NAME,
     description="Cerebro's model hopper parallelism (open shop)",
     sense=Sense.MIN,
     instance_type=HopperInstance,
@@ -26,7 +29,7 @@ FAMILY: Family[HopperInstance, HopperSolution] = Family(
             "milp",
             "exact",
             ".milp:solve_milp",
-            "Cerebro's big-M MILP (--solver cbc, highs, scip or mathopt:highs)",
+            "Cerebro's big-M MILP (--solver " + _SOLVERS + ")",
             "MILP",
         ),
         MethodSpec(

@@ -1,16 +1,19 @@
 """Placement family: one scheduling round."""
 
 from ...core import Sense
+from ...solvers.linear import MIP_SOLVERS
 from ..record import Family, MethodSpec, Option, Source
 from .bounds import upper_bound
 from .checker import check
-from .instance import Job, PlacementInstance, PlacementObjective
+from .instance import NAME, Job, PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
 _TRACE = ("num_jobs", "objective", "locality", "sharing")
 
+_SOLVERS = ", ".join(MIP_SOLVERS)
+
 FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
-    name="placement",
+    name=NAME,
     description="one scheduling round: which jobs run on which GPUs",
     sense=Sense.MAX,
     instance_type=PlacementInstance,
@@ -30,7 +33,7 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
             "milp",
             "exact",
             ".milp:solve_milp",
-            "MILP of the same formulation as cpsat (--solver cbc, highs, scip or mathopt:highs)",
+            "MILP of the same formulation as cpsat (--solver " + _SOLVERS + ")",
             "MILP",
         ),
         MethodSpec(

@@ -1,13 +1,16 @@
 """Spase family: Saturn's joint parallelism selection, allocation and scheduling."""
 
 from ...core import Sense
+from ...solvers.linear import MIP_SOLVERS
 from ..record import Family, MethodSpec, Option, Source
 from .checker import check
-from .instance import SpaseInstance, Task, TaskConfig, lower_bound
+from .instance import NAME, SpaseInstance, Task, TaskConfig, lower_bound
 from .solution import SpaseSolution, TaskPlan
 
+_SOLVERS = ", ".join(MIP_SOLVERS)
+
 FAMILY: Family[SpaseInstance, SpaseSolution] = Family(
-    name="spase",
+    name=NAME,
     description="Saturn's parallelism selection, allocation and scheduling",
     sense=Sense.MIN,
     instance_type=SpaseInstance,
@@ -26,7 +29,7 @@ FAMILY: Family[SpaseInstance, SpaseSolution] = Family(
             "milp",
             "exact",
             ".milp:solve_milp",
-            "Saturn's SPASE MILP (--solver cbc, highs, scip or mathopt:highs)",
+            "Saturn's SPASE MILP (--solver " + _SOLVERS + ")",
             "MILP",
         ),
         MethodSpec(

@@ -1,10 +1,11 @@
 """Timeslot family: offline time-slotted allocation."""
 
 from ...core import Sense
+from ...solvers.linear import MIP_SOLVERS
 from ..record import Family, MethodSpec, Option, Source
 from .bounds import lower_bound
 from .checker import check
-from .instance import TimeslotInstance, TimeslotJob, TimeslotObjective
+from .instance import NAME, TimeslotInstance, TimeslotJob, TimeslotObjective
 from .solution import Run, TimeslotSolution
 
 _BASE = ("num_jobs", "num_slots", "counts", "objective", "locality")
@@ -14,8 +15,10 @@ def _policy(name: str, summary: str, display: str = "") -> MethodSpec:
     return MethodSpec(name, "heuristic", f".heuristics:{name}_method", summary, display)
 
 
+_SOLVERS = ", ".join(MIP_SOLVERS)
+
 FAMILY: Family[TimeslotInstance, TimeslotSolution] = Family(
-    name="timeslot",
+    name=NAME,
     description="offline time-slotted allocation over a horizon",
     sense=Sense.MIN,
     instance_type=TimeslotInstance,
@@ -34,7 +37,7 @@ FAMILY: Family[TimeslotInstance, TimeslotSolution] = Family(
             "milp",
             "exact",
             ".milp:solve_milp",
-            "MILP time-indexed model (--solver cbc, highs, scip or mathopt:highs)",
+            "MILP time-indexed model (--solver " + _SOLVERS + ")",
             "MILP",
         ),
         _policy("fifo", "FIFO by release, fastest type with room", "FIFO"),

@@ -6,10 +6,10 @@ import random
 import pytest
 from helpers import CPSAT, assert_optimal, run
 
+from optsched.core import Status
 from optsched.io import read_instance, read_solution
 from optsched.problems import check
 from optsched.problems.hopper import HopperInstance, HopperSolution, lower_bound
-from optsched.result import Status
 from optsched.solve import solve
 
 

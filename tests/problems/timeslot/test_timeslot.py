@@ -3,12 +3,12 @@
 import pytest
 from helpers import assert_optimal, run
 
+from optsched.core import Status
 from optsched.io import read_instance, read_solution
 from optsched.model import gavel, homogeneous, single_server
 from optsched.problems import check
 from optsched.problems.timeslot import Run, TimeslotInstance, TimeslotJob, TimeslotSolution
 from optsched.problems.timeslot.generate import gavel_timeslot
-from optsched.result import Status
 from optsched.solve import solve
 from optsched.throughput import gavel_table
 
