@@ -68,3 +68,20 @@ def test_gap_properties(bound, excess):
     assert gap(objective, bound, Sense.MIN) == pytest.approx(excess, rel=1e-9, abs=1e-12)
     assert gap(bound, objective, Sense.MAX) == pytest.approx(excess / (1 + excess), abs=1e-9)
     assert gap(objective, bound, Sense.MIN) >= 0
+
+
+def test_result_summary_is_one_paragraph(examples):
+    from optsched.io import read_instance
+    from optsched.solve import solve
+
+    inst = read_instance(examples / "cerebro_fig5.json")
+    text = str(solve(inst, "cpsat", workers=1))
+    assert "\n" not in text
+    assert text.startswith("cpsat on hopper instance 'cerebro_fig5': optimal (cp-sat")
+    assert "objective 7 (minimise); proven lower bound 7; gap 0.0000%" in text
+    assert text.endswith("checker: feasible.")
+    refused = solve(inst.fully_replicated(), "milp")
+    assert refused.status is Status.UNSUPPORTED and "unsupported; proven lower bound 7" in str(
+        refused
+    )
+    assert str(refused).endswith("(each unit on its partition's worker).")
