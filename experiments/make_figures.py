@@ -35,9 +35,9 @@ def main() -> None:
         ax.figure.savefig(OUT / "cerebro_fig6_exact.png", dpi=150)
     results = OUT / "gaps" / "results.jsonl"
     if results.exists():
-        from optsched.bench import load_results
+        from optsched.bench import frame, load_results
 
-        ax = plot_gaps(load_results(results))
+        ax = plot_gaps(frame(load_results(results)))
         ax.figure.tight_layout()
         ax.figure.savefig(OUT / "gaps_by_method.png", dpi=150)
     print(f"figures written to {OUT}")

@@ -32,3 +32,13 @@ def test_plots_draw_on_the_given_axes():
     ax = plot_randomized_ratio(rows, ax=axes[2])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "c2"]
     plt.close(fig)
+
+
+def test_gap_plot_from_a_results_file():
+    from optsched.bench import ROOT, frame, load_results
+
+    df = frame(load_results(ROOT / "paper_figures" / "gaps" / "results.jsonl"))
+    ax = plot_gaps(df[df["family"] == "hopper"])
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == sorted(set(df.loc[df["family"] == "hopper", "method"]))
+    plt.close(ax.figure)
