@@ -115,6 +115,20 @@ class Unsupported(Exception):
     """
 
 
+# ---------------------------------------------------------------- serializing
+def jsonable(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (recursively)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return jsonable(value.item())
+    return value
+
+
 # ---------------------------------------------------------------- checking
 @dataclass(frozen=True)
 class Violation:
@@ -168,7 +182,7 @@ class CheckReport:
         return {
             "family": self.family,
             "feasible": self.feasible,
-            "objective": self.objective if math.isfinite(self.objective) else None,
+            "objective": jsonable(self.objective),
             "violations": [v.to_dict() for v in self.violations],
             "violations_by_kind": {
                 k: {"count": n, "size": s} for k, (n, s) in self.by_kind().items()

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import GAP_NOISE, GAP_TOL, CheckReport, Sense, Status
+from .core import GAP_NOISE, GAP_TOL, CheckReport, Sense, Status, jsonable
 
 
 def gap(objective: float | None, bound: float | None, sense: Sense | str) -> float:
@@ -110,18 +110,15 @@ class Result:
         return self.summary()
 
     def to_dict(self, with_solution: bool = False) -> dict[str, Any]:
-        def num(x: float) -> float | None:
-            return x if math.isfinite(x) else None
-
         out: dict[str, Any] = {
             "family": self.family,
             "instance": self.instance,
             "method": self.method,
             "sense": self.sense.value,
             "status": self.status.value,
-            "objective": num(self.objective),
-            "bound": num(self.bound),
-            "gap": num(self.gap),
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
             "runtime": self.runtime,
             "solver": self.solver,
             "parameters": self.parameters,
@@ -132,4 +129,5 @@ class Result:
             out["violations"] = [v.to_dict() for v in self.check.violations]
         if with_solution and self.solution is not None:
             out["solution"] = self.solution.to_dict(self.instance)
-        return out
+        serial: dict[str, Any] = jsonable(out)
+        return serial

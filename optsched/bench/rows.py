@@ -2,9 +2,9 @@
 
 A :class:`Row` is one (instance, method, seed) run with its checked objective,
 its proven bound, the reference its gap is measured against, and how it ran.
-:func:`jsonable` is the one serializer: non-finite numbers become ``null``
-(JSON has no ``inf``), and :func:`Row.from_dict` turns them back into
-``nan`` so that pandas sees a number.
+:func:`optsched.core.jsonable` is the one serializer (results, rows, reports):
+non-finite numbers become ``null`` (JSON has no ``inf``), and
+:func:`Row.from_dict` turns them back into ``nan`` so that pandas sees a number.
 """
 
 from __future__ import annotations
@@ -18,25 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import Sense
+from ..core import Sense, jsonable
 from ..errors import InputError
 from ..result import Result, gap
 
 #: Numeric columns: ``None`` in a file is ``nan`` in a frame.
 NUMERIC = ("objective", "bound", "reference", "best_known", "gap", "gap_to_best_known", "time")
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (recursively)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return jsonable(value.item())
-    return value
 
 
 def dumps(value: Any) -> str:
