@@ -219,3 +219,15 @@ def test_log_goes_to_stderr_and_json_stays_clean(capfd, examples):
         out, err = capfd.readouterr()
         assert json.loads(out)["status"] == "optimal"  # one clean JSON line
         assert err.strip(), solver  # the solver's log
+
+
+def test_validate_a_reference_file_by_its_name(capsys, tmp_path):
+    from optsched.bench import ROOT
+
+    ref = ROOT / "instances" / "hopper-small" / "reference.json"
+    assert main(["validate", str(ref)]) == 0
+    assert "valid reference file; 7 stored solution(s) re-checked" in capsys.readouterr().out
+    copy = tmp_path / "copy.json"
+    copy.write_text(ref.read_text())
+    assert main(["validate", str(copy)]) == 2
+    assert "a reference file must be named reference.json" in capsys.readouterr().err

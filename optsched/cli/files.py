@@ -27,7 +27,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             from pathlib import Path
 
             from ..bench import check_references
+            from ..bench.references import REFERENCE_FILE
 
+            if Path(path).name != REFERENCE_FILE:  # suites find theirs by this name
+                raise InputError(f"{path}: a reference file must be named {REFERENCE_FILE}")
             n = check_references(Path(path).parent)
             if args.json:
                 emit({"file": str(path), "valid": True, "kind": "reference", "checked": n})
