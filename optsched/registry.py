@@ -77,22 +77,38 @@ def _first_line(fn: Any, default: str) -> str:
 
 
 @cache
-def _entry_points() -> tuple[Method, ...]:
+def _entry_points() -> tuple[tuple[Method, ...], dict[str, str]]:
+    """Installed plug-ins, and the broken ones (``name -> why``).
+
+    A broken entry point (a bad name, an unknown family, a clash with a
+    built-in method, a module that does not load) must not break optsched
+    for every other method: it is left out, and asking for it by name gives
+    its reason.
+    """
     from importlib.metadata import entry_points
 
-    out = []
+    out, broken = [], {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         fam, _, name = ep.name.partition(":")
+        why = None
         if not name:
-            raise InputError(
-                f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be "
-                "named 'family:method'"
-            )
-        fn = _import(ep.name, ep.value)
+            why = f"entry point {ep.name!r} in {ENTRY_POINT_GROUP!r} must be named 'family:method'"
+        elif fam not in FAMILIES:
+            why = f"entry point {ep.name!r}: no family {fam!r} (known: {', '.join(FAMILIES)})"
+        elif FAMILIES[fam].method(name) is not None:
+            why = f"entry point {ep.name!r}: {name!r} is a built-in method of {fam}"
+        if why is None:
+            try:
+                fn = _import(ep.name, ep.value)
+            except InputError as exc:
+                why = str(exc)
+        if why is not None:
+            broken[name or ep.name] = why
+            continue
         kind = getattr(fn, "optsched_kind", "heuristic")
         summary = _first_line(fn, "installed plug-in")
         out.append(Method(name, fam, kind, summary, name, ep.value, "entry point"))
-    return tuple(out)
+    return tuple(out), broken
 
 
 def methods(fam: str | None = None) -> list[Method]:
@@ -103,7 +119,7 @@ def methods(fam: str | None = None) -> list[Method]:
         if fam in (None, f.name)
         for spec in f.methods
     ]
-    out += [m for m in _entry_points() if fam in (None, m.family)]
+    out += [m for m in _entry_points()[0] if fam in (None, m.family)]
     return out
 
 
@@ -112,9 +128,12 @@ def get(fam: str, name: str) -> Method:
     spec = family(fam).method(name)
     if spec is not None:
         return _builtin(fam, spec)
-    for m in _entry_points():
+    installed, broken = _entry_points()
+    for m in installed:
         if m.family == fam and m.name == name:
             return m
+    if name in broken:
+        raise InputError(broken[name])
     if ":" in name:
         fn = _import(name, name)
         kind = getattr(fn, "optsched_kind", "heuristic")

@@ -79,8 +79,9 @@ class Result:
 
     @property
     def gap(self) -> float:
-        """:func:`gap` of this result; ``nan`` when proven infeasible (nothing to close)."""
-        if self.status is Status.INFEASIBLE:
+        """:func:`gap` of this result; ``nan`` when proven infeasible (nothing to close)
+        or an error (a rejected solution or bound is never a number)."""
+        if self.status in (Status.INFEASIBLE, Status.ERROR):
             return math.nan
         return gap(self.objective, self.bound, self.sense)
 
@@ -103,7 +104,7 @@ class Result:
             parts.append("checker: " + ("feasible" if self.check.feasible else "INFEASIBLE"))
         text = "; ".join(parts) + "."
         if self.message:
-            text += f" {self.message[0].upper()}{self.message[1:]}."
+            text += f" {self.message.rstrip('.')}."
         return text
 
     def __str__(self) -> str:

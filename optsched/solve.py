@@ -69,6 +69,10 @@ def solve(
     if warm_start is not None and getattr(warm_start, "family", None) != instance.family:
         raise InputError("warm_start must be a solution of the same family")
     m = get(instance.family, method)
+    if options.get("solver") is not None and m.name != "milp":
+        raise InputError(f"solver applies to method milp only, not {m.name!r}")
+    if params and m.origin == "built-in" and m.kind == "heuristic":
+        raise InputError(f"method {m.name!r} takes no parameters, got {sorted(params)[0]!r}")
     opts = SolveOptions(
         time_limit, workers, seed, warm_start, dict(options), dict(params or {}), bool(log)
     )
@@ -83,7 +87,9 @@ def solve(
         out = MethodOutput(Status.ERROR, message=f"{exc.__class__.__name__}: {exc}")
     runtime = time.perf_counter() - start
     if not isinstance(out, MethodOutput):  # a plug-in returned a bare solution
-        out = MethodOutput(Status.FEASIBLE if out is not None else Status.ERROR, out)
+        out = _bare(fam.solution_type, m.name, out)
+    elif out.solution is not None and not isinstance(out.solution, fam.solution_type):
+        out = _bare(fam.solution_type, m.name, out.solution)
     start_solution = out.start if out.start is not None else warm_start
     if out.solution is None and out.status is Status.TIME_LIMIT and start_solution is not None:
         # Nothing found within the limit: the start is the best solution known.
@@ -92,6 +98,17 @@ def solve(
             "no solution found within the limit; start returned"
         )
     return finish(instance, m.name, fam.sense, out, runtime, opts)
+
+
+def _bare(kind: type, method: str, value: Any) -> MethodOutput:
+    """A plug-in's bare return value as an output: a solution is feasible, anything
+    else an error that says what came back."""
+    if isinstance(value, kind):
+        return MethodOutput(Status.FEASIBLE, value)
+    got = "None" if value is None else f"{type(value).__name__} {repr(value)[:60]}"
+    return MethodOutput(
+        Status.ERROR, message=f"{method} returned {got}, not a {kind.__name__} or MethodOutput"
+    )
 
 
 def finish(

@@ -68,3 +68,26 @@ def test_entry_point_plugins(tmp_path, monkeypatch, examples):
     finally:
         sys.modules.pop("installed_rules", None)
         registry._entry_points.cache_clear()
+
+
+def test_broken_entry_points_do_not_break_the_others(monkeypatch, capsys, examples):
+    import importlib.metadata as md
+
+    from optsched import registry
+
+    eps = [
+        md.EntryPoint("nosuchfam:x", "os:getcwd", registry.ENTRY_POINT_GROUP),
+        md.EntryPoint("hopper:greedy", "os:getcwd", registry.ENTRY_POINT_GROUP),
+        md.EntryPoint("hopper:gone", "no_such_module_xyz:f", registry.ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(md, "entry_points", lambda group=None: eps)
+    registry._entry_points.cache_clear()
+    try:
+        names = [m.name for m in registry.methods("hopper")]
+        assert names.count("greedy") == 1 and "gone" not in names  # built-ins still listed
+        inst = read_instance(examples / "cerebro_fig5.json")
+        assert solve(inst, "greedy").status is Status.FEASIBLE  # the built-in wins
+        with pytest.raises(Exception, match="cannot import 'no_such_module_xyz'"):
+            solve(inst, "gone")
+    finally:
+        registry._entry_points.cache_clear()

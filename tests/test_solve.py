@@ -37,6 +37,22 @@ def serial(instance, options):
             t += d
         rows.append(tuple(starts))
     return HopperSolution(tuple(rows))
+
+
+def crossing(instance, options):
+    """A feasible schedule with a 'proven' bound above it: a bug the front door catches."""
+    from optsched.core import Status
+    from optsched.solvers.common import MethodOutput
+
+    return MethodOutput(Status.FEASIBLE, serial(instance, options), bound=1e9)
+
+
+def forty_two(instance, options):
+    return 42
+
+
+def a_hopper_schedule(instance, options):
+    return HopperSolution(((0.0,),))
 '''
 
 
@@ -136,3 +152,63 @@ def test_cli_methods_lists_both_exact_methods_per_family(capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     for fam in ("placement", "timeslot", "hopper", "spase"):
         assert {r["name"] for r in rows if r["family"] == fam} >= {"cpsat", "milp"}
+
+
+def test_bound_crossing_is_an_error_without_a_gap(examples, plugin, capsys):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    result = solve(inst, f"{plugin}:crossing")
+    assert result.status is Status.ERROR and "crosses the checked objective" in result.message
+    assert math.isnan(result.gap) and result.to_dict()["gap"] is None
+    # gap keeps the row, gives it no number and says the run failed (exit 1)
+    assert (
+        main(["gap", str(examples / "cerebro_fig5.json"), "-m", f"{plugin}:crossing", "--json"])
+        == 1
+    )
+    row, summary = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    assert row["status"] == "error" and row["gap"] is None
+    assert summary["summary"]["no_gap"] == 1 and summary["summary"]["mean"] is None
+
+
+def test_a_plugin_returning_no_solution_is_an_error_that_says_so(examples, plugin):
+    inst = read_instance(examples / "cerebro_fig5.json")
+    result = solve(inst, f"{plugin}:forty_two")
+    assert result.status is Status.ERROR
+    assert (
+        result.message
+        == f"{plugin}:forty_two returned int 42, not a HopperSolution or MethodOutput"
+    )
+    placement = read_instance(examples / "placement_small.json")
+    wrong = solve(placement, f"{plugin}:a_hopper_schedule")
+    assert wrong.status is Status.ERROR and "not a PlacementSolution" in wrong.message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"solver": "scip"}, "solver applies to method milp only, not 'greedy'"),
+        ({"params": {"alpha": 1}}, "method 'greedy' takes no parameters, got 'alpha'"),
+    ],
+)
+def test_options_a_method_does_not_take_are_refused(examples, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        solve(read_instance(examples / "cerebro_fig5.json"), "greedy", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"ratioGap": 0.05}, "CBC option 'ratioGap' is set by optsched"),
+        ({"threads": 4}, "CBC option 'threads' is set by optsched"),
+        ({"maxNodes": "abc"}, "CBC rejected an option"),
+    ],
+)
+def test_cbc_options_that_would_break_proofs_or_are_illegal(examples, params, message):
+    with pytest.raises(InputError, match=message):
+        solve(read_instance(examples / "saturn_fig4.json"), "milp", params=params)
+
+
+def test_cli_param_values_must_be_finite_scalars(capsys, examples):
+    fig5 = str(examples / "cerebro_fig5.json")
+    for bad in ("x=inf", "x=[1,2]", "x=nan"):
+        assert main(["solve", fig5, "--params", bad]) == 2
+        assert capsys.readouterr().err.count("\n") == 1

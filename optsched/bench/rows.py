@@ -102,7 +102,7 @@ class Row:
             bound=_num(r.bound),
             reference=_num(ref),
             reference_kind=reference_kind,
-            gap=_num(gap(r.objective, ref, sense)),
+            gap=_num(gap(r.objective, ref, sense)) if r.status.has_solution else math.nan,
             time=r.runtime,
             feasible=None if r.check is None else r.check.feasible,
             solver=r.solver,
@@ -112,7 +112,9 @@ class Row:
             suite=suite,
             file=file,
             best_known=_num(best_known),
-            gap_to_best_known=_num(gap(r.objective, best_known, sense)),
+            gap_to_best_known=_num(gap(r.objective, best_known, sense))
+            if r.status.has_solution
+            else math.nan,
             params=dict(params.get("params", {})),
             message=r.message,
             extra=dict(extra),

@@ -1,4 +1,4 @@
-"""The ``optsched`` command line: one module per command group.
+"""The optsched command line: exact models, bounds and baselines for GPU-cluster scheduling.
 
 Conventions: every reporting command takes ``--json`` and then prints one JSON
 object per line. Exit codes: 0 success, 1 internal error, 2 bad input (one

@@ -86,6 +86,7 @@ def register(sub: Any) -> None:
         "-m",
         help="comma-separated (default: cpsat,milp,greedy); methods a family lacks are "
         "skipped for it",
+        default=None,
     )
     add_run_options(sp, time_limit=10.0, seeds=True)
     sp.add_argument(

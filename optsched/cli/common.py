@@ -84,7 +84,19 @@ def param(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    problem = _bad_value(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{key.strip()}: {problem}, got {raw!r}")
     return key.strip(), value
+
+
+def _bad_value(value: Any) -> str | None:
+    """Why a parameter value cannot pass verbatim to a solver, or None."""
+    if isinstance(value, (dict, list)):
+        return "must be a number, string or bool"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be finite"
+    return None
 
 
 def solver_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -106,17 +118,29 @@ def solver_params(args: argparse.Namespace) -> dict[str, Any]:
                     f"{path}: parameter {key!r} must be a number, string or bool, "
                     f"got {type(value).__name__} (quote keys with dots or slashes)"
                 )
+            if _bad_value(value):
+                raise InputError(f"{path}: parameter {key!r} {_bad_value(value)}, got {value!r}")
             out[key] = value
     out.update(dict(getattr(args, "params", None) or []))
     return out
 
 
 # ---------------------------------------------------------------- parsers
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, unless it has none (its help says what unset means)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.required or "(default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
 class Parser(argparse.ArgumentParser):
     """One-line usage errors with exit code 2; every default shown in ``--help``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
@@ -160,7 +184,7 @@ def add_run_options(
         "-t",
         type=positive_float,
         default=time_limit,
-        help="seconds of solver time per run (model building comes on top)",
+        help="seconds of solver time per run (model building comes on top; unset: no limit)",
     )
     sp.add_argument(
         "--workers", "-w", type=positive_int, default=1, help="CP-SAT workers / MILP threads"

@@ -24,6 +24,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             emit({"file": args.out, "family": inst.family, "name": inst.name})
         else:
             print(f"wrote {args.out}: {inst.family} instance {inst.name!r}")
+    elif args.json:  # one object on one line, as every --json
+        emit(inst.to_dict())
     else:
         sys.stdout.write(dumps(inst.to_dict()))
     return EXIT_OK

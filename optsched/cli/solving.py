@@ -88,7 +88,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         for row in df.to_dict(orient="records"):
             emit(row)
         emit({"summary": summary, "method": args.method, "against": args.against})
-        return EXIT_OK
+        return EXIT_INTERNAL if (df["status"] == "error").any() else EXIT_OK
     print(
         f"{'instance':<34} {'status':<11} {'objective':>12} {'reference':>12} {'gap':>9}  "
         "checker  reference from"
@@ -112,7 +112,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
     for row in df.itertuples(index=False):
         if row.status in ("unsupported", "error") and row.message:
             print(f"  {row.instance}: {row.status}: {row.message}")
-    return EXIT_OK
+    return EXIT_INTERNAL if (df["status"] == "error").any() else EXIT_OK
 
 
 def cmd_methods(args: argparse.Namespace) -> int:

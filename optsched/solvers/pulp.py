@@ -110,6 +110,7 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
         watchdog.daemon = True
         watchdog.start()
     try:
+        _check_cbc_params(options.params)
         cbc_options = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
         cbc_options += [f"{key} {_cbc_value(value)}" for key, value in options.params.items()]
         solver = pulp.PULP_CBC_CMD(
@@ -181,10 +182,29 @@ def _cbc_value(value: Any) -> str:
     return str(value)
 
 
+#: CBC options that optsched sets itself: the gap tolerances its proofs rely on
+#: (an "optimal" CBC stopped at a looser gap would prove a wrong bound), the
+#: time limit, threads and seeds (use --time-limit, --workers, --seed).
+_CBC_RESERVED = {
+    "ratio": "ratioGap", "ratiogap": "ratioGap", "allow": "allowableGap",
+    "allowablegap": "allowableGap", "sec": "seconds", "seconds": "seconds",
+    "threads": "threads", "randomseed": "randomSeed", "randomcbcseed": "randomCbcSeed",
+}  # fmt: skip
+
+
+def _check_cbc_params(params: Any) -> None:
+    for key in params:
+        if key.lower() in _CBC_RESERVED:
+            raise InputError(
+                f"--params: CBC option {key!r} is set by optsched (its proofs rely on the gap "
+                "tolerances; use --time-limit, --workers and --seed for the others)"
+            )
+
+
 def _rejected_option(log: str) -> str | None:
-    """The first line where CBC says it did not understand an option, if any."""
+    """The first line where CBC says it did not understand an option or a value."""
     for line in log.splitlines():
-        if "No match for" in line:
+        if "No match for" in line or "illegal" in line:
             return line.strip()
     return None
 
