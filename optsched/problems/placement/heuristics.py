@@ -12,88 +12,46 @@ import random as _random
 from collections.abc import Callable, Iterable
 
 from ...core import Status
+from ...model.state import ClusterState
 from ...solvers.common import MethodOutput, SolveOptions
 from .instance import Job, PlacementInstance
 from .solution import PlacementSolution
 
 
-class Placer:
-    """Free GPUs per server; jobs placed so far."""
+class Placer(ClusterState):
+    """The cluster's free GPUs (:class:`~optsched.model.state.ClusterState`) while one
+    round's jobs are placed, with each job's assignment and co-location partner."""
 
     def __init__(self, instance: PlacementInstance) -> None:
+        super().__init__(instance.cluster)
         self.inst = instance
-        self.c = instance.cluster
-        self.free: list[list[int]] = [
-            list(self.c.server_gpus(s)) for s in range(len(self.c.servers))
-        ]
-        self.assignment: dict[str, tuple[int, ...]] = {}
         self.partner: dict[str, str] = {}
 
-    def servers(self, gpu_type: str) -> list[int]:
-        return list(self.c.type2servers.get(gpu_type, ()))
+    @property
+    def assignment(self) -> dict[str, tuple[int, ...]]:
+        return self.held
 
-    def free_count(self, gpu_type: str) -> int:
-        return sum(len(self.free[s]) for s in self.servers(gpu_type))
-
-    def take(self, job: Job, picks: dict[int, int]) -> None:
+    def place(self, job: Job, picks: dict[int, int]) -> None:
         """Give ``job`` ``picks[s]`` free GPUs of each server ``s``."""
-        gpus = []
-        for s, k in picks.items():
-            gpus += self.free[s][:k]
-            self.free[s] = self.free[s][k:]
-        self.assignment[job.id] = tuple(sorted(gpus))
-
-    # -- ways to choose GPUs of one type; each returns {server: count} or None
-    def exact_or_smallest(self, job: Job, gpu_type: str) -> dict[int, int] | None:
-        """One server: exact fit first, else the fullest server that fits (Blox consolidated)."""
-        fits = [s for s in self.servers(gpu_type) if len(self.free[s]) >= job.num_gpus]
-        if not fits:
-            return None
-        s = min(fits, key=lambda s: (len(self.free[s]) - job.num_gpus, s))
-        return {s: job.num_gpus}
-
-    def first_server(self, job: Job, gpu_type: str) -> dict[int, int] | None:
-        fits = [s for s in self.servers(gpu_type) if len(self.free[s]) >= job.num_gpus]
-        return {fits[0]: job.num_gpus} if fits else None
-
-    def spread_in_order(
-        self, job: Job, gpu_type: str, order: Iterable[int] | None = None
-    ) -> dict[int, int] | None:
-        """Free GPUs server by server in ``order`` (default: index order)."""
-        if self.free_count(gpu_type) < job.num_gpus:
-            return None
-        need, picks = job.num_gpus, {}
-        for s in order if order is not None else self.servers(gpu_type):
-            k = min(need, len(self.free[s]))
-            if k:
-                picks[s] = k
-                need -= k
-            if not need:
-                return picks
-        return None
-
-    def fewest_servers(self, job: Job, gpu_type: str) -> dict[int, int] | None:
-        """Servers with the most free GPUs first, so the job spans as few as possible."""
-        order = sorted(self.servers(gpu_type), key=lambda s: (-len(self.free[s]), s))
-        return self.spread_in_order(job, gpu_type, order)
+        self.take(job.id, picks)
 
     def solution(self) -> PlacementSolution:
-        return PlacementSolution(self.assignment)
+        return PlacementSolution(self.held)
 
 
 def _place_in_order(
     instance: PlacementInstance,
     jobs: Iterable[Job],
-    choose: Callable[[Placer, Job, str], dict[int, int] | None],
+    choose: Callable[[Placer, int, str], dict[int, int] | None],
     types: Callable[[Placer, Job], list[str]] | None = None,
 ) -> Placer:
     placer = Placer(instance)
     for job in jobs:
         pools = types(placer, job) if types else list(instance.pools[job.id])
         for t in pools:
-            picks = choose(placer, job, t)
+            picks = choose(placer, job.num_gpus, t)
             if picks:
-                placer.take(job, picks)
+                placer.place(job, picks)
                 break
     return placer
 
@@ -108,8 +66,8 @@ def _fastest_types(placer: Placer, job: Job) -> list[str]:
 def first_fit(instance: PlacementInstance) -> PlacementSolution:
     """First-fit: jobs in order; the first server that fits, else GPUs across servers."""
 
-    def choose(p: Placer, job: Job, t: str) -> dict[int, int] | None:
-        return p.first_server(job, t) or p.spread_in_order(job, t)
+    def choose(p: Placer, need: int, t: str) -> dict[int, int] | None:
+        return p.first_server(need, t) or p.spread_in_order(need, t)
 
     return _place_in_order(instance, instance.jobs, choose).solution()
 
@@ -182,7 +140,7 @@ def density_greedy(instance: PlacementInstance) -> PlacementSolution:
     for job in jobs:
         best: tuple[float, dict[int, int]] | None = None
         for t in inst.pools[job.id]:
-            picks = placer.exact_or_smallest(job, t) or placer.fewest_servers(job, t)
+            picks = placer.consolidated(job.num_gpus, t)
             if not picks:
                 continue
             gpus = tuple(g for s, k in picks.items() for g in placer.free[s][:k])
@@ -190,7 +148,7 @@ def density_greedy(instance: PlacementInstance) -> PlacementSolution:
             if best is None or v > best[0]:
                 best = (v, picks)
         if best is not None:
-            placer.take(job, best[1])
+            placer.place(job, best[1])
             placed[job.id] = job
         elif inst.space_sharing:
             _join_best(inst, placer, placed, job)
@@ -243,9 +201,9 @@ def gandiva(instance: PlacementInstance) -> PlacementSolution:
     placed: dict[str, Job] = {}
     for job in inst.jobs:
         for t in _fastest_types(placer, job):
-            picks = placer.exact_or_smallest(job, t) or placer.fewest_servers(job, t)
+            picks = placer.consolidated(job.num_gpus, t)
             if picks:
-                placer.take(job, picks)
+                placer.place(job, picks)
                 placed[job.id] = job
                 break
     if inst.space_sharing:

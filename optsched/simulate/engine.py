@@ -1,0 +1,305 @@
+"""The event-driven simulator: jobs arrive, a policy allocates GPUs, jobs progress and end.
+
+Time jumps from event to event: an arrival, a completion, or the end of a
+round when the policy re-plans in rounds. Nothing ticks, so cost grows with
+events, not with simulated seconds.
+
+Progress. A job holding GPU set ``G`` progresses at
+``ThroughputModel.throughput(job_type, G)`` iterations per second, for the exact
+set, so GPU type and locality count. Every start on a new GPU set (the first
+one included, as in the timeslot family) first pays the restart overhead
+``o_j`` seconds without progress; a job whose set does not change keeps
+running and pays nothing. A job started at ``s`` with ``w`` iterations left
+therefore completes at ``s + o_j + w / rate`` unless it is stopped first.
+
+Determinism. The engine has no randomness; a policy gets the seed and must
+use nothing else.
+
+The timeline (:class:`Timeline`) records every arrival, start (with its GPUs),
+stop and completion; :mod:`.checker` recomputes everything from it alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..core import FLOAT_EPS
+from ..errors import InputError
+from ..model.state import ClusterState
+from ..model.topology import Cluster
+from ..throughput.model import ThroughputModel
+from .workload import SimJob, Workload
+
+#: Restart overhead: seconds a job spends without progress after a start on new GPUs.
+Overhead = Callable[[SimJob], float]
+
+
+def constant_overhead(seconds: float) -> Overhead:
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InputError(f"restart overhead must be a finite number >= 0, got {seconds!r}")
+    return lambda job: seconds
+
+
+def per_type_overhead(seconds: Mapping[str, float], default: float = 0.0) -> Overhead:
+    """Seconds per job type (e.g. checkpoint sizes); ``default`` for the others."""
+    table = dict(seconds)
+    return lambda job: table.get(job.job_type, default)
+
+
+# ---------------------------------------------------------------- what a policy sees
+@dataclass(frozen=True)
+class JobView:
+    """A released, unfinished job as a scheduler sees it.
+
+    ``remaining`` (iterations left) is given only to clairvoyant policies;
+    the others see attained service, as a real scheduler does.
+    """
+
+    id: str
+    job_type: str
+    num_gpus: int
+    arrival: float
+    weight: float
+    attained: float  # GPU-seconds held so far
+    executed: float  # seconds held so far
+    gpus: tuple[int, ...]  # held now; () when waiting
+    waiting_since: float  # when it last stopped (or arrived)
+    remaining: float | None = None
+    work: float | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a policy may look at when it decides."""
+
+    time: float
+    jobs: tuple[JobView, ...]  # released and unfinished, in arrival order
+    cluster: Cluster
+    model: ThroughputModel
+    held: Mapping[str, tuple[int, ...]]  # the GPUs each running job holds
+    seed: int = 0
+
+
+class Policy(Protocol):
+    """A scheduler: at each decision, the GPU set of every job that should run.
+
+    Jobs absent from the answer wait (a running one is preempted); a running
+    job given the GPUs it holds keeps running without a restart.
+    """
+
+    name: str
+    #: Sees each job's remaining work (SRTF, SJF): not something a real scheduler knows.
+    clairvoyant: bool
+    #: Re-plans at the end of every round, not only on arrivals and completions.
+    preemptive: bool
+
+    def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]: ...
+
+
+# ---------------------------------------------------------------- timeline
+@dataclass(frozen=True)
+class Event:
+    """One line of the timeline; ``gpus`` only on ``start``."""
+
+    time: float
+    kind: str  # arrive, start, stop, complete
+    job: str
+    gpus: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": self.time, "event": self.kind, "job": self.job}
+        if self.kind == "start":
+            out["gpus"] = list(self.gpus)
+        return out
+
+
+@dataclass
+class Timeline:
+    events: list[Event] = field(default_factory=list)
+    decisions: int = 0
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@dataclass
+class _Run:
+    gpus: tuple[int, ...]
+    rate: float
+    start: float
+    overhead: float
+    left_at_start: float
+
+    def left(self, t: float) -> float:
+        return max(0.0, self.left_at_start - self.rate * max(0.0, t - self.start - self.overhead))
+
+    @property
+    def finish(self) -> float:
+        if self.rate <= 0:
+            return math.inf
+        return self.start + self.overhead + self.left_at_start / self.rate
+
+
+def run(
+    workload: Workload,
+    cluster: Cluster,
+    policy: Policy,
+    *,
+    model: ThroughputModel | None = None,
+    round_seconds: float | None = 360.0,
+    overhead: Overhead | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Timeline:
+    """Simulate ``workload`` on ``cluster`` under ``policy``; the timeline of events.
+
+    ``round_seconds`` is the re-planning period of preemptive policies (Gavel's
+    360 s); ``None`` re-plans on arrivals and completions only.
+    """
+    model = model or ThroughputModel(cluster)
+    overhead = overhead or constant_overhead(0.0)
+    if round_seconds is not None and (not math.isfinite(round_seconds) or round_seconds <= 0):
+        raise InputError(f"round must be a finite number of seconds > 0, got {round_seconds!r}")
+    _check_fits(workload, cluster, model)
+    jobs = workload.jobs
+    left = {j.id: j.work for j in jobs}
+    attained = dict.fromkeys(left, 0.0)
+    executed = dict.fromkeys(left, 0.0)
+    since = {j.id: j.arrival for j in jobs}
+    running: dict[str, _Run] = {}
+    released: dict[str, SimJob] = {}  # unfinished, in arrival order
+    timeline = Timeline()
+    events = timeline.events
+    n, nxt, done, t = len(jobs), 0, 0, 0.0
+    replan_rounds = policy.preemptive and round_seconds is not None
+    while done < n:
+        t_arrive = jobs[nxt].arrival if nxt < n else math.inf
+        t_finish = min((r.finish for r in running.values()), default=math.inf)
+        t_round = math.inf
+        if replan_rounds and released and round_seconds is not None:
+            t_round = (math.floor(t / round_seconds + FLOAT_EPS) + 1) * round_seconds
+        t_next = min(t_arrive, t_finish, t_round)
+        if not math.isfinite(t_next):
+            stuck = ", ".join(list(released)[:5])
+            raise InputError(
+                f"policy {policy.name!r} left {len(released)} job(s) waiting with nothing "
+                f"running and no arrival to come ({stuck})"
+            )
+        t = t_next
+        # completions (all that end now, in id order for determinism)
+        ended = sorted(
+            (jid for jid, r in running.items() if r.finish <= t + FLOAT_EPS * max(1.0, t)),
+            key=lambda jid: workload.index[jid],
+        )
+        for jid in ended:
+            r = running.pop(jid)
+            _account(jid, r, r.finish, attained, executed)
+            left[jid] = 0.0
+            events.append(Event(min(r.finish, t), "complete", jid))
+            del released[jid]
+            done += 1
+        while nxt < n and jobs[nxt].arrival <= t:
+            job = jobs[nxt]
+            released[job.id] = job
+            events.append(Event(job.arrival, "arrive", job.id))
+            nxt += 1
+        if not released:
+            continue
+        # decide
+        views = tuple(
+            JobView(
+                j.id,
+                j.job_type,
+                j.num_gpus,
+                j.arrival,
+                j.weight,
+                attained[j.id] + _partial(running.get(j.id), t, j.num_gpus),
+                executed[j.id] + (t - running[j.id].start if j.id in running else 0.0),
+                running[j.id].gpus if j.id in running else (),
+                since[j.id],
+                (running[j.id].left(t) if j.id in running else left[j.id])
+                if policy.clairvoyant
+                else None,
+                j.work if policy.clairvoyant else None,
+            )
+            for j in released.values()
+        )
+        held = {jid: r.gpus for jid, r in running.items()}
+        plan = dict(policy.schedule(View(t, views, cluster, model, held, seed)))
+        timeline.decisions += 1
+        _check_plan(plan, released, cluster, policy.name)
+        for jid in sorted(running, key=lambda j: workload.index[j]):
+            if plan.get(jid) != running[jid].gpus:
+                r = running.pop(jid)
+                left[jid] = r.left(t)
+                _account(jid, r, t, attained, executed)
+                since[jid] = t
+                events.append(Event(t, "stop", jid))
+        for jid in sorted(plan, key=lambda j: workload.index[j]):
+            if jid in running:
+                continue
+            job, gpus = released[jid], plan[jid]
+            rate = model.throughput(job.job_type, gpus)
+            if rate <= 0:
+                raise ValueError(f"policy {policy.name!r} put {jid!r} on GPUs it cannot run on")
+            running[jid] = _Run(gpus, rate, t, overhead(job), left[jid])
+            events.append(Event(t, "start", jid, gpus))
+        if progress is not None:
+            progress(done, n)
+    return timeline
+
+
+def _partial(r: _Run | None, t: float, g: int) -> float:
+    return 0.0 if r is None else g * (t - r.start)
+
+
+def _account(
+    jid: str, r: _Run, t: float, attained: dict[str, float], executed: dict[str, float]
+) -> None:
+    attained[jid] += len(r.gpus) * (t - r.start)
+    executed[jid] += t - r.start
+
+
+def _check_plan(
+    plan: Mapping[str, tuple[int, ...]], released: Mapping[str, SimJob], cluster: Cluster, name: str
+) -> None:
+    """A policy's answer must name released jobs, full gangs of one type, no GPU twice."""
+    used: dict[int, str] = {}
+    for jid, gpus in plan.items():
+        job = released.get(jid)
+        if job is None:
+            raise ValueError(f"policy {name!r} scheduled {jid!r}, which is not waiting or running")
+        if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus):
+            raise ValueError(f"policy {name!r} gave {jid!r} {len(gpus)} GPUs, not {job.num_gpus}")
+        if len({cluster.gpu2type[g] for g in gpus}) != 1:
+            raise ValueError(f"policy {name!r} gave {jid!r} GPUs of several types")
+        for g in gpus:
+            if g in used:
+                raise ValueError(f"policy {name!r} gave GPU {g} to {used[g]!r} and {jid!r}")
+            used[g] = jid
+
+
+def _check_fits(workload: Workload, cluster: Cluster, model: ThroughputModel) -> None:
+    """Every job must fit some GPU type it runs on: a job that never can is an error."""
+    for job in workload.jobs:
+        if job.job_type not in model.catalog:
+            raise InputError(f"job {job.id!r}: unknown job type {job.job_type!r}")
+        if not any(
+            cluster.capacity(t) >= job.num_gpus and model.runs_on(job.job_type, t)
+            for t in cluster.gpu_types
+        ):
+            raise InputError(
+                f"job {job.id!r}: {job.num_gpus} GPUs of {job.job_type!r} fit no GPU type of "
+                f"cluster {cluster.name!r}"
+            )
+
+
+def state_of(cluster: Cluster, held: Mapping[str, tuple[int, ...]]) -> ClusterState:
+    """The cluster with ``held`` GPUs taken: where a policy plans."""
+    return ClusterState(cluster, held)

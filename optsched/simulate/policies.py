@@ -1,0 +1,169 @@
+"""Online scheduling policies: one protocol (:class:`~optsched.simulate.engine.Policy`).
+
+Each policy orders the released jobs by its rule and hands GPUs out in that
+order through a placement rule of :mod:`optsched.model.state` (consolidated
+first, best-fit, first-fit or scattered), the same rules the placement
+family's heuristics use. A job goes to the fastest GPU type (by its
+consolidated throughput) where the rule finds room.
+
+* Non-preemptive policies (``fifo``, ``sjf``) leave running jobs alone and
+  fill free GPUs from the queue.
+* Preemptive policies (``srtf``, ``las``) re-plan every round: the jobs that
+  win, in priority order, keep the GPUs they hold when they already run
+  (no restart), and the rest are placed on what is left.
+
+``sjf`` and ``srtf`` are clairvoyant: they read each job's remaining work,
+which a real scheduler does not know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..model.state import RULES, ClusterState
+from .engine import JobView, View
+
+#: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
+TIRESIAS_QUEUES = (3250.0, 7200.0, 18000.0)
+#: A started job waiting this many times its executed time is promoted (Tiresias).
+STARVE_FACTOR = 3.0
+
+Key = Callable[[JobView, View], tuple]
+
+
+def fastest_types(view: View, job: JobView) -> list[str]:
+    """GPU types the job runs on and fits, fastest first (consolidated throughput)."""
+    m, c = view.model, view.cluster
+    types = [t for t in c.gpu_types if m.runs_on(job.job_type, t) and c.capacity(t) >= job.num_gpus]
+    return sorted(types, key=lambda t: (-m.consolidated(job.job_type, t, job.num_gpus), t))
+
+
+def best_rate(view: View, job: JobView) -> float:
+    types = fastest_types(view, job)
+    return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
+
+
+@dataclass
+class PriorityPolicy:
+    """Jobs in the order of ``key``; GPUs through the placement ``rule``."""
+
+    name: str
+    key: Key
+    preemptive: bool
+    clairvoyant: bool = False
+    rule: str = "consolidated"
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+
+    def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]:
+        order = sorted(view.jobs, key=lambda j: self.key(j, view))
+        if not self.preemptive:
+            state = ClusterState(view.cluster, view.held)
+            return _fill(view, order, state, dict(view.held), RULES[self.rule])
+        return _replan(view, order, RULES[self.rule])
+
+    def with_rule(self, rule: str) -> PriorityPolicy:
+        return PriorityPolicy(self.name, self.key, self.preemptive, self.clairvoyant, rule)
+
+
+def _place(view: View, state: ClusterState, job: JobView, rule: Callable) -> tuple[int, ...] | None:  # type: ignore[type-arg]
+    for t in fastest_types(view, job):
+        picks = rule(state, job.num_gpus, t)
+        if picks:
+            return state.take(job.id, picks)
+    return None
+
+
+def _fill(
+    view: View,
+    order: Sequence[JobView],
+    state: ClusterState,
+    plan: dict[str, tuple[int, ...]],
+    rule: Callable,  # type: ignore[type-arg]
+) -> dict[str, tuple[int, ...]]:
+    """Waiting jobs in ``order`` take free GPUs where they fit (running ones stay)."""
+    for job in order:
+        if job.id in plan:
+            continue
+        gpus = _place(view, state, job, rule)
+        if gpus is not None:
+            plan[job.id] = gpus
+    return plan
+
+
+def _replan(view: View, order: Sequence[JobView], rule: Callable) -> dict[str, tuple[int, ...]]:  # type: ignore[type-arg]
+    """Preemptive: pick the winners in ``order`` by capacity per type, keep the leases
+    of winners that run, then place the other winners on what is left."""
+    c = view.cluster
+    cap = {t: c.capacity(t) for t in c.gpu_types}
+    winners: list[tuple[JobView, str]] = []
+    for job in order:
+        types = [c.gpu2type[job.gpus[0]]] if job.gpus else fastest_types(view, job)
+        for t in types:
+            if cap[t] >= job.num_gpus:
+                cap[t] -= job.num_gpus
+                winners.append((job, t))
+                break
+    state = ClusterState(c)
+    plan: dict[str, tuple[int, ...]] = {}
+    for job, _ in winners:
+        if job.gpus:
+            plan[job.id] = state.take_gpus(job.id, job.gpus)
+    for job, t in winners:
+        if job.id in plan:
+            continue
+        picks = rule(state, job.num_gpus, t)
+        if picks:  # fragmentation can leave a counted job without a fitting set
+            plan[job.id] = state.take(job.id, picks)
+    return plan
+
+
+# ---------------------------------------------------------------- the rules
+def _arrival(job: JobView, view: View) -> tuple:
+    return (job.arrival, job.id)
+
+
+def _shortest(job: JobView, view: View) -> tuple:
+    assert job.work is not None
+    return (job.work / best_rate(view, job), job.arrival, job.id)
+
+
+def _remaining(job: JobView, view: View) -> tuple:
+    assert job.remaining is not None
+    return (job.remaining / best_rate(view, job), job.arrival, job.id)
+
+
+def _las(job: JobView, view: View) -> tuple:
+    """Tiresias discretised 2D-LAS: queues by attained GPU-seconds, FIFO inside; a
+    started job starving for ``STARVE_FACTOR`` times its executed time goes to queue 0."""
+    waited = view.time - job.waiting_since if not job.gpus else 0.0
+    starving = job.executed > 0 and waited >= STARVE_FACTOR * max(job.executed, 1.0)
+    queue = 0 if starving else sum(job.attained >= q for q in TIRESIAS_QUEUES)
+    return (queue, job.arrival, job.id)
+
+
+POLICIES: dict[str, tuple[PriorityPolicy, str]] = {
+    "fifo": (PriorityPolicy("fifo", _arrival, False), "FIFO by arrival, non-preemptive"),
+    "sjf": (
+        PriorityPolicy("sjf", _shortest, False, clairvoyant=True),
+        "shortest job first, non-preemptive (clairvoyant)",
+    ),
+    "srtf": (
+        PriorityPolicy("srtf", _remaining, True, clairvoyant=True),
+        "shortest remaining time first, preemptive (clairvoyant)",
+    ),
+    "las": (
+        PriorityPolicy("las", _las, True),
+        "Tiresias discretised 2D-LAS with starvation guard, preemptive",
+    ),
+}
+
+
+def get_policy(name: str, rule: str = "consolidated") -> PriorityPolicy:
+    if name not in POLICIES:
+        raise InputError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
+    return POLICIES[name][0].with_rule(rule)

@@ -1,0 +1,138 @@
+"""The simulator on workloads whose JCTs are derived by hand, and its checker."""
+
+import dataclasses
+
+import pytest
+
+from optsched.model import homogeneous, single_server
+from optsched.simulate import SimJob, Workload, check_timeline, simulate
+from optsched.simulate.engine import Event
+from optsched.throughput import ThroughputModel, gavel_table
+
+R18 = "ResNet-18 (batch size 64)"
+LM = "LM (batch size 20)"
+
+
+def rate(job_type, k=1, table="isolated"):
+    return getattr(gavel_table(), table)[(job_type, "v100", k)]
+
+
+def two_jobs(b_arrival=0.0):
+    # A needs 1000 s and B 100 s alone on one V100
+    return Workload(
+        "two",
+        (
+            SimJob("A", R18, 1, 1000 * rate(R18), 0.0),
+            SimJob("B", R18, 1, 100 * rate(R18), b_arrival),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "policy, jcts",
+    [
+        # FIFO: A runs 0-1000, B 1000-1100: JCTs 1000 and 1100
+        ("fifo", {"A": 1000.0, "B": 1100.0}),
+        # SJF and SRTF: B first (0-100), then A (100-1100): JCTs 1100 and 100
+        ("sjf", {"A": 1100.0, "B": 100.0}),
+        ("srtf", {"A": 1100.0, "B": 100.0}),
+        # 2D-LAS with 360 s rounds: both in queue 0 (A's 1000 GPU-s stay under 3250),
+        # ties by arrival then id: A keeps the GPU, as FIFO
+        ("las", {"A": 1000.0, "B": 1100.0}),
+    ],
+)
+def test_two_jobs_on_one_gpu(policy, jcts):
+    res = simulate(two_jobs(), single_server(1), policy)
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx(jcts)
+    assert res.summary["avg_jct_s"] == pytest.approx(sum(jcts.values()) / 2)
+    assert res.summary["makespan_s"] == pytest.approx(1100.0)  # work conserving
+    assert res.summary["utilisation"]["v100"] == pytest.approx(1.0)
+    assert res.check.feasible
+
+
+def test_preemption_pays_the_restart_overhead():
+    # SRTF, 10 s to (re)start. A starts at 0 and works from 10 to 200 (190 s done,
+    # 810 left). B (100 s) arrives at 200 and preempts it: 200 + 10 + 100 = 310.
+    # A restarts at 310: 310 + 10 + 810 = 1130. One restart in all.
+    res = simulate(two_jobs(200.0), single_server(1), "srtf", overhead=10.0)
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx({"A": 1130.0, "B": 110.0})
+    assert res.summary["restarts"] == 1
+    kinds = [(e.kind, e.job) for e in res.timeline]
+    assert ("stop", "A") in kinds and kinds.count(("start", "A")) == 2
+
+
+def test_a_spread_job_is_slower_by_the_model_factor():
+    # A 2-GPU LM job with 1000 s of work at its packed rate. On one 2-GPU server it
+    # takes 1000 s; on two 1-GPU servers it must spread, and takes 1000 s times the
+    # ratio of Gavel's consolidated to unconsolidated throughput.
+    job = SimJob("J", LM, 2, 1000 * rate(LM, 2), 0.0)
+    w = Workload("one", (job,))
+    packed = simulate(w, single_server(2), "fifo")
+    spread = simulate(w, homogeneous(1, 2, 1, "v100"), "fifo")
+    assert packed.summary["avg_jct_s"] == pytest.approx(1000.0)
+    factor = rate(LM, 2) / rate(LM, 2, "unconsolidated")
+    assert spread.summary["avg_jct_s"] == pytest.approx(1000.0 * factor)
+    model = ThroughputModel(homogeneous(1, 2, 1, "v100"))
+    assert model.throughput(LM, (0, 1)) == pytest.approx(rate(LM, 2, "unconsolidated"))
+
+
+def test_deterministic_and_measured_window():
+    jobs = tuple(SimJob(f"j{i}", R18, 1, (100 + 37 * i) * rate(R18), 50.0 * i) for i in range(12))
+    w = Workload("w", jobs, measure=(2, 8))
+    a = simulate(w, homogeneous(1, 2, 2, "v100"), "las", overhead=5.0)
+    b = simulate(w, homogeneous(1, 2, 2, "v100"), "las", overhead=5.0)
+    assert a.timeline.events == b.timeline.events
+    assert a.summary["measured_jobs"] == 6 and a.summary["jobs"] == 12
+    measured = a.jobs[a.jobs["measured"]]
+    assert list(measured["job"]) == [f"j{i}" for i in range(2, 8)]
+    assert a.summary["avg_jct_s"] == pytest.approx(measured["jct_s"].mean())
+
+
+def _tampered(events, k, **change):
+    out = list(events)
+    out[k] = dataclasses.replace(out[k], **change)
+    return out
+
+
+def test_the_checker_catches_each_kind_of_tampering():
+    w = two_jobs()
+    c = single_server(1)
+    res = simulate(w, c, "fifo")
+    ev = res.timeline.events
+    assert check_timeline(w, c, ev)[0].feasible
+    complete_a = next(k for k, e in enumerate(ev) if e.kind == "complete" and e.job == "A")
+    start_b = next(k for k, e in enumerate(ev) if e.kind == "start" and e.job == "B")
+    cases = {
+        "early_completion": _tampered(ev, complete_a, time=900.0),
+        "late_completion": _tampered(ev, complete_a, time=1001.0),
+        "gang": _tampered(ev, start_b, gpus=()),
+        "unknown_job": [*ev, Event(5.0, "arrive", "ghost")],
+        "incomplete": [e for e in ev if not (e.kind == "complete" and e.job == "B")],
+    }
+    for kind, events in cases.items():
+        report, _ = check_timeline(w, c, events)
+        assert kind in report.by_kind(), (kind, report.by_kind())
+    # B started on A's GPU while A still runs
+    overbooked = [*ev[:2], Event(0.0, "start", "B", (0,)), *ev[2:]]
+    assert "overbooked" in check_timeline(w, c, overbooked)[0].by_kind()
+    # B started before it arrives
+    late = two_jobs(50.0)
+    early = [
+        Event(0.0, "arrive", "A"),
+        Event(0.0, "start", "A", (0,)),
+        Event(10.0, "start", "B", (0,)),
+    ]
+    assert "early_start" in check_timeline(late, c, early)[0].by_kind()
+    # a timeline made without the overhead fails a check that charges it
+    report, _ = check_timeline(w, c, ev, overhead=lambda job: 10.0)
+    assert "early_completion" in report.by_kind()
+
+
+def test_a_job_that_never_fits_is_a_one_line_error():
+    from optsched.errors import InputError
+
+    w = Workload("big", (SimJob("huge", R18, 8, 1000.0, 0.0),))
+    with pytest.raises(InputError, match="job 'huge': 8 GPUs of .* fit no GPU type"):
+        simulate(w, single_server(4), "fifo")
