@@ -136,3 +136,73 @@ def test_a_job_that_never_fits_is_a_one_line_error():
     w = Workload("big", (SimJob("huge", R18, 8, 1000.0, 0.0),))
     with pytest.raises(InputError, match="job 'huge': 8 GPUs of .* fit no GPU type"):
         simulate(w, single_server(4), "fifo")
+
+
+TRACE_LINES = [
+    # job_type, command, working_dir, num_steps_arg, needs_data_dir, total_steps,
+    # scale_factor, priority_weight, SLO, arrival_time
+    f"{R18}\tpython3 main.py\tcifar\t--num_steps\t1\t{{steps}}\t1\t1\t-1.000000\t{{arrival}}",
+]
+
+
+def _trace(tmp_path, jobs):
+    text = "".join(TRACE_LINES[0].format(steps=int(s), arrival=a) + "\n" for s, a in jobs)
+    path = tmp_path / "tiny.trace"
+    path.write_text(text)
+    return path
+
+
+def test_cli_simulate_writes_checked_outputs_and_catches_tampering(tmp_path, capsys):
+    import json
+
+    from optsched.cli import main
+
+    r = rate(R18)
+    path = _trace(tmp_path, [(1000 * r, 0), (100 * r, 0)])
+    out = tmp_path / "run"
+    args = [str(path), "--cluster", "homogeneous:1:1:1", "--policy", "srtf"]
+    assert main(["simulate", *args, "--json", "-o", str(out)]) == 0
+    s = json.loads(capsys.readouterr().out)
+    for key in (
+        "policy",
+        "jobs",
+        "measured_jobs",
+        "avg_jct_s",
+        "p99_jct_s",
+        "makespan_s",
+        "utilisation",
+        "restarts",
+        "wall_s",
+    ):
+        assert key in s
+    # the steps are whole iterations, so the JCTs are 100 s and 1100 s to within a step
+    assert s["avg_jct_s"] == pytest.approx(600.0, rel=1e-2) and s["jobs"] == 2
+    assert (out / "jobs.csv").exists() and json.loads((out / "summary.json").read_text())
+    timeline = out / "timeline.jsonl"
+    assert main(["simulate", *args, "--check-timeline", str(timeline)]) == 0
+    capsys.readouterr()
+    lines = timeline.read_text().splitlines()
+    bad = [json.loads(x) for x in lines]
+    bad[-1]["t"] -= 50.0  # the last completion, 50 s early
+    timeline.write_text("".join(json.dumps(e) + "\n" for e in bad))
+    assert main(["simulate", *args, "--check-timeline", str(timeline)]) == 3
+    assert "early_completion" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cluster", "gavel:1:x:1"], "counts must be integers"),
+        (["--cluster", "moon"], "--cluster must be"),
+        (["--measure", "5"], "--measure must look like K:L"),
+        (["--measure", "0:9"], "measure must be K:L with 0 <= K <= L <= 2"),
+        (["--restart-overhead", "-1"], "must be seconds >= 0"),
+    ],
+)
+def test_cli_simulate_bad_input(tmp_path, capsys, args, message):
+    from optsched.cli import main
+
+    path = _trace(tmp_path, [(100, 0), (100, 5)])
+    assert main(["simulate", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

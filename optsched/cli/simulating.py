@@ -1,0 +1,243 @@
+"""``optsched simulate`` and ``optsched policies``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .common import EXIT_INFEASIBLE, EXIT_OK, add_command, emit, positive_float
+
+#: Cluster specs: a builder and its arguments, or a cluster JSON file.
+CLUSTER_HELP = (
+    "gavel:V:P:K[:G] (V100, P100, K80 counts; G GPUs per server, default 4), "
+    "homogeneous:R:S:G[:TYPE] (racks, servers per rack, GPUs per server), "
+    "nvswitch:R:S[:TYPE], philly (its real machine list), or a cluster JSON file"
+)
+
+
+def parse_cluster(spec: str) -> Any:
+    from ..model import Cluster, gavel, homogeneous, nvswitch_pod, philly
+
+    p = Path(spec)
+    if p.suffix == ".json" or p.is_file():
+        from ..io import _load_json
+
+        data = _load_json(p)
+        if isinstance(data, dict) and "cluster" in data and "servers" not in data:
+            data = data["cluster"]  # an instance file: its cluster
+        try:
+            return Cluster.from_dict(data)
+        except InputError as exc:
+            raise InputError(f"{p}: {exc}") from None
+    name, _, rest = spec.partition(":")
+    args = [a for a in rest.split(":")] if rest else []
+
+    def ints(values: list[str], n: int) -> list[int]:
+        try:
+            out = [int(v) for v in values[:n]]
+        except ValueError:
+            raise InputError(f"--cluster {spec!r}: counts must be integers") from None
+        if len(out) < n or any(v < 1 for v in out):
+            raise InputError(f"--cluster {spec!r}: needs {n} counts >= 1 ({CLUSTER_HELP})")
+        return out
+
+    if name == "gavel":
+        v, pc, k = ints(args, 3)
+        per = ints(args[3:], 1)[0] if len(args) > 3 else 4
+        return gavel({"v100": v, "p100": pc, "k80": k}, per)
+    if name == "homogeneous":
+        r, s, g = ints(args, 3)
+        return homogeneous(r, s, g, args[3] if len(args) > 3 else "v100")
+    if name == "nvswitch":
+        r, s = ints(args, 2)
+        return nvswitch_pod(r, s, args[2] if len(args) > 2 else "a100")
+    if name == "philly" and not args:
+        return philly()
+    raise InputError(f"--cluster must be {CLUSTER_HELP}; got {spec!r}")
+
+
+def load_workload(args: argparse.Namespace) -> Any:
+    from ..simulate.workload import parse_measure, read_gavel_trace
+
+    w = read_gavel_trace(args.workload, skip=args.skip)
+    if args.measure:
+        k, end = parse_measure(args.measure)
+        w = w.with_measure(k, end)
+    return w
+
+
+def read_timeline(path: Path) -> list[Any]:
+    """Events from a ``timeline.jsonl`` of ``simulate -o``."""
+    from ..simulate.engine import Event
+
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    events = []
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            d = json.loads(line)
+            events.append(
+                Event(
+                    float(d["t"]),
+                    str(d["event"]),
+                    str(d["job"]),
+                    tuple(int(g) for g in d.get("gpus", ())),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}: line {n} is not a timeline event") from None
+    return events
+
+
+def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) -> int:
+    from ..simulate import check_timeline
+    from ..simulate.engine import constant_overhead
+
+    events = read_timeline(Path(args.check_timeline))
+    report, _ = check_timeline(
+        workload, cluster, events, overhead=constant_overhead(args.restart_overhead)
+    )
+    if args.json:
+        emit({"timeline": args.check_timeline, **report.to_dict()})
+    else:
+        verdict = "feasible" if report.feasible else "INFEASIBLE"
+        print(f"{args.check_timeline}: {verdict}; average JCT {_h(report.objective)}")
+        for kind, (n, size) in report.by_kind().items():
+            print(f"  {kind}: {n} violation(s), total size {size:.6g}")
+    return EXIT_OK if report.feasible else EXIT_INFEASIBLE
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ..simulate import TimelineRejected, simulate
+
+    workload = load_workload(args)
+    cluster = parse_cluster(args.cluster)
+    if args.check_timeline:
+        return cmd_check_timeline(args, workload, cluster)
+    try:
+        result = simulate(
+            workload,
+            cluster,
+            args.policy,
+            round_seconds=args.round,
+            overhead=args.restart_overhead,
+            rule=args.rule,
+            seed=args.seed,
+        )
+    except TimelineRejected as exc:
+        print(f"optsched: {exc}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    if args.out:
+        write_outputs(Path(args.out), result)
+    summary = result.to_dict()
+    if args.json:
+        emit(summary)
+        return EXIT_OK
+    s = summary
+    print(
+        f"{workload.name}: {result.policy} on {cluster.name} ({cluster.num_gpus} GPUs); "
+        f"{s['measured_jobs']} of {s['jobs']} jobs measured; timeline checked"
+    )
+    print(
+        f"  JCT mean {_h(s['avg_jct_s'])}, median {_h(s['median_jct_s'])}, "
+        f"p99 {_h(s['p99_jct_s'])}; makespan {_h(s['makespan_s'])}; "
+        f"queueing mean {_h(s['avg_queueing_s'])}"
+    )
+    util = ", ".join(f"{t} {u:.1%}" for t, u in s["utilisation"].items())
+    print(
+        f"  restarts {s['restarts']}; GPU-hours {s['gpu_hours']:.1f}; rho mean "
+        f"{s['rho_mean']:.3g}, p99 {s['rho_p99']:.3g}, max {s['rho_max']:.3g}; utilisation {util}"
+    )
+    print(f"  {s['wall_s']:.2f} s wall" + (f"; outputs in {args.out}" if args.out else ""))
+    return EXIT_OK
+
+
+def _h(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds / 3600:.3f} h"
+
+
+def write_outputs(folder: Path, result: Any) -> None:
+    """``jobs.csv``, ``timeline.jsonl`` and ``summary.json``, each written atomically."""
+    from ..bench.rows import dumps
+    from ..io import write_text
+
+    write_text(folder / "jobs.csv", result.jobs.to_csv(index=False))
+    write_text(
+        folder / "timeline.jsonl", "".join(dumps(e.to_dict()) + "\n" for e in result.timeline)
+    )
+    write_text(
+        folder / "summary.json", json.dumps(json.loads(dumps(result.to_dict())), indent=1) + "\n"
+    )
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    from ..simulate.policies import POLICIES
+
+    for name, (pol, summary) in POLICIES.items():
+        if args.json:
+            emit(
+                {
+                    "name": name,
+                    "summary": summary,
+                    "preemptive": pol.preemptive,
+                    "clairvoyant": pol.clairvoyant,
+                }
+            )
+        else:
+            flags = ", ".join(
+                f
+                for f, on in (("preemptive", pol.preemptive), ("clairvoyant", pol.clairvoyant))
+                if on
+            )
+            print(f"{name:<10} {summary}" + (f" [{flags}]" if flags else ""))
+    return EXIT_OK
+
+
+def _round(text: str) -> float | None:
+    if text.lower() in ("none", "0"):
+        return None
+    return positive_float(text)
+
+
+def _overhead(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be seconds >= 0, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be seconds >= 0, got {text!r}")
+    return value
+
+
+def register(sub: Any) -> None:
+    from ..model.state import RULES
+    from ..simulate.policies import POLICIES
+
+    sp = add_command(sub, "simulate", cmd_simulate, "replay a trace on a simulated cluster")
+    sp.add_argument("workload", help="a trace in Gavel's 10-column format")
+    sp.add_argument("--policy", default="fifo", choices=list(POLICIES), help="scheduling policy")
+    sp.add_argument("--cluster", default="gavel:36:36:36", help=CLUSTER_HELP)
+    sp.add_argument("--rule", default="consolidated", choices=list(RULES), help="placement rule")
+    sp.add_argument(
+        "--round", type=_round, default=360.0, help="re-planning period of preemptive policies, s"
+    )
+    sp.add_argument(
+        "--restart-overhead", type=_overhead, default=0.0, help="seconds without progress per start"
+    )
+    sp.add_argument("--measure", help="jobs K:L (half-open, by arrival) whose metrics count")
+    sp.add_argument("--skip", type=int, default=0, help="trace lines to skip at the top")
+    sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
+    sp.add_argument("--out", "-o", help="write jobs.csv, timeline.jsonl and summary.json here")
+    sp.add_argument(
+        "--check-timeline",
+        metavar="FILE",
+        help="re-check a timeline.jsonl of this workload instead of simulating (exit 3 if bad)",
+    )
+    sp = add_command(sub, "policies", cmd_policies, "list the simulator's policies")
