@@ -9,9 +9,51 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core import FLOAT_EPS, Status
+from ...model.state import ClusterState
 from ...solvers.common import MethodOutput, SolveOptions
 from .instance import TimeslotInstance, TimeslotJob
 from .solution import Run, TimeslotSolution
+
+
+def place_slot(
+    instance: TimeslotInstance,
+    chosen: dict[str, str],
+    previous: dict[str, tuple[int, ...] | None],
+) -> dict[str, tuple[int, ...]]:
+    """GPUs for the jobs running in one slot (``job -> GPU type``), with locality on.
+
+    The placement rules are the placement family's (:mod:`optsched.model.state`),
+    as the simulator's: a job that ran on the same type in the previous slot
+    keeps its GPUs (no restart); the others, largest first, go where the
+    consolidated rule puts them. Capacity per type was checked by the caller,
+    and the rule spreads a job when no server holds it, so every job gets GPUs.
+    """
+    state = ClusterState(instance.cluster)
+    out: dict[str, tuple[int, ...]] = {}
+    for jid, t in chosen.items():
+        gpus = previous.get(jid)
+        if gpus and instance.cluster.gpu2type[gpus[0]] == t and state.is_free(gpus):
+            out[jid] = state.take_gpus(jid, gpus)
+    jobs = instance.jobs
+    rest = sorted(
+        (jid for jid in chosen if jid not in out),
+        key=lambda jid: (-jobs[instance.job_index[jid]].num_gpus, instance.job_index[jid]),
+    )
+    for jid in rest:
+        need = jobs[instance.job_index[jid]].num_gpus
+        picks = state.consolidated(need, chosen[jid])
+        assert picks is not None, "capacity per type was checked"
+        out[jid] = state.take(jid, picks)
+    return out
+
+
+def slot_rate(
+    instance: TimeslotInstance, job: TimeslotJob, t: str, gpus: tuple[int, ...] | None
+) -> float:
+    """Iterations/s in a slot: on the GPU set with locality on (as the checker), else packed."""
+    if gpus is not None and instance.locality:
+        return instance.model.isolated(job.job_type, gpus)
+    return instance.rate(job.id, t)
 
 
 def greedy_srtf(instance: TimeslotInstance) -> TimeslotSolution:
@@ -20,14 +62,17 @@ def greedy_srtf(instance: TimeslotInstance) -> TimeslotSolution:
     In every slot, released unfinished jobs are taken by remaining time at
     their best rate; each runs on the fastest allowed GPU type with enough free
     GPUs, paying the restart overhead when it did not run on that type in the
-    previous slot. Locality is ignored (runs name no GPUs).
+    previous slot. With locality on, runs name GPUs (:func:`place_slot`) and
+    progress at the rate of their GPU set.
     """
     cap = {t: instance.cluster.capacity(t) for t in instance.cluster.gpu_types}
     left = {j.id: j.work for j in instance.jobs}
     last: dict[str, str | None] = {j.id: None for j in instance.jobs}
+    held: dict[str, tuple[int, ...] | None] = {j.id: None for j in instance.jobs}
     best = {j.id: max(instance.rate(j.id, t) for t in instance.pools[j.id]) for j in instance.jobs}
     runs: list[Run] = []
     delta, o = instance.slot_seconds, instance.restart_overhead
+    jobs = {j.id: j for j in instance.jobs}
     for slot in range(instance.num_slots):
         free = dict(cap)
         ready = [j for j in instance.jobs if j.release <= slot and left[j.id] > 0]
@@ -38,13 +83,18 @@ def greedy_srtf(instance: TimeslotInstance) -> TimeslotSolution:
             for t in types:
                 if free[t] >= j.num_gpus:
                     free[t] -= j.num_gpus
-                    seconds = delta - (o if last[j.id] != t else 0.0)
-                    left[j.id] -= instance.rate(j.id, t) * seconds
-                    runs.append(Run(j.id, slot, t))
                     now[j.id] = t
                     break
+        gpus = place_slot(instance, now, held) if instance.locality else {}
+        for jid, t in now.items():
+            g = gpus.get(jid)
+            restart = last[jid] != t or (instance.locality and held[jid] != g)
+            seconds = delta - (o if restart else 0.0)
+            left[jid] -= slot_rate(instance, jobs[jid], t, g) * seconds
+            runs.append(Run(jid, slot, t, g))
         for j in instance.jobs:
             last[j.id] = now.get(j.id)
+            held[j.id] = gpus.get(j.id)
     return TimeslotSolution(tuple(runs))
 
 
@@ -69,6 +119,7 @@ class State:
     waiting: dict[str, float] = field(default_factory=dict)  # seconds since last run
     last: dict[str, str | None] = field(default_factory=dict)  # type run on last slot
     started: set[str] = field(default_factory=set)
+    gpus: dict[str, tuple[int, ...] | None] = field(default_factory=dict)  # GPUs last slot
 
 
 Policy = Callable[[TimeslotInstance, State, list[TimeslotJob]], list[tuple[str, list[str]]]]
@@ -89,6 +140,7 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
         {j.id: 0.0 for j in instance.jobs},
         {j.id: None for j in instance.jobs},
     )
+    st.gpus = {j.id: None for j in instance.jobs}
     cap = {t: instance.cluster.capacity(t) for t in instance.cluster.gpu_types}
     delta, o = instance.slot_seconds, instance.restart_overhead
     runs: list[Run] = []
@@ -108,20 +160,25 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
                     free[t] -= job.num_gpus
                     now[jid] = t
                     break
+        gpus = place_slot(instance, now, st.gpus) if instance.locality else {}
         for job in active:
             if job.id not in now:
                 st.waiting[job.id] += delta
                 st.last[job.id] = None
+                st.gpus[job.id] = None
                 continue
             t = now[job.id]
-            seconds = delta - (o if st.last[job.id] != t else 0.0)
-            st.left[job.id] -= instance.rate(job.id, t) * seconds
+            g = gpus.get(job.id)
+            restart = st.last[job.id] != t or (instance.locality and st.gpus[job.id] != g)
+            seconds = delta - (o if restart else 0.0)
+            st.left[job.id] -= slot_rate(instance, job, t, g) * seconds
+            st.gpus[job.id] = g
             st.service[job.id] += job.num_gpus * delta
             st.executed[job.id] += delta
             st.waiting[job.id] = 0.0
             st.last[job.id] = t
             st.started.add(job.id)
-            runs.append(Run(job.id, slot, t))
+            runs.append(Run(job.id, slot, t, g))
     unfinished = [j.id for j in instance.jobs if st.left[j.id] > FLOAT_EPS * j.work]
     return TimeslotSolution(tuple(runs)), unfinished
 

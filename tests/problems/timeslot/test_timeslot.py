@@ -194,3 +194,21 @@ def test_timeslot_policy_out_of_horizon_is_an_error_not_a_bug(examples):
     r = solve(inst, "sjf")
     assert r.status is Status.ERROR and "unfinished at the horizon" in r.message
     assert "bug" not in r.message
+
+
+def test_baselines_name_gpus_with_locality():
+    # With locality on, every baseline places its runs on concrete GPUs through the
+    # placement rules it shares with the simulator, and the checker accepts them.
+    # Three 2-GPU LM jobs on 2 servers x 3 V100: two pack in slot 0; the third
+    # spreads (1 + 1) and progresses at the unconsolidated rate, so it needs
+    # 132.17 / 30.44 = 4.34 slots alone: every baseline takes at least 2 slots.
+    from optsched.registry import methods
+
+    inst = _locality_slots(True)
+    for m in methods("timeslot"):
+        if m.kind != "heuristic":
+            continue
+        result = solve(inst, m.name, seed=0)
+        assert result.status in (Status.FEASIBLE, Status.OPTIMAL), (m.name, result.message)
+        assert all(r.gpus is not None for r in result.solution.runs), m.name
+        assert result.objective >= 720.0
