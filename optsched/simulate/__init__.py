@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..core import CheckReport
+from ..errors import InputError
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
 from .checker import check_timeline
@@ -55,23 +56,63 @@ def simulate(
     overhead: Overhead | float | None = None,
     rule: str = "consolidated",
     seed: int = 0,
+    semantics: str = "default",
 ) -> SimResult:
-    """Simulate, check the timeline, and compute the metrics from the checked records."""
-    model = model or ThroughputModel(cluster)
-    pol = get_policy(policy, rule) if isinstance(policy, str) else policy
-    cost = constant_overhead(float(overhead)) if isinstance(overhead, (int, float)) else overhead
-    cost = cost or constant_overhead(0.0)
+    """Simulate, check the timeline, and compute the metrics from the checked records.
+
+    ``semantics="gavel"`` runs Gavel's simulator instead (:mod:`.gavel`: rounds,
+    type-level placement, consolidated throughputs, no restart cost); its
+    timeline is checked against Gavel's throughputs. ``wall_s`` is the
+    simulation; ``check_s`` the independent check that follows it.
+    """
+    if semantics not in ("default", "gavel"):
+        raise InputError(f"semantics must be default or gavel, got {semantics!r}")
     start = time.perf_counter()
-    timeline = run(
-        workload, cluster, pol, model=model, round_seconds=round_seconds, overhead=cost, seed=seed
-    )
-    report, records = check_timeline(workload, cluster, timeline, model=model, overhead=cost)
+    if semantics == "gavel":
+        from .gavel import GAVEL_ROUND, TypeLevelModel, run_gavel
+
+        name = policy if isinstance(policy, str) else policy.name
+        if overhead:
+            raise InputError("--semantics gavel charges no restart overhead (Gavel's simulator)")
+        out = run_gavel(
+            workload, cluster, name, seed=seed, round_seconds=round_seconds or GAVEL_ROUND
+        )
+        timeline = Timeline(out.events, out.rounds)
+        wall = time.perf_counter() - start
+        check_model: Any = TypeLevelModel(cluster)
+        cost = constant_overhead(0.0)
+    else:
+        model = model or ThroughputModel(cluster)
+        pol = get_policy(policy, rule) if isinstance(policy, str) else policy
+        name = pol.name
+        if isinstance(overhead, (int, float)):
+            cost = constant_overhead(float(overhead))
+        elif overhead is not None:
+            cost = overhead
+        else:
+            cost = constant_overhead(0.0)
+        timeline = run(
+            workload,
+            cluster,
+            pol,
+            model=model,
+            round_seconds=round_seconds,
+            overhead=cost,
+            seed=seed,
+        )
+        wall = time.perf_counter() - start
+        check_model = model
+    t_check = time.perf_counter()
+    report, records = check_timeline(workload, cluster, timeline, model=check_model, overhead=cost)
     if not report.feasible:
         kinds = ", ".join(f"{k} x{n}" for k, (n, _) in report.by_kind().items())
-        raise TimelineRejected(f"the checker rejected the timeline of {pol.name} ({kinds})")
-    jobs = job_table(workload, records, cluster, model)
+        raise TimelineRejected(f"the checker rejected the timeline of {name} ({kinds})")
+    metrics_model = model or ThroughputModel(cluster)
+    jobs = job_table(workload, records, cluster, metrics_model, rounds=semantics == "gavel")
     stats = summary(jobs, records, cluster)
-    return SimResult(pol.name, jobs, stats, timeline, report, time.perf_counter() - start)
+    stats["semantics"] = semantics
+    stats["check_s"] = time.perf_counter() - t_check
+    return SimResult(name, jobs, stats, timeline, report, wall)
 
 
 __all__ = [

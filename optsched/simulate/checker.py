@@ -42,6 +42,8 @@ class JobRecord:
     first_start: float = math.nan
     completion: float = math.nan
     starts: int = 0
+    moves: int = 0  # starts on another GPU set than the job's previous run
+    last_gpus: tuple[int, ...] = ()
     gpu_seconds: float = 0.0
     done: float = 0.0  # iterations
     gpu_type: str = ""  # of its last run
@@ -104,6 +106,9 @@ def check_timeline(
             rate = model.throughput(job.job_type, gpus)
             running[job.id] = (ev.time, gpus, rate, overhead(job), r.done)
             r.starts += 1
+            if r.last_gpus and r.last_gpus != gpus:
+                r.moves += 1
+            r.last_gpus = gpus
             r.gpu_type = types.pop()
             if math.isnan(r.first_start):
                 r.first_start = ev.time

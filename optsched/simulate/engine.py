@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..core import FLOAT_EPS
 from ..errors import InputError
@@ -100,9 +100,9 @@ class Policy(Protocol):
 
 
 # ---------------------------------------------------------------- timeline
-@dataclass(frozen=True)
-class Event:
-    """One line of the timeline; ``gpus`` only on ``start``."""
+class Event(NamedTuple):
+    """One line of the timeline; ``gpus`` only on ``start``. (A named tuple: runs
+    record hundreds of thousands of them.)"""
 
     time: float
     kind: str  # arrive, start, stop, complete

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from ..model.topology import Cluster
 from ..throughput.measured import gavel_table
+from .engine import Event
 from .workload import SimJob, Workload
 
 GAVEL_ROUND = 360.0
@@ -70,6 +71,19 @@ class GavelResult:
     completions: dict[str, GavelRun]
     rounds: int
     end: float
+    events: list[Event]
+
+
+class TypeLevelModel:
+    """Gavel's throughputs: the consolidated value of the GPU type, whatever the GPU set."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.table = gavel_table()
+
+    def throughput(self, job_type: str, gpus: tuple[int, ...], partner: str | None = None) -> float:
+        t = self.cluster.gpu2type[gpus[0]]
+        return self.table.isolated.get((job_type, t, len(gpus)), 0.0)
 
 
 class _Fifo:
@@ -120,13 +134,45 @@ class _Fifo:
         return dict(self.alloc)
 
 
+def _choose(
+    active: Mapping[int, SimJob],
+    alloc: Mapping[int, str],
+    capacity: Mapping[str, int],
+    job_time: Mapping[int, Mapping[str, float]],
+    worker_time: Mapping[str, float],
+    deficit: Mapping[int, Mapping[str, float]],
+) -> list[int]:
+    """The jobs that run this round (``_schedule_jobs_on_workers_helper``).
+
+    Per type, jobs allocated to it in decreasing (priority, deficit), where the
+    priority is the allocation over the job's share of the type's time since the
+    last reset; equal keys keep arrival order. A job runs if its gang still fits.
+    """
+    chosen = []
+    for wt in GAVEL_TYPES:
+        entries = []
+        for k in active:  # arrival order, as Gavel's priority dicts
+            if alloc.get(k) != wt:
+                continue
+            share = job_time[k][wt] / worker_time[wt] if worker_time[wt] > 0 else 0.0
+            priority = 1.0 / share if share > 0 else 1e9
+            entries.append((priority, deficit[k][wt], k))
+        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+        left = capacity[wt]
+        for _, _, k in entries:
+            need = active[k].num_gpus
+            if need <= left:
+                left -= need
+                chosen.append(k)
+    return chosen
+
+
 def gavel_capacity(cluster: Cluster) -> dict[str, int]:
     """GPUs per Gavel worker type; a cluster with other types cannot run Gavel's semantics."""
     other = [t for t in cluster.gpu_types if t not in GAVEL_TYPES]
     if other:
         raise InputError(
-            f"--semantics gavel needs a cluster of {', '.join(GAVEL_TYPES)} GPUs, "
-            f"got {other[0]!r}"
+            f"--semantics gavel needs a cluster of {', '.join(GAVEL_TYPES)} GPUs, got {other[0]!r}"
         )
     return {t: cluster.capacity(t) for t in GAVEL_TYPES}
 
@@ -152,9 +198,7 @@ def run_gavel(
             t: table.isolated.get((job.job_type, t, job.num_gpus), 0.0) if capacity[t] else 0.0
             for t in GAVEL_TYPES
         }
-        if not any(
-            r > 0 and capacity[t] >= job.num_gpus for t, r in rates[k].items()
-        ):
+        if not any(r > 0 and capacity[t] >= job.num_gpus for t, r in rates[k].items()):
             raise InputError(
                 f"job {job.id!r}: Gavel's table has no throughput of {job.job_type!r} at "
                 f"{job.num_gpus} GPU(s) on a type of this cluster with room for it"
@@ -171,40 +215,90 @@ def run_gavel(
     need_update, last_reset = False, 0.0
     alloc: dict[int, str] = {}
     rounds, idle = 0, 0
+    events: list[Event] = []
+    held: dict[int, tuple[int, ...]] = {}
+    # Gavel's priorities: time each job ran per type since the last reset (starting
+    # at half a round), time per type, and deficits, as in ``_update_priorities``
+    half = round_seconds / 2.0
+    job_time: dict[int, dict[str, float]] = {}
+    worker_time = dict.fromkeys(GAVEL_TYPES, 0.0)
+    deficit: dict[int, dict[str, float]] = {}
+    round_start: float | None = None
+    round_end: float | None = None
+    by_type = {t: list(cluster.type2gpus.get(t, ())) for t in GAVEL_TYPES}
+    gpu_type = cluster.gpu2type
+    batch: list[Event] = []  # stops, completions and arrivals since the last round began
     while len(completions) < len(jobs):
         if nxt >= len(jobs) and not last_round:
             last_reset = 0.0  # nothing ran and nothing comes: Gavel forces a reset
         if last_round:
             start = t
             t = max(f for f, *_ in last_round)
+            if round_end is not None:
+                round_start = round_end
+            round_end = t
             for finish, k, wt, n in last_round:
                 done[k] += n
                 seconds[k][wt] = seconds[k].get(wt, 0.0) + (finish - start)
+                # Gavel times a run from the start of its round record, which an
+                # idle gap before the round leaves behind: reproduced
+                ran = finish - (round_start if round_start is not None else start)
+                job_time[k][wt] += ran
+                worker_time[wt] += ran
                 rounds_run[k] += 1
                 if steps[k] - done[k] <= 0:
                     completions[jobs[k].id] = GavelRun(
                         jobs[k].id, finish, rounds_run[k], seconds[k]
                     )
-                    del active[k]
+                    batch.append(Event(finish, "complete", jobs[k].id))
+                    del active[k], job_time[k], deficit[k]
                     need_update = True
+                else:
+                    batch.append(Event(finish, "stop", jobs[k].id))
             last_round = []
         elif nxt < len(jobs):
             t = max(t, jobs[nxt].arrival)
         while nxt < len(jobs) and jobs[nxt].arrival <= t:
             active[nxt] = jobs[nxt]
+            job_time[nxt] = dict.fromkeys(GAVEL_TYPES, half)
+            deficit[nxt] = dict.fromkeys(GAVEL_TYPES, 0.0)
+            batch.append(Event(jobs[nxt].arrival, "arrive", jobs[nxt].id))
             nxt += 1
             need_update = True
         if need_update and (t - last_reset >= reset_seconds or last_reset == 0.0):
+            elapsed = t - last_reset
+            for wt in GAVEL_TYPES:  # ``_reset_time_run_so_far``, on the old allocation
+                worker_time[wt] = 0.0
+                for k in job_time:
+                    should = elapsed if alloc.get(k) == wt else 0.0
+                    deficit[k][wt] += should - (job_time[k][wt] - half)
+                    job_time[k][wt] = half
+                    worker_time[wt] += half
             last_reset = t
             alloc = fifo.allocate(active, rates, capacity)
             need_update = False
-        for k in sorted(active):
-            wt = alloc.get(k)
-            if wt is None:
-                continue
+        chosen = _choose(active, alloc, capacity, job_time, worker_time, deficit)
+        free = {wt: set(ids) for wt, ids in by_type.items()}
+        moved = []
+        for k in chosen:  # lease extensions first: a job keeps last round's GPUs
+            gpus, wt = held.get(k), alloc[k]
+            if gpus and gpu_type[gpus[0]] == wt and free[wt].issuperset(gpus):
+                free[wt].difference_update(gpus)
+            else:
+                moved.append(k)
+        for k in moved:
+            wt = alloc[k]
+            held[k] = tuple(sorted(free[wt])[: jobs[k].num_gpus])
+            free[wt].difference_update(held[k])
+        batch.sort(key=_when)
+        events.extend(batch)
+        batch = []
+        for k in sorted(chosen):
+            wt = alloc[k]
             rate = rates[k][wt]
             n = min(float(int(rate * round_seconds)), steps[k] - done[k])
             last_round.append((t + n / rate, k, wt, n))
+            events.append(Event(t, "start", jobs[k].id, held[k]))
         if last_round:
             rounds += 1
             idle = 0
@@ -215,8 +309,18 @@ def run_gavel(
                 stuck = ", ".join(jobs[k].id for k in list(active)[:5])
                 raise InputError(f"gavel fifo cannot place {len(active)} job(s): {stuck}")
             need_update = True
+    batch.sort(key=_when)
+    events.extend(batch)
     end = max((c.completion for c in completions.values()), default=0.0)
-    return GavelResult(completions, rounds, end)
+    return GavelResult(completions, rounds, end, events)
+
+
+#: Events at one instant: stops and completions free GPUs before starts take them.
+_ORDER = {"arrive": 0, "stop": 1, "complete": 1, "start": 2}
+
+
+def _when(e: Event) -> tuple[float, int]:
+    return (e.time, _ORDER[e.kind])
 
 
 def summary_gavel(workload: Workload, result: GavelResult) -> dict[str, float]:

@@ -27,8 +27,15 @@ from .workload import Workload
 
 
 def job_table(
-    workload: Workload, records: Mapping[str, JobRecord], cluster: Cluster, model: ThroughputModel
+    workload: Workload,
+    records: Mapping[str, JobRecord],
+    cluster: Cluster,
+    model: ThroughputModel,
+    *,
+    rounds: bool = False,
 ) -> pd.DataFrame:
+    """One row per job. ``rounds``: runs are rounds (Gavel's semantics), so a restart
+    is a move to other GPUs, not every start."""
     k, end = workload.measure
     rows = []
     for idx, job in enumerate(workload.jobs):
@@ -50,7 +57,7 @@ def job_table(
                 "completion_s": r.completion,
                 "jct_s": jct,
                 "queueing_s": r.first_start - r.arrival,
-                "restarts": max(0, r.starts - 1),
+                "restarts": r.moves if rounds else max(0, r.starts - 1),
                 "gpu_hours": r.gpu_seconds / 3600.0,
                 "rho": jct / t_iso if t_iso > 0 else math.nan,
                 "measured": k <= idx < end,
