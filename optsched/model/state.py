@@ -24,8 +24,19 @@ class ClusterState:
             list(cluster.server_gpus(s)) for s in range(len(cluster.servers))
         ]
         self.held: dict[str, tuple[int, ...]] = {}
+        #: free GPUs per type, kept up to date (``free_count`` in O(1))
+        self.free_by_type: dict[str, int] = {t: cluster.capacity(t) for t in cluster.gpu_types}
         for job, gpus in (held or {}).items():
             self.take_gpus(job, gpus)
+
+    def copy(self) -> ClusterState:
+        """An independent copy (a policy plans on one without touching the cluster)."""
+        other = ClusterState.__new__(ClusterState)
+        other.c = self.c
+        other.free = [list(f) for f in self.free]
+        other.held = dict(self.held)
+        other.free_by_type = dict(self.free_by_type)
+        return other
 
     # ---------------------------------------------------------------- queries
     def servers(self, gpu_type: str) -> list[int]:
@@ -34,8 +45,8 @@ class ClusterState:
     def free_count(self, gpu_type: str | None = None) -> int:
         """Free GPUs of ``gpu_type`` (of every type when ``None``)."""
         if gpu_type is None:
-            return sum(len(f) for f in self.free)
-        return sum(len(self.free[s]) for s in self.servers(gpu_type))
+            return sum(self.free_by_type.values())
+        return self.free_by_type.get(gpu_type, 0)
 
     def is_free(self, gpus: Iterable[int]) -> bool:
         return all(g in self.free[self.c.gpu2server[g]] for g in gpus)
@@ -49,6 +60,7 @@ class ClusterState:
                 raise ValueError(f"server {s} has {len(self.free[s])} free GPUs, not {k}")
             gpus += self.free[s][:k]
             self.free[s] = self.free[s][k:]
+            self.free_by_type[self.c.servers[s].gpu_type] -= k
         self.held[job] = tuple(sorted(gpus))
         return self.held[job]
 
@@ -64,6 +76,7 @@ class ClusterState:
             if g not in self.free[s]:
                 raise InputError(f"job {job!r}: GPU {g} is not free")
             self.free[s].remove(g)
+            self.free_by_type[self.c.servers[s].gpu_type] -= 1
         self.held[job] = chosen
         return chosen
 
@@ -74,6 +87,7 @@ class ClusterState:
             s = self.c.gpu2server[g]
             self.free[s].append(g)
             self.free[s].sort()
+            self.free_by_type[self.c.servers[s].gpu_type] += 1
         return gpus
 
     # ---------------------------------------------------------------- rules

@@ -21,9 +21,11 @@ stop and completion; :mod:`.checker` recomputes everything from it alone.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
 from ..core import FLOAT_EPS
@@ -71,16 +73,51 @@ class JobView:
     work: float | None = None
 
 
-@dataclass(frozen=True)
 class View:
-    """Everything a policy may look at when it decides."""
+    """Everything a policy may look at when it decides.
 
-    time: float
-    jobs: tuple[JobView, ...]  # released and unfinished, in arrival order
-    cluster: Cluster
-    model: ThroughputModel
-    held: Mapping[str, tuple[int, ...]]  # the GPUs each running job holds
-    seed: int = 0
+    ``waiting`` (released jobs holding no GPUs) and ``running`` (with their
+    attained service up to now) are built on first use, so that a policy that
+    needs only the queue does not pay for the running jobs; ``jobs`` is both,
+    in arrival order. ``state()`` is a copy of the cluster's state to plan on.
+    """
+
+    def __init__(
+        self,
+        time: float,
+        waiting: Mapping[str, JobView],
+        running: Callable[[], tuple[JobView, ...]],
+        state: ClusterState,
+        cluster: Cluster,
+        model: ThroughputModel,
+        seed: int = 0,
+    ) -> None:
+        self.time = time
+        self._waiting = waiting
+        self._running = running
+        self._state = state
+        self.cluster = cluster
+        self.model = model
+        self.seed = seed
+
+    @cached_property
+    def waiting(self) -> tuple[JobView, ...]:
+        return tuple(self._waiting.values())
+
+    @cached_property
+    def running(self) -> tuple[JobView, ...]:
+        return self._running()
+
+    @cached_property
+    def jobs(self) -> tuple[JobView, ...]:
+        return tuple(sorted((*self.waiting, *self.running), key=lambda j: (j.arrival, j.id)))
+
+    @property
+    def held(self) -> Mapping[str, tuple[int, ...]]:
+        return self._state.held
+
+    def state(self) -> ClusterState:
+        return self._state.copy()
 
 
 class Policy(Protocol):
@@ -168,19 +205,56 @@ def run(
         raise InputError(f"round must be a finite number of seconds > 0, got {round_seconds!r}")
     _check_fits(workload, cluster, model)
     jobs = workload.jobs
+    index = workload.index
     left = {j.id: j.work for j in jobs}
     attained = dict.fromkeys(left, 0.0)
     executed = dict.fromkeys(left, 0.0)
-    since = {j.id: j.arrival for j in jobs}
     running: dict[str, _Run] = {}
-    released: dict[str, SimJob] = {}  # unfinished, in arrival order
+    released: dict[str, SimJob] = {}  # unfinished
+    waiting: dict[str, JobView] = {}  # released and holding no GPUs
+    state = ClusterState(cluster)
+    finishes: list[tuple[float, int, str]] = []  # heap; entries of stopped runs go stale
     timeline = Timeline()
     events = timeline.events
     n, nxt, done, t = len(jobs), 0, 0, 0.0
     replan_rounds = policy.preemptive and round_seconds is not None
+    clairvoyant = policy.clairvoyant
+
+    def view_of(j: SimJob, since: float) -> JobView:
+        return JobView(
+            j.id, j.job_type, j.num_gpus, j.arrival, j.weight, attained[j.id],
+            executed[j.id], (), since, left[j.id] if clairvoyant else None,
+            j.work if clairvoyant else None,
+        )  # fmt: skip
+
+    def running_views() -> tuple[JobView, ...]:
+        out = []
+        for jid, r in running.items():
+            j = released[jid]
+            out.append(
+                JobView(
+                    jid,
+                    j.job_type,
+                    j.num_gpus,
+                    j.arrival,
+                    j.weight,
+                    attained[jid] + j.num_gpus * (t - r.start),
+                    executed[jid] + t - r.start,
+                    r.gpus,
+                    r.start,
+                    r.left(t) if clairvoyant else None,
+                    j.work if clairvoyant else None,
+                )  # fmt: skip
+            )
+        return tuple(out)
+
     while done < n:
+        while finishes and (
+            finishes[0][2] not in running or running[finishes[0][2]].finish != finishes[0][0]
+        ):
+            heapq.heappop(finishes)  # a run that was stopped
         t_arrive = jobs[nxt].arrival if nxt < n else math.inf
-        t_finish = min((r.finish for r in running.values()), default=math.inf)
+        t_finish = finishes[0][0] if finishes else math.inf
         t_round = math.inf
         if replan_rounds and released and round_seconds is not None:
             t_round = (math.floor(t / round_seconds + FLOAT_EPS) + 1) * round_seconds
@@ -192,71 +266,61 @@ def run(
                 f"running and no arrival to come ({stuck})"
             )
         t = t_next
-        # completions (all that end now, in id order for determinism)
-        ended = sorted(
-            (jid for jid, r in running.items() if r.finish <= t + FLOAT_EPS * max(1.0, t)),
-            key=lambda jid: workload.index[jid],
-        )
-        for jid in ended:
+        ended = []
+        horizon = t + FLOAT_EPS * max(1.0, t)
+        while finishes and finishes[0][0] <= horizon:
+            finish, _, jid = heapq.heappop(finishes)
+            r = running.get(jid)
+            if r is not None and r.finish == finish:
+                ended.append(jid)
+        for jid in sorted(ended, key=index.__getitem__):
             r = running.pop(jid)
+            state.release(jid)
             _account(jid, r, r.finish, attained, executed)
             left[jid] = 0.0
             events.append(Event(min(r.finish, t), "complete", jid))
             del released[jid]
             done += 1
+        arrived = False
         while nxt < n and jobs[nxt].arrival <= t:
             job = jobs[nxt]
             released[job.id] = job
+            waiting[job.id] = view_of(job, job.arrival)
             events.append(Event(job.arrival, "arrive", job.id))
             nxt += 1
-        if not released:
+            arrived = True
+        if not released or not (ended or arrived or t == t_round):
             continue
-        # decide
-        views = tuple(
-            JobView(
-                j.id,
-                j.job_type,
-                j.num_gpus,
-                j.arrival,
-                j.weight,
-                attained[j.id] + _partial(running.get(j.id), t, j.num_gpus),
-                executed[j.id] + (t - running[j.id].start if j.id in running else 0.0),
-                running[j.id].gpus if j.id in running else (),
-                since[j.id],
-                (running[j.id].left(t) if j.id in running else left[j.id])
-                if policy.clairvoyant
-                else None,
-                j.work if policy.clairvoyant else None,
-            )
-            for j in released.values()
-        )
-        held = {jid: r.gpus for jid, r in running.items()}
-        plan = dict(policy.schedule(View(t, views, cluster, model, held, seed)))
+        if not policy.preemptive and not waiting:
+            continue  # nothing to start, and running jobs are never stopped
+        view = View(t, waiting, running_views, state, cluster, model, seed)
+        plan = dict(policy.schedule(view))
         timeline.decisions += 1
-        _check_plan(plan, released, cluster, policy.name)
-        for jid in sorted(running, key=lambda j: workload.index[j]):
-            if plan.get(jid) != running[jid].gpus:
-                r = running.pop(jid)
-                left[jid] = r.left(t)
-                _account(jid, r, t, attained, executed)
-                since[jid] = t
-                events.append(Event(t, "stop", jid))
-        for jid in sorted(plan, key=lambda j: workload.index[j]):
-            if jid in running:
-                continue
-            job, gpus = released[jid], plan[jid]
-            rate = model.throughput(job.job_type, gpus)
+        stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]
+        for jid in sorted(stops, key=index.__getitem__):
+            r = running.pop(jid)
+            state.release(jid)
+            left[jid] = r.left(t)
+            _account(jid, r, t, attained, executed)
+            waiting[jid] = view_of(released[jid], t)
+            events.append(Event(t, "stop", jid))
+        starts = sorted((jid for jid in plan if jid not in running), key=index.__getitem__)
+        for jid in starts:
+            sjob, gpus = released.get(jid), tuple(plan[jid])
+            _check_start(sjob, jid, gpus, cluster, state, policy.name)
+            assert sjob is not None
+            state.take_gpus(jid, gpus)
+            rate = model.throughput(sjob.job_type, gpus)
             if rate <= 0:
                 raise ValueError(f"policy {policy.name!r} put {jid!r} on GPUs it cannot run on")
-            running[jid] = _Run(gpus, rate, t, overhead(job), left[jid])
+            r = _Run(gpus, rate, t, overhead(sjob), left[jid])
+            running[jid] = r
+            waiting.pop(jid, None)
+            heapq.heappush(finishes, (r.finish, index[jid], jid))
             events.append(Event(t, "start", jid, gpus))
         if progress is not None:
             progress(done, n)
     return timeline
-
-
-def _partial(r: _Run | None, t: float, g: int) -> float:
-    return 0.0 if r is None else g * (t - r.start)
 
 
 def _account(
@@ -266,23 +330,23 @@ def _account(
     executed[jid] += t - r.start
 
 
-def _check_plan(
-    plan: Mapping[str, tuple[int, ...]], released: Mapping[str, SimJob], cluster: Cluster, name: str
+def _check_start(
+    job: SimJob | None,
+    jid: str,
+    gpus: tuple[int, ...],
+    cluster: Cluster,
+    state: ClusterState,
+    name: str,
 ) -> None:
-    """A policy's answer must name released jobs, full gangs of one type, no GPU twice."""
-    used: dict[int, str] = {}
-    for jid, gpus in plan.items():
-        job = released.get(jid)
-        if job is None:
-            raise ValueError(f"policy {name!r} scheduled {jid!r}, which is not waiting or running")
-        if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus):
-            raise ValueError(f"policy {name!r} gave {jid!r} {len(gpus)} GPUs, not {job.num_gpus}")
-        if len({cluster.gpu2type[g] for g in gpus}) != 1:
-            raise ValueError(f"policy {name!r} gave {jid!r} GPUs of several types")
-        for g in gpus:
-            if g in used:
-                raise ValueError(f"policy {name!r} gave GPU {g} to {used[g]!r} and {jid!r}")
-            used[g] = jid
+    """A start must name a released job, a full gang of one type, and free GPUs."""
+    if job is None:
+        raise ValueError(f"policy {name!r} scheduled {jid!r}, which is not waiting or running")
+    if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus):
+        raise ValueError(f"policy {name!r} gave {jid!r} {len(gpus)} GPUs, not {job.num_gpus}")
+    if len({cluster.gpu2type[g] for g in gpus}) != 1:
+        raise ValueError(f"policy {name!r} gave {jid!r} GPUs of several types")
+    if not state.is_free(gpus):
+        raise ValueError(f"policy {name!r} gave {jid!r} GPUs another job holds")
 
 
 def _check_fits(workload: Workload, cluster: Cluster, model: ThroughputModel) -> None:
@@ -298,8 +362,3 @@ def _check_fits(workload: Workload, cluster: Cluster, model: ThroughputModel) ->
                 f"job {job.id!r}: {job.num_gpus} GPUs of {job.job_type!r} fit no GPU type of "
                 f"cluster {cluster.name!r}"
             )
-
-
-def state_of(cluster: Cluster, held: Mapping[str, tuple[int, ...]]) -> ClusterState:
-    """The cluster with ``held`` GPUs taken: where a policy plans."""
-    return ClusterState(cluster, held)

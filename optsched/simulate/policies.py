@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import InputError
 from ..model.state import RULES, ClusterState
+from ..model.topology import Cluster
+from ..throughput.model import ThroughputModel
 from .engine import JobView, View
 
 #: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
@@ -33,11 +36,15 @@ STARVE_FACTOR = 3.0
 Key = Callable[[JobView, View], tuple]
 
 
-def fastest_types(view: View, job: JobView) -> list[str]:
+def fastest_types(view: View, job: JobView) -> tuple[str, ...]:
     """GPU types the job runs on and fits, fastest first (consolidated throughput)."""
-    m, c = view.model, view.cluster
-    types = [t for t in c.gpu_types if m.runs_on(job.job_type, t) and c.capacity(t) >= job.num_gpus]
-    return sorted(types, key=lambda t: (-m.consolidated(job.job_type, t, job.num_gpus), t))
+    return _fastest(view.model, view.cluster, job.job_type, job.num_gpus)
+
+
+@lru_cache(maxsize=4096)
+def _fastest(m: ThroughputModel, c: Cluster, job_type: str, num_gpus: int) -> tuple[str, ...]:
+    types = [t for t in c.gpu_types if m.runs_on(job_type, t) and c.capacity(t) >= num_gpus]
+    return tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
 
 
 def best_rate(view: View, job: JobView) -> float:
@@ -60,10 +67,11 @@ class PriorityPolicy:
             raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
 
     def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]:
+        if not self.preemptive:  # running jobs stay: only the queue is placed
+            order = sorted(view.waiting, key=lambda j: self.key(j, view))
+            state = view.state()
+            return _fill(view, order, state, dict(state.held), RULES[self.rule])
         order = sorted(view.jobs, key=lambda j: self.key(j, view))
-        if not self.preemptive:
-            state = ClusterState(view.cluster, view.held)
-            return _fill(view, order, state, dict(view.held), RULES[self.rule])
         return _replan(view, order, RULES[self.rule])
 
     def with_rule(self, rule: str) -> PriorityPolicy:
@@ -72,6 +80,8 @@ class PriorityPolicy:
 
 def _place(view: View, state: ClusterState, job: JobView, rule: Callable) -> tuple[int, ...] | None:  # type: ignore[type-arg]
     for t in fastest_types(view, job):
+        if state.free_count(t) < job.num_gpus:
+            continue
         picks = rule(state, job.num_gpus, t)
         if picks:
             return state.take(job.id, picks)
@@ -87,6 +97,8 @@ def _fill(
 ) -> dict[str, tuple[int, ...]]:
     """Waiting jobs in ``order`` take free GPUs where they fit (running ones stay)."""
     for job in order:
+        if state.free_count() == 0:
+            break
         if job.id in plan:
             continue
         gpus = _place(view, state, job, rule)

@@ -99,9 +99,7 @@ def random_placement(instance: PlacementInstance, seed: int) -> PlacementSolutio
         t = rng.choice(types)
         pool = [(s, g) for s in placer.servers(t) for g in placer.free[s]]
         chosen = rng.sample(pool, job.num_gpus)
-        for s, g in chosen:
-            placer.free[s].remove(g)
-        placer.assignment[job.id] = tuple(sorted(g for _, g in chosen))
+        placer.take_gpus(job.id, [g for _, g in chosen])
     return placer.solution()
 
 

@@ -1,0 +1,90 @@
+"""Named workloads: real traces from ``$OPTSCHED_DATA`` and Gavel-style generated streams.
+
+* ``philly``, ``helios``, ``itp``: every job of the trace (Philly: 82,247 jobs),
+  with its real arrival and gang size (up to 128 GPUs). Traces do not name job
+  types, so each job draws one of Gavel's measured types for its size (seeded;
+  :func:`optsched.problems.common.typed`). Its work is its trace duration at
+  that type's consolidated rate on the cluster's reference GPU type (the type
+  with most GPUs), so that a job alone on such GPUs takes its recorded time.
+* ``gavel-generated:LAM:N``: N single-GPU jobs with Poisson arrivals of mean
+  gap LAM seconds, job types uniform over Gavel's measured single-GPU types,
+  durations drawn from Gavel's Philly-derived distribution
+  (``gavel/philly_job_distribution.csv``), work at the V100 rate (Gavel's
+  generator's convention).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from .. import sources
+from ..errors import InputError
+from ..model.topology import Cluster
+from ..problems.common import typed
+from ..throughput.jobtypes import default_catalog
+from ..throughput.model import ThroughputModel
+from .workload import SimJob, Workload
+
+TRACES = ("philly", "helios", "itp")
+
+
+def reference_type(cluster: Cluster) -> str:
+    return max(cluster.gpu_types, key=lambda t: (cluster.capacity(t), t))
+
+
+def trace_workload(name: str, cluster: Cluster, seed: int = 0) -> Workload:
+    """Every job of a real trace, typed and sized for ``cluster`` (see the module)."""
+    if name == "philly":
+        raw = sources.philly()
+    elif name == "helios":
+        raw = sources.helios()
+    elif name == "itp":
+        raw = sources.itp()
+    else:
+        raise InputError(f"workload must be one of {', '.join(TRACES)} or a file, got {name!r}")
+    rng = np.random.default_rng(seed)
+    model = ThroughputModel(cluster)
+    ref = reference_type(cluster)
+    t0 = raw[0].arrival if raw else 0.0
+    jobs = []
+    for k, tj in enumerate(raw):
+        jt = typed(tj, rng)
+        rate = model.consolidated(jt, ref, tj.num_gpus)
+        work = max(tj.duration, 1.0) * rate
+        jobs.append(SimJob(f"j{k}", jt, tj.num_gpus, work, tj.arrival - t0))
+    return Workload(name, tuple(jobs), source=f"trace:{name}")
+
+
+def philly_durations() -> np.ndarray:
+    """Gavel's Philly-derived job durations (seconds), one per row of its CSV."""
+    path = sources.data_dir() / "gavel" / "philly_job_distribution.csv"
+    try:
+        with open(path) as fh:
+            values = [float(r["duration_seconds"]) for r in csv.DictReader(fh)]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (Gavel's job distribution)") from None
+    except (KeyError, ValueError):
+        raise InputError(f"{path}: expected a numeric duration_seconds column") from None
+    out = np.array([v for v in values if v > 0])
+    if out.size == 0:
+        raise InputError(f"{path}: no durations")
+    return out
+
+
+def gavel_generated(lam: float, n: int, seed: int = 0) -> Workload:
+    """``n`` single-GPU jobs, Poisson arrivals with mean gap ``lam`` s (see the module)."""
+    if not lam > 0 or n < 1:
+        raise InputError(f"gavel-generated needs LAM > 0 and N >= 1, got {lam}:{n}")
+    rng = np.random.default_rng(seed)
+    table = default_catalog().table
+    types = sorted({k[0] for k in table.isolated if k[2] == 1 and k[1] == "v100"})
+    durations = philly_durations()
+    t, jobs = 0.0, []
+    for k in range(n):
+        jt = types[int(rng.integers(len(types)))]
+        d = float(durations[int(rng.integers(durations.size))])
+        jobs.append(SimJob(f"j{k}", jt, 1, d * table.isolated[(jt, "v100", 1)], t))
+        t += float(rng.exponential(lam))
+    return Workload(f"gavel-generated-{lam:g}-{n}", tuple(jobs), source="gavel-generated")
