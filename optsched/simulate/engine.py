@@ -52,12 +52,12 @@ def per_type_overhead(seconds: Mapping[str, float], default: float = 0.0) -> Ove
 
 
 # ---------------------------------------------------------------- what a policy sees
-@dataclass(frozen=True)
-class JobView:
+class JobView(NamedTuple):
     """A released, unfinished job as a scheduler sees it.
 
     ``remaining`` (iterations left) is given only to clairvoyant policies;
-    the others see attained service, as a real scheduler does.
+    the others see attained service, as a real scheduler does. (A named tuple:
+    every decision builds one per running job.)
     """
 
     id: str
@@ -134,6 +134,13 @@ class Policy(Protocol):
     preemptive: bool
 
     def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]: ...
+
+
+def next_decision(policy: Policy, view: View) -> float | None:
+    """When a preemptive policy's order can next change by itself (a queue threshold
+    crossed, say), if it says; ``None`` if it does not (then it re-plans each round)."""
+    hint = getattr(policy, "next_decision", None)
+    return None if hint is None else hint(view)
 
 
 # ---------------------------------------------------------------- timeline
@@ -219,6 +226,8 @@ def run(
     n, nxt, done, t = len(jobs), 0, 0, 0.0
     replan_rounds = policy.preemptive and round_seconds is not None
     clairvoyant = policy.clairvoyant
+    hinted = getattr(policy, "next_decision", None) is not None
+    t_hint = math.inf  # the policy's own next decision time, if it gives one
 
     def view_of(j: SimJob, since: float) -> JobView:
         return JobView(
@@ -256,7 +265,9 @@ def run(
         t_arrive = jobs[nxt].arrival if nxt < n else math.inf
         t_finish = finishes[0][0] if finishes else math.inf
         t_round = math.inf
-        if replan_rounds and released and round_seconds is not None:
+        if hinted and released:
+            t_round = t_hint
+        elif replan_rounds and released and round_seconds is not None:
             t_round = (math.floor(t / round_seconds + FLOAT_EPS) + 1) * round_seconds
         t_next = min(t_arrive, t_finish, t_round)
         if not math.isfinite(t_next):
@@ -318,6 +329,9 @@ def run(
             waiting.pop(jid, None)
             heapq.heappush(finishes, (r.finish, index[jid], jid))
             events.append(Event(t, "start", jid, gpus))
+        if hinted:
+            later = next_decision(policy, view)
+            t_hint = later if later is not None and later > t else math.inf
         if progress is not None:
             progress(done, n)
     return timeline

@@ -8,9 +8,12 @@ consolidated throughput) where the rule finds room.
 
 * Non-preemptive policies (``fifo``, ``sjf``) leave running jobs alone and
   fill free GPUs from the queue.
-* Preemptive policies (``srtf``, ``las``) re-plan every round: the jobs that
-  win, in priority order, keep the GPUs they hold when they already run
-  (no restart), and the rest are placed on what is left.
+* Preemptive policies (``srtf``, ``las``) re-plan when their order can change
+  (arrivals, completions, and the instants the policy names, such as a 2D-LAS
+  queue threshold crossed): when every waiting job fits in the free GPUs,
+  nobody is preempted and the waiting jobs are placed in priority order;
+  otherwise the jobs that win, in priority order, keep the GPUs they hold when
+  they already run (no restart), and the rest are placed on what is left.
 
 ``sjf`` and ``srtf`` are clairvoyant: they read each job's remaining work,
 which a real scheduler does not know.
@@ -18,9 +21,12 @@ which a real scheduler does not know.
 
 from __future__ import annotations
 
+import bisect
+import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from ..errors import InputError
 from ..model.state import RULES, ClusterState
@@ -41,10 +47,19 @@ def fastest_types(view: View, job: JobView) -> tuple[str, ...]:
     return _fastest(view.model, view.cluster, job.job_type, job.num_gpus)
 
 
-@lru_cache(maxsize=4096)
+#: Fastest types per (job type, gang), per model: looked up on every decision.
+_FASTEST: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _fastest(m: ThroughputModel, c: Cluster, job_type: str, num_gpus: int) -> tuple[str, ...]:
-    types = [t for t in c.gpu_types if m.runs_on(job_type, t) and c.capacity(t) >= num_gpus]
-    return tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
+    cache = _FASTEST.setdefault(m, {})
+    key = (job_type, num_gpus)
+    if key not in cache:
+        types = [t for t in c.gpu_types if m.runs_on(job_type, t) and c.capacity(t) >= num_gpus]
+        cache[key] = tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
+    return cache[key]
 
 
 def best_rate(view: View, job: JobView) -> float:
@@ -61,6 +76,10 @@ class PriorityPolicy:
     preemptive: bool
     clairvoyant: bool = False
     rule: str = "consolidated"
+    #: When the order can next change by itself (see ``engine.next_decision``), from the
+    #: time and the jobs as a plan leaves them; set for policies whose order moves only
+    #: at known instants, so they skip idle rounds.
+    hint: Callable[[float, Sequence[JobView], Mapping[str, tuple[int, ...]]], float] | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -71,11 +90,42 @@ class PriorityPolicy:
             order = sorted(view.waiting, key=lambda j: self.key(j, view))
             state = view.state()
             return _fill(view, order, state, dict(state.held), RULES[self.rule])
-        order = sorted(view.jobs, key=lambda j: self.key(j, view))
-        return _replan(view, order, RULES[self.rule])
+        plan = self._without_preemption(view)
+        if plan is not None:  # every waiting job fits beside the running ones
+            if self.hint is not None:
+                self._next = self.hint(view.time, (*view.waiting, *view.running), plan)
+            return plan
+        order = sorted((*view.waiting, *view.running), key=lambda j: self.key(j, view))
+        plan = _replan(view, order, RULES[self.rule])
+        if self.hint is not None:  # the next change, on the jobs as the plan leaves them
+            self._next = self.hint(view.time, order, plan)
+        return plan
+
+    def _without_preemption(self, view: View) -> dict[str, tuple[int, ...]] | None:
+        """The plan when every waiting job fits in the free GPUs: nobody is preempted,
+        and the waiting jobs are placed in priority order; ``None`` when one does not fit."""
+        state = view.state()
+        demand = sum(j.num_gpus for j in view.waiting)
+        if demand > state.free_count():
+            return None
+        order = sorted(view.waiting, key=lambda j: self.key(j, view))
+        plan = dict(state.held)
+        rule = RULES[self.rule]
+        for job in order:
+            gpus = _place(view, state, job, rule)
+            if gpus is None:
+                return None
+            plan[job.id] = gpus
+        return plan
 
     def with_rule(self, rule: str) -> PriorityPolicy:
-        return PriorityPolicy(self.name, self.key, self.preemptive, self.clairvoyant, rule)
+        return PriorityPolicy(
+            self.name, self.key, self.preemptive, self.clairvoyant, rule, self.hint
+        )
+
+    def next_decision(self, view: View) -> float | None:
+        """The hint computed by the last :meth:`schedule` (``None`` without a hint)."""
+        return None if self.hint is None else getattr(self, "_next", math.inf)
 
 
 def _place(view: View, state: ClusterState, job: JobView, rule: Callable) -> tuple[int, ...] | None:  # type: ignore[type-arg]
@@ -114,19 +164,20 @@ def _replan(view: View, order: Sequence[JobView], rule: Callable) -> dict[str, t
     cap = {t: c.capacity(t) for t in c.gpu_types}
     winners: list[tuple[JobView, str]] = []
     for job in order:
-        types = [c.gpu2type[job.gpus[0]]] if job.gpus else fastest_types(view, job)
+        types = (c.gpu2type[job.gpus[0]],) if job.gpus else fastest_types(view, job)
         for t in types:
             if cap[t] >= job.num_gpus:
                 cap[t] -= job.num_gpus
                 winners.append((job, t))
                 break
-    state = ClusterState(c)
-    plan: dict[str, tuple[int, ...]] = {}
-    for job, _ in winners:
-        if job.gpus:
-            plan[job.id] = state.take_gpus(job.id, job.gpus)
+    state = view.state()  # every running job's GPUs taken
+    won = {job.id for job, _ in winners}
+    for job in view.running:
+        if job.id not in won:
+            state.release(job.id)  # preempted
+    plan = {job.id: job.gpus for job, _ in winners if job.gpus}
     for job, t in winners:
-        if job.id in plan:
+        if job.gpus:
             continue
         picks = rule(state, job.num_gpus, t)
         if picks:  # fragmentation can leave a counted job without a fitting set
@@ -154,8 +205,30 @@ def _las(job: JobView, view: View) -> tuple:
     started job starving for ``STARVE_FACTOR`` times its executed time goes to queue 0."""
     waited = view.time - job.waiting_since if not job.gpus else 0.0
     starving = job.executed > 0 and waited >= STARVE_FACTOR * max(job.executed, 1.0)
-    queue = 0 if starving else sum(job.attained >= q for q in TIRESIAS_QUEUES)
+    queue = 0 if starving else bisect.bisect_right(TIRESIAS_QUEUES, job.attained)
     return (queue, job.arrival, job.id)
+
+
+def _las_next(t: float, jobs: Sequence[JobView], plan: Mapping[str, tuple[int, ...]]) -> float:
+    """The next time a 2D-LAS order changes by itself, once ``plan`` runs: a running
+    job's attained service crosses a queue threshold, or a started waiting job starts
+    to starve."""
+    out = math.inf
+    queues = TIRESIAS_QUEUES
+    for job in jobs:
+        if job.id in plan:
+            k = bisect.bisect_right(queues, job.attained)
+            if k < len(queues):
+                out = min(out, t + (queues[k] - job.attained) / job.num_gpus)
+        elif job.executed > 0:
+            since = t if job.gpus else job.waiting_since  # preempted now, or waiting
+            out = min(out, since + STARVE_FACTOR * max(job.executed, 1.0))
+    return out
+
+
+def _srtf_next(t: float, jobs: Sequence[JobView], plan: Mapping[str, tuple[int, ...]]) -> float:
+    """SRTF's order moves only on arrivals and completions: running jobs only gain."""
+    return math.inf
 
 
 POLICIES: dict[str, tuple[PriorityPolicy, str]] = {
@@ -165,12 +238,12 @@ POLICIES: dict[str, tuple[PriorityPolicy, str]] = {
         "shortest job first, non-preemptive (clairvoyant)",
     ),
     "srtf": (
-        PriorityPolicy("srtf", _remaining, True, clairvoyant=True),
+        PriorityPolicy("srtf", _remaining, True, clairvoyant=True, hint=_srtf_next),
         "shortest remaining time first, preemptive (clairvoyant)",
     ),
     "las": (
-        PriorityPolicy("las", _las, True),
-        "Tiresias discretised 2D-LAS with starvation guard, preemptive",
+        PriorityPolicy("las", _las, True, hint=_las_next),
+        "Tiresias discretised 2D-LAS with starvation guard, preemptive (event-driven)",
     ),
 }
 
