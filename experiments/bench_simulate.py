@@ -111,7 +111,8 @@ def philly_trace() -> None:
         "philly_full",
         pd.DataFrame(rows),
         "All 82,247 Philly jobs on its real 2,490-GPU cluster (642 P100, 1,848 P40), default "
-        "semantics (exact GPU sets, locality), no restart overhead, 360 s rounds for 2D-LAS. "
+        "semantics (exact GPU sets, locality), no restart overhead; 2D-LAS re-plans when a queue "
+        "threshold is crossed or a job starves (event-driven). "
         "Peak memory is the process's, cumulative over the rows.",
     )
 

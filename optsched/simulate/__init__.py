@@ -103,7 +103,14 @@ def simulate(
         wall = time.perf_counter() - start
         check_model = model
     t_check = time.perf_counter()
-    report, records = check_timeline(workload, cluster, timeline, model=check_model, overhead=cost)
+    report, records = check_timeline(
+        workload,
+        cluster,
+        timeline,
+        model=check_model,
+        overhead=cost,
+        until_measured=semantics == "gavel",
+    )
     if not report.feasible:
         kinds = ", ".join(f"{k} x{n}" for k, (n, _) in report.by_kind().items())
         raise TimelineRejected(f"the checker rejected the timeline of {name} ({kinds})")

@@ -186,7 +186,8 @@ def run_gavel(
     round_seconds: float = GAVEL_ROUND,
     reset_seconds: float = GAVEL_RESET,
 ) -> GavelResult:
-    """Simulate under Gavel's semantics; each job's completion time."""
+    """Simulate under Gavel's semantics until the measured jobs complete (Gavel stops
+    there too); each completed job's completion time."""
     if policy != "fifo":
         raise InputError(f"--semantics gavel runs policy fifo so far, got {policy!r}")
     capacity = gavel_capacity(cluster)
@@ -228,7 +229,9 @@ def run_gavel(
     by_type = {t: list(cluster.type2gpus.get(t, ())) for t in GAVEL_TYPES}
     gpu_type = cluster.gpu2type
     batch: list[Event] = []  # stops, completions and arrivals since the last round began
-    while len(completions) < len(jobs):
+    # Gavel stops once the measured jobs are done (``is_done(jobs_to_complete)``)
+    measured = {j.id for j in workload.measured}
+    while not measured.issubset(completions):
         if nxt >= len(jobs) and not last_round:
             last_reset = 0.0  # nothing ran and nothing comes: Gavel forces a reset
         if last_round:
