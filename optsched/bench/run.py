@@ -145,7 +145,7 @@ def run(
     _repair(out)
     done = _done(out)
     todo = [c for c in cells if c.key not in done]
-    bar = _Progress(len(cells), len(cells) - len(todo), enabled=progress)
+    bar = Progress(len(cells), len(cells) - len(todo), enabled=progress)
     if parallel <= 1:
         for cell in todo:
             _append(out, run_cell(cell, time_limit, workers))
@@ -168,7 +168,7 @@ def run(
     return frame(r for r in load_results(out) if (r.suite, r.file, r.method, r.seed) in keys)
 
 
-class _Progress:
+class Progress:
     """A one-line progress bar on stderr (no extra dependency)."""
 
     def __init__(self, total: int, done: int, enabled: bool) -> None:
@@ -189,6 +189,12 @@ class _Progress:
     def step(self, cell: Cell) -> None:
         self.done += 1
         self._draw(f"{cell.key[1]} {cell.method}")
+
+    def update(self, done: int, what: str = "") -> None:
+        """Redraw at ``done``, at most once per percent."""
+        if self.enabled and (done * 100) // self.total != (self.done * 100) // self.total:
+            self.done = done
+            self._draw(what)
 
     def close(self) -> None:
         if self.enabled:

@@ -130,6 +130,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     cluster = parse_cluster(args.cluster)
     if args.check_timeline:
         return cmd_check_timeline(args, workload, cluster)
+    from ..bench.run import Progress
+
+    bar = Progress(len(workload.jobs), 0, enabled=not args.json and sys.stderr.isatty())
     try:
         result = simulate(
             workload,
@@ -140,10 +143,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             rule=args.rule,
             seed=args.seed,
             semantics=args.semantics,
+            progress=lambda done, n: bar.update(done, f"{done}/{n} jobs done"),
         )
     except TimelineRejected as exc:
         print(f"optsched: {exc}", file=sys.stderr)
         return EXIT_INFEASIBLE
+    finally:
+        bar.close()
     if args.out:
         write_outputs(Path(args.out), result)
     summary = result.to_dict()

@@ -11,6 +11,7 @@ DataFrame of per-job metrics and ``summary`` the aggregate ones
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ def simulate(
     rule: str = "consolidated",
     seed: int = 0,
     semantics: str = "default",
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimResult:
     """Simulate, check the timeline, and compute the metrics from the checked records.
 
@@ -99,6 +101,7 @@ def simulate(
             round_seconds=round_seconds,
             overhead=cost,
             seed=seed,
+            progress=progress,
         )
         wall = time.perf_counter() - start
         check_model = model
