@@ -112,6 +112,7 @@ def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) ->
         events,
         model=model,  # type: ignore[arg-type]
         overhead=constant_overhead(args.restart_overhead),
+        until_measured=args.semantics == "gavel",
     )
     if args.json:
         emit({"timeline": args.check_timeline, **report.to_dict()})
@@ -220,6 +221,16 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def _round(text: str) -> float | None:
     if text.lower() in ("none", "0"):
         return None
@@ -246,13 +257,17 @@ def register(sub: Any) -> None:
     sp.add_argument("--cluster", default="gavel:36:36:36", help=CLUSTER_HELP)
     sp.add_argument("--rule", default="consolidated", choices=list(RULES), help="placement rule")
     sp.add_argument(
-        "--round", type=_round, default=360.0, help="re-planning period of preemptive policies, s"
+        "--round",
+        type=_round,
+        default=360.0,
+        help="re-planning period, s, of preemptive policies that name no decision times "
+        "(srtf and las name theirs); Gavel's round under --semantics gavel",
     )
     sp.add_argument(
         "--restart-overhead", type=_overhead, default=0.0, help="seconds without progress per start"
     )
     sp.add_argument("--measure", help="jobs K:L (half-open, by arrival) whose metrics count")
-    sp.add_argument("--skip", type=int, default=0, help="trace lines to skip at the top")
+    sp.add_argument("--skip", type=_nonnegative, default=0, help="trace lines to skip at the top")
     sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
     sp.add_argument(
         "--semantics",

@@ -54,6 +54,8 @@ class ClusterState:
     # ---------------------------------------------------------------- changes
     def take(self, job: str, picks: Mapping[int, int]) -> tuple[int, ...]:
         """Give ``job`` the first ``picks[s]`` free GPUs of each server ``s``."""
+        if job in self.held:
+            raise ValueError(f"job {job!r} already holds GPUs {list(self.held[job])}")
         gpus: list[int] = []
         for s, k in picks.items():
             if k > len(self.free[s]):
@@ -69,12 +71,13 @@ class ClusterState:
         chosen = tuple(sorted(gpus))
         if job in self.held:
             raise InputError(f"job {job!r} already holds GPUs {list(self.held[job])}")
-        for g in chosen:
+        for g in chosen:  # check them all before taking any
             if not 0 <= g < self.c.num_gpus:
                 raise InputError(f"job {job!r}: no GPU {g} in the cluster")
-            s = self.c.gpu2server[g]
-            if g not in self.free[s]:
+            if g not in self.free[self.c.gpu2server[g]]:
                 raise InputError(f"job {job!r}: GPU {g} is not free")
+        for g in chosen:
+            s = self.c.gpu2server[g]
             self.free[s].remove(g)
             self.free_by_type[self.c.servers[s].gpu_type] -= 1
         self.held[job] = chosen

@@ -8,7 +8,8 @@ pass over the events (linear time):
   events follow each other in a possible order (start after arrival, stop or
   completion only while running, nothing after completion);
 * ``early_start``: no job starts before it arrives;
-* ``gang``: a start holds exactly the job's GPU count, of one GPU type;
+* ``gang``: a start holds exactly the job's GPU count, of one GPU type, within
+  the cluster; ``cannot_run``: the job type runs on those GPUs;
 * ``overbooked``: no GPU is held by two jobs at once;
 * ``early_completion`` / ``late_completion``: a job completes exactly when its
   work is done, recomputed as ``rate x (held time - restart overhead)`` summed
@@ -80,7 +81,10 @@ def check_timeline(
         if job is None:
             bad.add("unknown_job", 1, where)
             continue
-        if ev.time < last_t - CHECK_TOL * max(1.0, last_t):
+        if not math.isfinite(ev.time):
+            bad.add("bad_event", 1, f"{where}: time is not finite")
+            continue
+        if ev.time < last_t:
             bad.add("bad_event", last_t - ev.time, f"{where}: time goes back")
         last_t = max(last_t, ev.time)
         r = rec[job.id]
@@ -98,7 +102,10 @@ def check_timeline(
                 bad.add("bad_event", 1, f"{where}: started while running")
                 continue
             gpus = tuple(ev.gpus)
-            types = {cluster.gpu2type[g] for g in gpus if 0 <= g < cluster.num_gpus}
+            if not all(isinstance(g, int) and 0 <= g < cluster.num_gpus for g in gpus):
+                bad.add("gang", 1, f"{where}: GPU ids outside the cluster {list(gpus)}")
+                continue
+            types = {cluster.gpu2type[g] for g in gpus}
             if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus) or len(types) != 1:
                 bad.add("gang", abs(len(set(gpus)) - job.num_gpus) or 1, where)
                 continue
@@ -107,6 +114,9 @@ def check_timeline(
                     bad.add("overbooked", 1, f"{where}: GPU {g} is held by {owner[g]!r}")
                 owner[g] = job.id
             rate = model.throughput(job.job_type, gpus)
+            if not rate > 0:
+                bad.add("cannot_run", 1, f"{where}: {job.job_type!r} has no throughput there")
+                continue
             running[job.id] = (ev.time, gpus, rate, overhead(job), r.done)
             r.starts += 1
             if r.last_gpus and r.last_gpus != gpus:

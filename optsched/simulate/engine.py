@@ -136,6 +136,14 @@ class Policy(Protocol):
     def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]: ...
 
 
+def _gives_hints(policy: Policy) -> bool:
+    """Whether the policy names its own decision times (else it re-plans each round)."""
+    gives = getattr(policy, "gives_hints", None)
+    if gives is not None:
+        return bool(gives)
+    return getattr(policy, "next_decision", None) is not None
+
+
 def next_decision(policy: Policy, view: View) -> float | None:
     """When a preemptive policy's order can next change by itself (a queue threshold
     crossed, say), if it says; ``None`` if it does not (then it re-plans each round)."""
@@ -220,13 +228,15 @@ def run(
     released: dict[str, SimJob] = {}  # unfinished
     waiting: dict[str, JobView] = {}  # released and holding no GPUs
     state = ClusterState(cluster)
-    finishes: list[tuple[float, int, str]] = []  # heap; entries of stopped runs go stale
+    finishes: list[tuple[float, int, str]] = []  # heap of (finish, run id, job)
+    run_ids: dict[str, int] = {}  # job -> id of its current run; other entries are stale
+    next_run = 0
     timeline = Timeline()
     events = timeline.events
     n, nxt, done, t = len(jobs), 0, 0, 0.0
     replan_rounds = policy.preemptive and round_seconds is not None
     clairvoyant = policy.clairvoyant
-    hinted = getattr(policy, "next_decision", None) is not None
+    hinted = _gives_hints(policy)
     t_hint = math.inf  # the policy's own next decision time, if it gives one
 
     def view_of(j: SimJob, since: float) -> JobView:
@@ -258,9 +268,7 @@ def run(
         return tuple(out)
 
     while done < n:
-        while finishes and (
-            finishes[0][2] not in running or running[finishes[0][2]].finish != finishes[0][0]
-        ):
+        while finishes and run_ids.get(finishes[0][2]) != finishes[0][1]:
             heapq.heappop(finishes)  # a run that was stopped
         t_arrive = jobs[nxt].arrival if nxt < n else math.inf
         t_finish = finishes[0][0] if finishes else math.inf
@@ -278,12 +286,11 @@ def run(
             )
         t = t_next
         ended = []
-        horizon = t + FLOAT_EPS * max(1.0, t)
-        while finishes and finishes[0][0] <= horizon:
-            finish, _, jid = heapq.heappop(finishes)
-            r = running.get(jid)
-            if r is not None and r.finish == finish:
+        while finishes and finishes[0][0] <= t:  # t is the earliest finish: exact
+            _, rid, jid = heapq.heappop(finishes)
+            if run_ids.get(jid) == rid:
                 ended.append(jid)
+                del run_ids[jid]
         for jid in sorted(ended, key=index.__getitem__):
             r = running.pop(jid)
             state.release(jid)
@@ -310,6 +317,7 @@ def run(
         stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]
         for jid in sorted(stops, key=index.__getitem__):
             r = running.pop(jid)
+            run_ids.pop(jid, None)
             state.release(jid)
             left[jid] = r.left(t)
             _account(jid, r, t, attained, executed)
@@ -327,7 +335,9 @@ def run(
             r = _Run(gpus, rate, t, overhead(sjob), left[jid])
             running[jid] = r
             waiting.pop(jid, None)
-            heapq.heappush(finishes, (r.finish, index[jid], jid))
+            run_ids[jid] = next_run
+            heapq.heappush(finishes, (r.finish, next_run, jid))
+            next_run += 1
             events.append(Event(t, "start", jid, gpus))
         if hinted:
             later = next_decision(policy, view)

@@ -204,7 +204,7 @@ def run_gavel(
                 f"job {job.id!r}: Gavel's table has no throughput of {job.job_type!r} at "
                 f"{job.num_gpus} GPU(s) on a type of this cluster with room for it"
             )
-    steps = {k: float(int(job.work)) for k, job in enumerate(jobs)}
+    steps = {k: float(job.work) for k, job in enumerate(jobs)}
     done = dict.fromkeys(steps, 0.0)
     fifo = _Fifo(seed)
     active: dict[int, SimJob] = {}
@@ -293,6 +293,7 @@ def run_gavel(
             wt = alloc[k]
             held[k] = tuple(sorted(free[wt])[: jobs[k].num_gpus])
             free[wt].difference_update(held[k])
+        held = {k: held[k] for k in chosen if k in held}  # leases of the last round only
         batch.sort(key=_when)
         events.extend(batch)
         batch = []

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES, ClusterState
 from ..model.topology import Cluster
@@ -123,6 +124,10 @@ class PriorityPolicy:
             self.name, self.key, self.preemptive, self.clairvoyant, rule, self.hint
         )
 
+    @property
+    def gives_hints(self) -> bool:
+        return self.hint is not None
+
     def next_decision(self, view: View) -> float | None:
         """The hint computed by the last :meth:`schedule` (``None`` without a hint)."""
         return None if self.hint is None else getattr(self, "_next", math.inf)
@@ -164,7 +169,10 @@ def _replan(view: View, order: Sequence[JobView], rule: Callable) -> dict[str, t
     cap = {t: c.capacity(t) for t in c.gpu_types}
     winners: list[tuple[JobView, str]] = []
     for job in order:
-        types = (c.gpu2type[job.gpus[0]],) if job.gpus else fastest_types(view, job)
+        types = fastest_types(view, job)
+        if job.gpus:  # its own type first: staying costs no restart
+            own = c.gpu2type[job.gpus[0]]
+            types = (own, *(t for t in types if t != own))
         for t in types:
             if cap[t] >= job.num_gpus:
                 cap[t] -= job.num_gpus
@@ -175,9 +183,13 @@ def _replan(view: View, order: Sequence[JobView], rule: Callable) -> dict[str, t
     for job in view.running:
         if job.id not in won:
             state.release(job.id)  # preempted
-    plan = {job.id: job.gpus for job, _ in winners if job.gpus}
+    stay = {job.id for job, t in winners if job.gpus and c.gpu2type[job.gpus[0]] == t}
+    for job, _t in winners:
+        if job.gpus and job.id not in stay:
+            state.release(job.id)  # wins another type: migrates
+    plan = {job.id: job.gpus for job, _ in winners if job.id in stay}
     for job, t in winners:
-        if job.gpus:
+        if job.id in stay:
             continue
         picks = rule(state, job.num_gpus, t)
         if picks:  # fragmentation can leave a counted job without a fitting set
@@ -200,12 +212,23 @@ def _remaining(job: JobView, view: View) -> tuple:
     return (job.remaining / best_rate(view, job), job.arrival, job.id)
 
 
+def _starves_at(job: JobView) -> float:
+    """When a started, waiting job starts to starve (Tiresias' guard)."""
+    return job.waiting_since + STARVE_FACTOR * max(job.executed, 1.0)
+
+
+def _queue(attained: float) -> int:
+    """The 2D-LAS queue of an attained service; a hair of slack so that the instant a
+    threshold is reached (a computed time) counts as reached."""
+    return bisect.bisect_right(TIRESIAS_QUEUES, attained + FLOAT_EPS * max(1.0, attained))
+
+
 def _las(job: JobView, view: View) -> tuple:
     """Tiresias discretised 2D-LAS: queues by attained GPU-seconds, FIFO inside; a
     started job starving for ``STARVE_FACTOR`` times its executed time goes to queue 0."""
-    waited = view.time - job.waiting_since if not job.gpus else 0.0
-    starving = job.executed > 0 and waited >= STARVE_FACTOR * max(job.executed, 1.0)
-    queue = 0 if starving else bisect.bisect_right(TIRESIAS_QUEUES, job.attained)
+    now = view.time + FLOAT_EPS * max(1.0, view.time)
+    starving = not job.gpus and job.executed > 0 and now >= _starves_at(job)
+    queue = 0 if starving else _queue(job.attained)
     return (queue, job.arrival, job.id)
 
 
@@ -217,12 +240,14 @@ def _las_next(t: float, jobs: Sequence[JobView], plan: Mapping[str, tuple[int, .
     queues = TIRESIAS_QUEUES
     for job in jobs:
         if job.id in plan:
-            k = bisect.bisect_right(queues, job.attained)
+            k = _queue(job.attained)
             if k < len(queues):
                 out = min(out, t + (queues[k] - job.attained) / job.num_gpus)
         elif job.executed > 0:
             since = t if job.gpus else job.waiting_since  # preempted now, or waiting
-            out = min(out, since + STARVE_FACTOR * max(job.executed, 1.0))
+            at = since + STARVE_FACTOR * max(job.executed, 1.0)
+            if at > t:  # those already starving are in queue 0 now
+                out = min(out, at)
     return out
 
 

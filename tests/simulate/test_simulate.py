@@ -36,7 +36,7 @@ def two_jobs(b_arrival=0.0):
         # SJF and SRTF: B first (0-100), then A (100-1100): JCTs 1100 and 100
         ("sjf", {"A": 1100.0, "B": 100.0}),
         ("srtf", {"A": 1100.0, "B": 100.0}),
-        # 2D-LAS with 360 s rounds: both in queue 0 (A's 1000 GPU-s stay under 3250),
+        # 2D-LAS: both in queue 0 (A's 1000 GPU-s stay under 3250),
         # ties by arrival then id: A keeps the GPU, as FIFO
         ("las", {"A": 1000.0, "B": 1100.0}),
     ],
@@ -261,3 +261,35 @@ def test_gavel_semantics_reproduce_gavels_fifo_on_its_300_job_trace():
     res = simulate(w, gavel({"v100": 36, "p100": 36, "k80": 36}), "fifo", semantics="gavel")
     assert res.summary["avg_jct_s"] / 3600 == pytest.approx(2.83, rel=0.01)
     assert res.summary["makespan_s"] / 3600 == pytest.approx(25.30, rel=0.01)
+
+
+def test_las_preempts_when_a_queue_threshold_is_crossed():
+    # One V100. A (10,000 s of work) arrives at 0, B (1,000 s) at 100. Both start in
+    # queue 0 and ties go by arrival, so A keeps the GPU until its attained service
+    # reaches 3,250 GPU-s at t = 3,250: it drops to queue 1 and B preempts it. B ends
+    # at 4,250; A resumes and ends at 4,250 + 6,750 = 11,000. B never ran before, so
+    # the starvation guard does not apply to it; A waits 1,000 s, under 3 x 3,250.
+    w = Workload(
+        "las",
+        (
+            SimJob("A", R18, 1, 10000 * rate(R18), 0.0),
+            SimJob("B", R18, 1, 1000 * rate(R18), 100.0),
+        ),
+    )
+    res = simulate(w, single_server(1), "las")
+    got = dict(zip(res.jobs["job"], res.jobs["completion_s"]))
+    assert got == pytest.approx({"A": 11000.0, "B": 4250.0})
+    assert res.summary["restarts"] == 1
+    stop = next(e for e in res.timeline if e.kind == "stop")
+    assert stop.job == "A" and stop.time == pytest.approx(3250.0)
+
+
+def test_checker_rejects_gpus_outside_the_cluster_and_non_finite_times():
+    w = two_jobs()
+    c = single_server(1)
+    ev = simulate(w, c, "fifo").timeline.events
+    start_a = next(k for k, e in enumerate(ev) if e.kind == "start" and e.job == "A")
+    outside = _tampered(ev, start_a, gpus=(-1,))
+    assert "gang" in check_timeline(w, c, outside)[0].by_kind()
+    nan = _tampered(ev, start_a, time=float("nan"))
+    assert "bad_event" in check_timeline(w, c, nan)[0].by_kind()
