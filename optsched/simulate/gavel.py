@@ -149,17 +149,19 @@ def _choose(
     last reset; equal keys keep arrival order. A job runs if its gang still fits.
     """
     chosen = []
+    entries: dict[str, list[tuple[float, float, int]]] = {wt: [] for wt in GAVEL_TYPES}
+    for k in active:  # arrival order, as Gavel's priority dicts
+        wt = alloc.get(k)
+        if wt is None:
+            continue
+        total = worker_time[wt]
+        share = job_time[k][wt] / total if total > 0 else 0.0
+        entries[wt].append((1.0 / share if share > 0 else 1e9, deficit[k][wt], k))
     for wt in GAVEL_TYPES:
-        entries = []
-        for k in active:  # arrival order, as Gavel's priority dicts
-            if alloc.get(k) != wt:
-                continue
-            share = job_time[k][wt] / worker_time[wt] if worker_time[wt] > 0 else 0.0
-            priority = 1.0 / share if share > 0 else 1e9
-            entries.append((priority, deficit[k][wt], k))
-        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+        ranked = entries[wt]
+        ranked.sort(key=lambda e: (e[0], e[1]), reverse=True)
         left = capacity[wt]
-        for _, _, k in entries:
+        for _, _, k in ranked:
             need = active[k].num_gpus
             if need <= left:
                 left -= need
