@@ -61,10 +61,26 @@ def parse_cluster(spec: str) -> Any:
     raise InputError(f"--cluster must be {CLUSTER_HELP}; got {spec!r}")
 
 
-def load_workload(args: argparse.Namespace) -> Any:
+def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
+    """A trace file, or a named source: ``philly``, ``helios``, ``itp`` (from
+    ``$OPTSCHED_DATA``) or ``gavel-generated:LAM:N``."""
+    from ..simulate.sources import TRACES, gavel_generated, trace_workload
     from ..simulate.workload import parse_measure, read_gavel_trace
 
-    w = read_gavel_trace(args.workload, skip=args.skip)
+    name = args.workload
+    if name in TRACES:
+        w = trace_workload(name, cluster, seed=args.seed)
+    elif name.startswith("gavel-generated:"):
+        _, _, rest = name.partition(":")
+        lam, _, n = rest.partition(":")
+        try:
+            w = gavel_generated(float(lam), int(n), seed=args.seed)
+        except ValueError:
+            raise InputError(
+                f"workload must look like gavel-generated:LAM:N, got {name!r}"
+            ) from None
+    else:
+        w = read_gavel_trace(name, skip=args.skip)
     if args.measure:
         k, end = parse_measure(args.measure)
         w = w.with_measure(k, end)
@@ -127,8 +143,8 @@ def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) ->
 def cmd_simulate(args: argparse.Namespace) -> int:
     from ..simulate import TimelineRejected, simulate
 
-    workload = load_workload(args)
     cluster = parse_cluster(args.cluster)
+    workload = load_workload(args, cluster)
     if args.check_timeline:
         return cmd_check_timeline(args, workload, cluster)
     from ..bench.run import Progress
@@ -252,7 +268,11 @@ def register(sub: Any) -> None:
     from ..simulate.policies import POLICIES
 
     sp = add_command(sub, "simulate", cmd_simulate, "replay a trace on a simulated cluster")
-    sp.add_argument("workload", help="a trace in Gavel's 10-column format")
+    sp.add_argument(
+        "workload",
+        help="a trace in Gavel's 10-column format, or philly, helios, itp (from "
+        "$OPTSCHED_DATA) or gavel-generated:LAM:N (Poisson, mean gap LAM s, N jobs)",
+    )
     sp.add_argument("--policy", default="fifo", choices=list(POLICIES), help="scheduling policy")
     sp.add_argument("--cluster", default="gavel:36:36:36", help=CLUSTER_HELP)
     sp.add_argument("--rule", default="consolidated", choices=list(RULES), help="placement rule")

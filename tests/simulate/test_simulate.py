@@ -293,3 +293,19 @@ def test_checker_rejects_gpus_outside_the_cluster_and_non_finite_times():
     assert "gang" in check_timeline(w, c, outside)[0].by_kind()
     nan = _tampered(ev, start_a, time=float("nan"))
     assert "bad_event" in check_timeline(w, c, nan)[0].by_kind()
+
+
+@pytest.mark.skipif(not GAVEL_DATA.exists(), reason="Gavel's job distribution not available")
+def test_cli_simulate_a_generated_stream(capsys):
+    import json
+
+    from optsched.cli import main
+
+    args = ["simulate", "gavel-generated:600:40", "--policy", "las", "--json", "--seed", "3"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["jobs"] == 40 and first["measured_jobs"] == 40
+    assert main(args) == 0  # deterministic for a seed
+    assert json.loads(capsys.readouterr().out)["avg_jct_s"] == first["avg_jct_s"]
+    assert main(["simulate", "gavel-generated:x:3"]) == 2
+    assert "gavel-generated:LAM:N" in capsys.readouterr().err
