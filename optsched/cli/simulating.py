@@ -215,7 +215,15 @@ def write_outputs(folder: Path, result: Any) -> None:
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
-    from ..simulate.policies import POLICIES
+    from importlib.metadata import entry_points
+
+    from ..simulate.policies import ENTRY_POINT_GROUP, POLICIES
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if args.json:
+            emit({"name": ep.name, "summary": f"installed: {ep.value}", "origin": "entry point"})
+        else:
+            print(f"{ep.name:<10} installed plug-in ({ep.value})")
 
     for name, (pol, summary) in POLICIES.items():
         if args.json:
@@ -273,7 +281,11 @@ def register(sub: Any) -> None:
         help="a trace in Gavel's 10-column format, or philly, helios, itp (from "
         "$OPTSCHED_DATA) or gavel-generated:LAM:N (Poisson, mean gap LAM s, N jobs)",
     )
-    sp.add_argument("--policy", default="fifo", choices=list(POLICIES), help="scheduling policy")
+    sp.add_argument(
+        "--policy",
+        default="fifo",
+        help=f"{', '.join(POLICIES)}, an installed policy, or module:function",
+    )
     sp.add_argument("--cluster", default="gavel:36:36:36", help=CLUSTER_HELP)
     sp.add_argument("--rule", default="consolidated", choices=list(RULES), help="placement rule")
     sp.add_argument(

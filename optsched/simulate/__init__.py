@@ -86,7 +86,7 @@ def simulate(
     else:
         model = model or ThroughputModel(cluster)
         pol = get_policy(policy, rule) if isinstance(policy, str) else policy
-        name = pol.name
+        name = str(pol.name)
         if isinstance(overhead, (int, float)):
             cost = constant_overhead(float(overhead))
         elif overhead is not None:

@@ -273,7 +273,65 @@ POLICIES: dict[str, tuple[PriorityPolicy, str]] = {
 }
 
 
-def get_policy(name: str, rule: str = "consolidated") -> PriorityPolicy:
-    if name not in POLICIES:
-        raise InputError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
-    return POLICIES[name][0].with_rule(rule)
+#: Entry-point group through which installed packages add policies (``name = "pkg.mod:obj"``).
+ENTRY_POINT_GROUP = "optsched.policies"
+
+
+@dataclass
+class FunctionPolicy:
+    """A plug-in given as a bare function ``schedule(view) -> {job: GPUs}``.
+
+    The function may carry ``optsched_preemptive`` and ``optsched_clairvoyant``
+    attributes (default: neither); a clairvoyant policy must say so.
+    """
+
+    name: str
+    fn: Callable[[View], Mapping[str, tuple[int, ...]]]
+    preemptive: bool = False
+    clairvoyant: bool = False
+
+    def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]:
+        return self.fn(view)
+
+
+def get_policy(name: str, rule: str = "consolidated") -> Any:
+    """A built-in policy by name, an installed one, or ``module:function``.
+
+    A plug-in target is a policy object (with ``name``, ``preemptive``,
+    ``clairvoyant`` and ``schedule``), a class or factory that makes one, or a
+    bare ``schedule`` function.
+    """
+    if name in POLICIES:
+        return POLICIES[name][0].with_rule(rule)
+    from importlib.metadata import entry_points
+
+    from ..problems.record import load_target
+
+    target = next(
+        (ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name), None
+    )
+    if target is None and ":" not in name:
+        known = ", ".join([*POLICIES, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))])
+        raise InputError(f"unknown policy {name!r} (known: {known}; or module:function)")
+    spec = target or name
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = load_target(spec)
+    except ImportError as exc:
+        raise InputError(f"policy {name!r}: cannot import {module_name!r} ({exc})") from None
+    except AttributeError:
+        raise InputError(f"policy {name!r}: {module_name!r} has no {attr!r}") from None
+    if all(hasattr(obj, a) for a in ("schedule", "preemptive", "clairvoyant")):
+        return obj
+    if isinstance(obj, type) or getattr(obj, "optsched_factory", False):
+        made = obj()
+        if all(hasattr(made, a) for a in ("schedule", "preemptive", "clairvoyant")):
+            return made
+    if callable(obj):
+        return FunctionPolicy(
+            name,
+            obj,
+            bool(getattr(obj, "optsched_preemptive", False)),
+            bool(getattr(obj, "optsched_clairvoyant", False)),
+        )
+    raise InputError(f"policy {name!r}: {spec!r} is not a policy or a function")

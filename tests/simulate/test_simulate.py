@@ -309,3 +309,38 @@ def test_cli_simulate_a_generated_stream(capsys):
     assert json.loads(capsys.readouterr().out)["avg_jct_s"] == first["avg_jct_s"]
     assert main(["simulate", "gavel-generated:x:3"]) == 2
     assert "gavel-generated:LAM:N" in capsys.readouterr().err
+
+
+PLUGIN_POLICY = '''
+def newest_first(view):
+    """Non-preemptive: the latest arrival first, on the first free GPU of any type."""
+    state = view.state()
+    plan = dict(state.held)
+    for job in sorted(view.waiting, key=lambda j: -j.arrival):
+        for t in view.cluster.gpu_types:
+            picks = state.first_server(job.num_gpus, t)
+            if picks:
+                plan[job.id] = state.take(job.id, picks)
+                break
+    return plan
+'''
+
+
+def test_a_plugin_policy_runs_and_is_checked(tmp_path, monkeypatch):
+    # Three 100 s jobs at 0, 10 and 20 on one GPU, latest arrival first once the GPU
+    # frees: 1 runs 0-100 (alone at 0), then 3 (100-200), then 2 (200-300).
+    (tmp_path / "my_policies.py").write_text(PLUGIN_POLICY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    w = Workload(
+        "three", tuple(SimJob(f"j{i}", R18, 1, 100 * rate(R18), 10.0 * i) for i in range(3))
+    )
+    res = simulate(w, single_server(1), "my_policies:newest_first")
+    got = dict(zip(res.jobs["job"], res.jobs["completion_s"]))
+    assert got == pytest.approx({"j0": 100.0, "j1": 300.0, "j2": 200.0})
+    assert res.policy == "my_policies:newest_first" and res.check.feasible
+    from optsched.errors import InputError
+
+    with pytest.raises(InputError, match="cannot import 'no_such_mod'"):
+        simulate(w, single_server(1), "no_such_mod:f")
+    with pytest.raises(InputError, match="unknown policy 'nope'"):
+        simulate(w, single_server(1), "nope")
