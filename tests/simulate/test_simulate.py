@@ -344,3 +344,29 @@ def test_a_plugin_policy_runs_and_is_checked(tmp_path, monkeypatch):
         simulate(w, single_server(1), "no_such_mod:f")
     with pytest.raises(InputError, match="unknown policy 'nope'"):
         simulate(w, single_server(1), "nope")
+
+
+def test_a_preemptive_policy_without_hints_replans_every_round():
+    # One 1,000 s job; a preemptive plug-in that names no decision times re-plans at
+    # every round end (100 s here): at its arrival and at 100, 200, ..., 900
+    seen = []
+
+    def keep(view):
+        seen.append(view.time)
+        state = view.state()
+        plan = dict(state.held)
+        for job in view.waiting:
+            plan[job.id] = state.take(job.id, state.first_server(job.num_gpus, "v100"))
+        return plan
+
+    keep.optsched_preemptive = True
+    from optsched.simulate.policies import FunctionPolicy
+
+    pol = FunctionPolicy("keep", keep, preemptive=True)
+    w = Workload("one", (SimJob("A", R18, 1, 1000 * rate(R18), 0.0),))
+    res = simulate(w, single_server(1), pol, round_seconds=100.0)
+    # (and perhaps at 1,000 itself, when the finish computed in floating point falls a
+    # hair after that round's end)
+    assert seen[:10] == pytest.approx([0.0, *(100.0 * k for k in range(1, 10))])
+    assert len(seen) <= 11
+    assert res.summary["avg_jct_s"] == pytest.approx(1000.0) and res.summary["restarts"] == 0
