@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InputError
 from .problems import FAMILIES, family
-from .problems.record import MethodSpec, load_target
+from .problems.record import MethodSpec, load_plugin
 from .solvers.common import MethodOutput, SolveOptions
 
 MethodFn = Callable[[Any, SolveOptions], Any]
@@ -52,15 +52,7 @@ class Method:
 
 
 def _import(name: str, target: str) -> MethodFn:
-    module_name, _, attr = target.partition(":")
-    try:
-        fn = load_target(target)
-    except ImportError as exc:
-        raise InputError(f"method {name!r}: cannot import {module_name!r} ({exc})") from None
-    except AttributeError:
-        raise InputError(f"method {name!r}: {module_name!r} has no function {attr!r}") from None
-    except Exception as exc:  # a broken plug-in must not break optsched
-        raise InputError(f"method {name!r}: cannot load {target!r} ({exc})") from None
+    fn = load_plugin("method", name, target)
     if not callable(fn):
         raise InputError(f"method {name!r}: {target!r} is not a function")
     loaded: MethodFn = fn

@@ -34,6 +34,18 @@ DEFAULT_BACKENDS = ("cpsat", "cbc", "scip")
 CPSAT = BACKENDS["cpsat"]
 
 
+def have_data() -> bool:
+    """Whether the raw traces (``$OPTSCHED_DATA``) are here."""
+    from optsched import sources
+    from optsched.errors import InputError
+
+    try:
+        sources.data_dir()
+        return True
+    except InputError:
+        return False
+
+
 def run(instance: Any, backend: Backend, **more: Any) -> Result:
     """Solve with one worker and seed 0, so that runs repeat exactly."""
     return solve(

@@ -62,6 +62,25 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _not_negative(text: str, cast: Callable[[str], float], need: str) -> float:
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {need}, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be {need}, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    return int(_not_negative(text, int, "an integer >= 0"))
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, ``>= 0``."""
+    return _not_negative(text, float, "seconds >= 0")
+
+
 def counts(text: str) -> dict[str, int]:
     out = {}
     for part in text.split(","):

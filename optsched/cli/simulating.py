@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import EXIT_INFEASIBLE, EXIT_OK, add_command, emit, positive_float
+from .common import (
+    EXIT_INFEASIBLE,
+    EXIT_OK,
+    add_command,
+    emit,
+    nonnegative_int,
+    positive_float,
+    seconds,
+)
 
 #: Cluster specs: a builder and its arguments, or a cluster JSON file.
 CLUSTER_HELP = (
@@ -245,30 +253,10 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _nonnegative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
 def _round(text: str) -> float | None:
     if text.lower() in ("none", "0"):
         return None
     return positive_float(text)
-
-
-def _overhead(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be seconds >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be seconds >= 0, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -296,10 +284,12 @@ def register(sub: Any) -> None:
         "(srtf and las name theirs); Gavel's round under --semantics gavel",
     )
     sp.add_argument(
-        "--restart-overhead", type=_overhead, default=0.0, help="seconds without progress per start"
+        "--restart-overhead", type=seconds, default=0.0, help="seconds without progress per start"
     )
     sp.add_argument("--measure", help="jobs K:L (half-open, by arrival) whose metrics count")
-    sp.add_argument("--skip", type=_nonnegative, default=0, help="trace lines to skip at the top")
+    sp.add_argument(
+        "--skip", type=nonnegative_int, default=0, help="trace lines to skip at the top"
+    )
     sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
     sp.add_argument(
         "--semantics",

@@ -38,6 +38,20 @@ def load_target(target: str, package: str | None = None) -> Any:
     return getattr(module, attr)
 
 
+def load_plugin(kind: str, name: str, target: str) -> Any:
+    """``load_target`` for a user's plug-in (a method, a policy): anything that goes
+    wrong is a one-line ``InputError`` naming the plug-in, never a traceback."""
+    module_name, _, attr = target.partition(":")
+    try:
+        return load_target(target)
+    except ImportError as exc:
+        raise InputError(f"{kind} {name!r}: cannot import {module_name!r} ({exc})") from None
+    except AttributeError:
+        raise InputError(f"{kind} {name!r}: {module_name!r} has no {attr!r}") from None
+    except Exception as exc:  # a broken plug-in must not break optsched
+        raise InputError(f"{kind} {name!r}: cannot load {target!r} ({exc})") from None
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """A built-in method: what the registry lists and loads.

@@ -39,7 +39,6 @@ consolidated ones.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,18 +56,11 @@ GAVEL_TYPES = ("k80", "p100", "v100")
 
 
 @dataclass
-class GavelRun:
-    """One job's completion under Gavel's semantics."""
-
-    job: str
-    completion: float
-    rounds: int
-    seconds_by_type: dict[str, float]
-
-
-@dataclass
 class GavelResult:
-    completions: dict[str, GavelRun]
+    """Each completed job's completion time, the rounds run, the end, the timeline; the
+    checker recomputes everything else from the timeline."""
+
+    completions: dict[str, float]
     rounds: int
     end: float
     events: list[Event]
@@ -211,9 +203,7 @@ def run_gavel(
     fifo = _Fifo(seed)
     active: dict[int, SimJob] = {}
     last_round: list[tuple[float, int, str, float]] = []  # (finish, job, type, steps)
-    completions: dict[str, GavelRun] = {}
-    seconds: dict[int, dict[str, float]] = {k: {} for k in steps}
-    rounds_run = dict.fromkeys(steps, 0)
+    completions: dict[str, float] = {}
     nxt, t = 0, jobs[0].arrival if jobs else 0.0
     need_update, last_reset = False, 0.0
     alloc: dict[int, str] = {}
@@ -244,17 +234,13 @@ def run_gavel(
             round_end = t
             for finish, k, wt, n in last_round:
                 done[k] += n
-                seconds[k][wt] = seconds[k].get(wt, 0.0) + (finish - start)
                 # Gavel times a run from the start of its round record, which an
                 # idle gap before the round leaves behind: reproduced
                 ran = finish - (round_start if round_start is not None else start)
                 job_time[k][wt] += ran
                 worker_time[wt] += ran
-                rounds_run[k] += 1
                 if steps[k] - done[k] <= 0:
-                    completions[jobs[k].id] = GavelRun(
-                        jobs[k].id, finish, rounds_run[k], seconds[k]
-                    )
+                    completions[jobs[k].id] = finish
                     batch.append(Event(finish, "complete", jobs[k].id))
                     del active[k], job_time[k], deficit[k]
                     need_update = True
@@ -317,7 +303,7 @@ def run_gavel(
             need_update = True
     batch.sort(key=_when)
     events.extend(batch)
-    end = max((c.completion for c in completions.values()), default=0.0)
+    end = max(completions.values(), default=0.0)
     return GavelResult(completions, rounds, end, events)
 
 
@@ -327,15 +313,3 @@ _ORDER = {"arrive": 0, "stop": 1, "complete": 1, "start": 2}
 
 def _when(e: Event) -> tuple[float, int]:
     return (e.time, _ORDER[e.kind])
-
-
-def summary_gavel(workload: Workload, result: GavelResult) -> dict[str, float]:
-    """Average JCT and makespan over the measured jobs, as Gavel reports them."""
-    measured = workload.measured
-    jcts = [result.completions[j.id].completion - j.arrival for j in measured]
-    return {
-        "avg_jct_s": sum(jcts) / len(jcts) if jcts else math.nan,
-        "makespan_s": max(result.completions[j.id].completion for j in measured)
-        if measured
-        else math.nan,
-    }

@@ -106,18 +106,11 @@ class PriorityPolicy:
         """The plan when every waiting job fits in the free GPUs: nobody is preempted,
         and the waiting jobs are placed in priority order; ``None`` when one does not fit."""
         state = view.state()
-        demand = sum(j.num_gpus for j in view.waiting)
-        if demand > state.free_count():
+        if sum(j.num_gpus for j in view.waiting) > state.free_count():
             return None
         order = sorted(view.waiting, key=lambda j: self.key(j, view))
-        plan = dict(state.held)
-        rule = RULES[self.rule]
-        for job in order:
-            gpus = _place(view, state, job, rule)
-            if gpus is None:
-                return None
-            plan[job.id] = gpus
-        return plan
+        plan = _fill(view, order, state, dict(state.held), RULES[self.rule])
+        return plan if all(j.id in plan for j in order) else None
 
     def with_rule(self, rule: str) -> PriorityPolicy:
         return PriorityPolicy(
@@ -305,22 +298,15 @@ def get_policy(name: str, rule: str = "consolidated") -> Any:
         return POLICIES[name][0].with_rule(rule)
     from importlib.metadata import entry_points
 
-    from ..problems.record import load_target
+    from ..problems.record import load_plugin
 
-    target = next(
-        (ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name), None
-    )
+    installed = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    target = installed.get(name)
     if target is None and ":" not in name:
-        known = ", ".join([*POLICIES, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))])
+        known = ", ".join([*POLICIES, *installed])
         raise InputError(f"unknown policy {name!r} (known: {known}; or module:function)")
     spec = target or name
-    module_name, _, attr = spec.partition(":")
-    try:
-        obj = load_target(spec)
-    except ImportError as exc:
-        raise InputError(f"policy {name!r}: cannot import {module_name!r} ({exc})") from None
-    except AttributeError:
-        raise InputError(f"policy {name!r}: {module_name!r} has no {attr!r}") from None
+    obj = load_plugin("policy", name, spec)
     if all(hasattr(obj, a) for a in ("schedule", "preemptive", "clairvoyant")):
         return obj
     if isinstance(obj, type) or getattr(obj, "optsched_factory", False):

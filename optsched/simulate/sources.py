@@ -22,7 +22,7 @@ import numpy as np
 from .. import sources
 from ..errors import InputError
 from ..model.topology import Cluster
-from ..problems.common import typed
+from ..problems.common import trace, typed
 from ..throughput.jobtypes import default_catalog
 from ..throughput.model import ThroughputModel
 from .workload import SimJob, Workload
@@ -36,14 +36,9 @@ def reference_type(cluster: Cluster) -> str:
 
 def trace_workload(name: str, cluster: Cluster, seed: int = 0) -> Workload:
     """Every job of a real trace, typed and sized for ``cluster`` (see the module)."""
-    if name == "philly":
-        raw = sources.philly()
-    elif name == "helios":
-        raw = sources.helios()
-    elif name == "itp":
-        raw = sources.itp()
-    else:
+    if name not in TRACES:
         raise InputError(f"workload must be one of {', '.join(TRACES)} or a file, got {name!r}")
+    raw = trace(name, None, seed)
     rng = np.random.default_rng(seed)
     model = ThroughputModel(cluster)
     ref = reference_type(cluster)

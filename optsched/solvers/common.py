@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core import Status
 
@@ -61,3 +61,20 @@ class MethodOutput:
     parameters: dict[str, Any] = field(default_factory=dict)
     message: str = ""
     start: Any = None
+
+
+I = TypeVar("I")  # noqa: E741
+S = TypeVar("S")
+
+Method = Callable[[I, SolveOptions], MethodOutput]
+
+
+def heuristic(rule: Callable[[I], Any]) -> Method[I]:
+    """A method from a solver-free rule ``rule(instance) -> solution``: feasible,
+    nothing proven (the front door adds the family's bound)."""
+    return lambda instance, options: MethodOutput(Status.FEASIBLE, rule(instance))
+
+
+def seeded(rule: Callable[[I, int], Any]) -> Method[I]:
+    """A method from a randomised rule ``rule(instance, seed) -> solution``."""
+    return lambda instance, options: MethodOutput(Status.FEASIBLE, rule(instance, options.seed))

@@ -3,28 +3,19 @@
 import json
 
 import pytest
+from helpers import have_data
 
 from optsched import sources
 from optsched.bench import run, summary_table
 from optsched.bench.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.cli import main
-from optsched.errors import InputError
 from optsched.io import read_instance, read_solution, write_instance, write_json, write_solution
 from optsched.problems import family as family_of
 from optsched.problems.hopper.generate import uniform_hopper
 from optsched.problems.placement.generate import trace_placement
 from optsched.solve import solve
 
-
-def _have_data():
-    try:
-        sources.data_dir()
-        return True
-    except InputError:
-        return False
-
-
-needs_data = pytest.mark.skipif(not _have_data(), reason="raw traces not available")
+needs_data = pytest.mark.skipif(not have_data(), reason="raw traces not available")
 
 CASES = [
     ("hopper", "cerebro", {"num_configs": 8, "num_workers": 4}),

@@ -1,9 +1,8 @@
 """The Family records: every declared method and generator loads, runs and is deterministic."""
 
 import pytest
+from helpers import have_data
 
-from optsched import sources
-from optsched.errors import InputError
 from optsched.io import instance_from_dict
 from optsched.problems import FAMILIES
 from optsched.registry import methods
@@ -18,14 +17,6 @@ SMALL = {
     "servers": 2,
 }
 CASES = [(f, s) for f in FAMILIES.values() for s in f.sources]
-
-
-def _have_data():
-    try:
-        sources.data_dir()
-        return True
-    except InputError:
-        return False
 
 
 def test_every_declared_method_loads():
@@ -43,7 +34,7 @@ def test_every_option_is_taken_by_some_source():
 
 @pytest.mark.parametrize("fam, src", CASES, ids=[f"{f.name}-{s.name}" for f, s in CASES])
 def test_every_source_is_deterministic_and_valid(fam, src):
-    if src.name not in ("synthetic", "cerebro", "saturn") and not _have_data():
+    if src.name not in ("synthetic", "cerebro", "saturn") and not have_data():
         pytest.skip("raw traces not available")
     kw = {k: v for k, v in SMALL.items() if k in src.options}
     a = fam.generate(src.name, 7, **kw)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...core import Status, Unsupported
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import MethodOutput, SolveOptions, heuristic, seeded
 
 if TYPE_CHECKING:
     from .instance import HopperInstance
@@ -185,11 +185,5 @@ def greedy_method(instance: HopperInstance, options: SolveOptions) -> MethodOutp
     return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
 
 
-def randomized_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
-    return MethodOutput(
-        Status.FEASIBLE, randomized(instance, options.seed), parameters={"seed": options.seed}
-    )
-
-
-def task_parallel_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
-    return MethodOutput(Status.FEASIBLE, task_parallel(instance))
+randomized_method = seeded(randomized)
+task_parallel_method = heuristic(task_parallel)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable, Iterable
 
-from ...core import Status
 from ...model.state import ClusterState
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import heuristic, seeded
 from .instance import Job, PlacementInstance
 from .solution import PlacementSolution
 
@@ -211,20 +210,11 @@ def gandiva(instance: PlacementInstance) -> PlacementSolution:
     return placer.solution()
 
 
-def _method(
-    fn: Callable[[PlacementInstance], PlacementSolution],
-) -> Callable[[PlacementInstance, SolveOptions], MethodOutput]:
-    return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
-
-
 # Methods (declared in the family record, ``optsched/problems/placement/__init__.py``).
-first_fit_method = _method(first_fit)
-best_fit_method = _method(best_fit)
-scattered_method = _method(scattered)
-gavel_method = _method(gavel_round)
-gandiva_method = _method(gandiva)
-greedy_method = _method(density_greedy)
-
-
-def random_method(inst: PlacementInstance, opts: SolveOptions) -> MethodOutput:
-    return MethodOutput(Status.FEASIBLE, random_placement(inst, opts.seed))
+first_fit_method = heuristic(first_fit)
+best_fit_method = heuristic(best_fit)
+scattered_method = heuristic(scattered)
+gavel_method = heuristic(gavel_round)
+gandiva_method = heuristic(gandiva)
+greedy_method = heuristic(density_greedy)
+random_method = seeded(random_placement)

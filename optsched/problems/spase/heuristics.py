@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from ...core import FLOAT_EPS, Status
-from ...solvers.common import MethodOutput, SolveOptions
+from ...core import FLOAT_EPS
+from ...solvers.common import heuristic, seeded
 from .instance import SpaseInstance
 from .solution import SpaseSolution, TaskPlan
 
@@ -269,17 +269,8 @@ def randomized(instance: SpaseInstance, seed: int) -> SpaseSolution:
 
 
 # Methods (declared in the family record, ``optsched/problems/spase/__init__.py``).
-def _method(
-    fn: Callable[[SpaseInstance], SpaseSolution],
-) -> Callable[[SpaseInstance, SolveOptions], MethodOutput]:
-    return lambda inst, opts: MethodOutput(Status.FEASIBLE, fn(inst))
-
-
-max_heuristic_method = _method(max_heuristic)
-min_heuristic_method = _method(min_heuristic)
-optimus_greedy_method = _method(optimus_greedy)
-greedy_method = _method(earliest_finish)
-
-
-def randomized_method(inst: SpaseInstance, opts: SolveOptions) -> MethodOutput:
-    return MethodOutput(Status.FEASIBLE, randomized(inst, opts.seed))
+max_heuristic_method = heuristic(max_heuristic)
+min_heuristic_method = heuristic(min_heuristic)
+optimus_greedy_method = heuristic(optimus_greedy)
+greedy_method = heuristic(earliest_finish)
+randomized_method = seeded(randomized)
