@@ -16,7 +16,12 @@ from .topology import Cluster
 
 
 class ClusterState:
-    """Free GPUs per server (ascending ids) and the GPUs each job holds."""
+    """Free GPUs per server (ascending ids) and the GPUs each job holds.
+
+    Two jobs may share one GPU set (space sharing, as Gandiva and Gavel pack
+    pairs): :meth:`share` gives a job the GPUs another holds, and
+    :meth:`release` of either frees nothing while the other keeps them.
+    """
 
     def __init__(self, cluster: Cluster, held: Mapping[str, Iterable[int]] | None = None) -> None:
         self.c = cluster
@@ -24,6 +29,8 @@ class ClusterState:
             list(cluster.server_gpus(s)) for s in range(len(cluster.servers))
         ]
         self.held: dict[str, tuple[int, ...]] = {}
+        #: job -> the job it shares its GPUs with (both ways)
+        self.partner: dict[str, str] = {}
         #: free GPUs per type, kept up to date (``free_count`` in O(1))
         self.free_by_type: dict[str, int] = {t: cluster.capacity(t) for t in cluster.gpu_types}
         for job, gpus in (held or {}).items():
@@ -35,6 +42,7 @@ class ClusterState:
         other.c = self.c
         other.free = [list(f) for f in self.free]
         other.held = dict(self.held)
+        other.partner = dict(self.partner)
         other.free_by_type = dict(self.free_by_type)
         return other
 
@@ -83,8 +91,22 @@ class ClusterState:
         self.held[job] = chosen
         return chosen
 
+    def share(self, job: str, host: str) -> tuple[int, ...]:
+        """Give ``job`` the GPUs ``host`` holds, to share with it (one partner each)."""
+        if job in self.held:
+            raise ValueError(f"job {job!r} already holds GPUs {list(self.held[job])}")
+        if host not in self.held or host in self.partner:
+            raise ValueError(f"job {host!r} holds no GPUs to share, or shares them already")
+        self.held[job] = self.held[host]
+        self.partner[job], self.partner[host] = host, job
+        return self.held[job]
+
     def release(self, job: str) -> tuple[int, ...]:
-        """Free the GPUs ``job`` holds; returns them."""
+        """Free the GPUs ``job`` holds (kept by its partner if it shares them); returns them."""
+        other = self.partner.pop(job, None)
+        if other is not None:
+            del self.partner[other]
+            return self.held.pop(job)
         gpus = self.held.pop(job, ())
         for g in gpus:
             s = self.c.gpu2server[g]

@@ -10,10 +10,14 @@ pass over the events (linear time):
 * ``early_start``: no job starts before it arrives;
 * ``gang``: a start holds exactly the job's GPU count, of one GPU type, within
   the cluster; ``cannot_run``: the job type runs on those GPUs;
-* ``overbooked``: no GPU is held by two jobs at once;
+* ``overbooked``: no GPU is held by two jobs at once, unless exactly two
+  share exactly one GPU set (space sharing); ``cannot_share``: the model lets
+  the two job types share GPUs;
 * ``early_completion`` / ``late_completion``: a job completes exactly when its
   work is done, recomputed as ``rate x (held time - restart overhead)`` summed
-  over its runs, with the overhead charged on every start;
+  over its runs, with the overhead charged on every start, and the rate the
+  co-located one while a partner shares the GPUs (from the partner's own start
+  and stop, so sharing needs no event of its own);
 * ``overrun``: a job stopped before completing had not already finished;
 * ``incomplete``: every job completes (every measured one, for a run that stops
   once they are done, as Gavel's does).
@@ -49,7 +53,29 @@ class JobRecord:
     gpu_seconds: float = 0.0
     done: float = 0.0  # iterations
     gpu_type: str = ""  # of its last run
+    #: held seconds per GPU type, halved while shared: busy GPU time is ``x gang``
     seconds_by_type: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Held:
+    """A job's current run, in stretches at one rate (a partner changes the rate)."""
+
+    start: float
+    gpus: tuple[int, ...]
+    busy_until: float  # start + restart overhead: no progress before
+    rate: float
+    since: float  # start of the current stretch
+    partner: str | None = None
+
+    def advance(self, t: float, rec: JobRecord) -> None:
+        """Progress and held time of the stretch up to ``t``; a new stretch starts there."""
+        rec.done += self.rate * max(0.0, t - max(self.since, self.busy_until))
+        share = 0.5 if self.partner is not None else 1.0
+        rec.seconds_by_type[rec.gpu_type] = rec.seconds_by_type.get(rec.gpu_type, 0.0) + share * (
+            t - self.since
+        )
+        self.since = t
 
 
 def check_timeline(
@@ -70,9 +96,20 @@ def check_timeline(
     bad = Violations()
     rec = {j.id: JobRecord(j.arrival, j.num_gpus) for j in workload.jobs}
     arrived: set[str] = set()
-    # job -> (start time, gpus, rate, overhead, done at start)
-    running: dict[str, tuple[float, tuple[int, ...], float, float, float]] = {}
-    owner: dict[int, str] = {}
+    running: dict[str, _Held] = {}
+    owner: dict[int, str] = {}  # GPU -> the job that took it first
+    sharing: dict[int, str] = {}  # GPU -> the second job on it
+
+    def rate(jid: str, gpus: tuple[int, ...], partner: str | None) -> float:
+        other = jobs[partner].job_type if partner is not None else None
+        return model.throughput(jobs[jid].job_type, gpus, other)
+
+    def rerate(jid: str, t: float, partner: str | None) -> None:
+        h = running[jid]
+        h.advance(t, rec[jid])
+        h.partner = partner
+        h.rate = rate(jid, h.gpus, partner)
+
     completed: set[str] = set()
     last_t = 0.0
     for ev in events:
@@ -109,46 +146,74 @@ def check_timeline(
             if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus) or len(types) != 1:
                 bad.add("gang", abs(len(set(gpus)) - job.num_gpus) or 1, where)
                 continue
-            for g in gpus:
-                if g in owner:
-                    bad.add("overbooked", 1, f"{where}: GPU {g} is held by {owner[g]!r}")
-                owner[g] = job.id
-            rate = model.throughput(job.job_type, gpus)
-            if not rate > 0:
+            if job.gpu_types and not types <= set(job.gpu_types):
+                bad.add("not_allowed", 1, f"{where}: on {sorted(types)}")
+                continue
+            host = owner.get(gpus[0])
+            if host is not None and (
+                running[host].gpus != gpus or running[host].partner is not None
+            ):
+                taken = [g for g in gpus if g in owner]
+                bad.add("overbooked", len(taken), f"{where}: GPUs {taken} are held")
+                continue
+            if host is None and any(g in owner for g in gpus):
+                taken = [g for g in gpus if g in owner]
+                bad.add("overbooked", len(taken), f"{where}: GPUs {taken} are held")
+                continue
+            if host is not None:
+                pair = (job.job_type, jobs[host].job_type, cluster.gpu2type[gpus[0]], len(gpus))
+                if (
+                    model.interference(*pair) is None
+                    or model.interference(pair[1], pair[0], *pair[2:]) is None
+                ):
+                    bad.add("cannot_share", 1, f"{where}: with {host!r}")
+                    continue
+            if not model.throughput(job.job_type, gpus) > 0:
                 bad.add("cannot_run", 1, f"{where}: {job.job_type!r} has no throughput there")
                 continue
-            running[job.id] = (ev.time, gpus, rate, overhead(job), r.done)
+            for g in gpus:
+                (sharing if host is not None else owner)[g] = job.id
+            r.gpu_type = types.pop()
+            t0 = ev.time
+            running[job.id] = _Held(t0, gpus, t0 + overhead(job), rate(job.id, gpus, host), t0)
+            if host is not None:
+                running[job.id].partner = host
+                rerate(host, t0, job.id)
             r.starts += 1
             if r.last_gpus and r.last_gpus != gpus:
                 r.moves += 1
             r.last_gpus = gpus
-            r.gpu_type = types.pop()
             if math.isnan(r.first_start):
                 r.first_start = ev.time
         elif ev.kind in ("stop", "complete"):
             if job.id not in running:
                 bad.add("bad_event", 1, f"{where}: {ev.kind} while not running")
                 continue
-            start, gpus, rate, o, done0 = running.pop(job.id)
-            for g in gpus:
-                if owner.get(g) == job.id:
+            h = running.pop(job.id)
+            before, last_from = r.done, max(h.since, h.busy_until)
+            h.advance(ev.time, r)
+            if h.partner is not None:  # the partner goes on alone and keeps the GPUs
+                other = h.partner
+                for g in h.gpus:
+                    owner[g] = other
+                    del sharing[g]
+                rerate(other, ev.time, None)
+            else:
+                for g in h.gpus:
                     del owner[g]
-            held = ev.time - start
-            r.gpu_seconds += len(gpus) * held
-            r.seconds_by_type[r.gpu_type] = r.seconds_by_type.get(r.gpu_type, 0.0) + held
-            r.done = done0 + rate * max(0.0, held - o)
+            r.gpu_seconds += len(h.gpus) * (ev.time - h.start)
             tol = CHECK_TOL * job.work
             if ev.kind == "complete":
                 r.completion = ev.time
                 completed.add(job.id)
                 if r.done < job.work - tol:
-                    need = (job.work - done0) / rate if rate > 0 else math.inf
-                    bad.add("early_completion", start + o + need - ev.time, where)
+                    need = (job.work - before) / h.rate if h.rate > 0 else math.inf
+                    bad.add("early_completion", last_from + need - ev.time, where)
                 elif r.done > job.work + tol:
-                    late = (r.done - job.work) / rate
+                    late = (r.done - job.work) / h.rate
                     bad.add("late_completion", late, where)
             elif r.done > job.work + tol:
-                bad.add("overrun", (r.done - job.work) / rate, f"{where}: stopped after its end")
+                bad.add("overrun", (r.done - job.work) / h.rate, f"{where}: stopped after its end")
         else:
             bad.add("bad_event", 1, f"{where}: unknown event {ev.kind!r}")
     must = {j.id for j in workload.measured} if until_measured else set(jobs)

@@ -5,8 +5,11 @@ round when the policy re-plans in rounds. Nothing ticks, so cost grows with
 events, not with simulated seconds.
 
 Progress. A job holding GPU set ``G`` progresses at
-``ThroughputModel.throughput(job_type, G)`` iterations per second, for the exact
-set, so GPU type and locality count. Every start on a new GPU set (the first
+``ThroughputModel.throughput(job_type, G, partner)`` iterations per second, for
+the exact set, so GPU type and locality count. Two jobs may share one GPU set
+(space sharing: a policy gives both the same GPUs); each then progresses at its
+co-located rate, and when one leaves, the other goes on alone at its isolated
+rate without a restart. Every start on a new GPU set (the first
 one included, as in the timeslot family) first pays the restart overhead
 ``o_j`` seconds without progress; a job whose set does not change keeps
 running and pays nothing. A job started at ``s`` with ``w`` iterations left
@@ -71,6 +74,8 @@ class JobView(NamedTuple):
     waiting_since: float  # when it last stopped (or arrived)
     remaining: float | None = None
     work: float | None = None
+    partner: str | None = None  # the job it shares its GPUs with
+    gpu_types: tuple[str, ...] = ()  # the types it may use (empty: any)
 
 
 class View:
@@ -182,11 +187,15 @@ class Timeline:
 
 @dataclass
 class _Run:
+    """A stretch of a job's run at one rate (a partner coming or going starts a new one)."""
+
     gpus: tuple[int, ...]
     rate: float
     start: float
-    overhead: float
+    overhead: float  # left to pay from ``start``
     left_at_start: float
+    partner: str | None = None  # its job type
+    began: float = math.nan  # when the job got these GPUs
 
     def left(self, t: float) -> float:
         return max(0.0, self.left_at_start - self.rate * max(0.0, t - self.start - self.overhead))
@@ -207,12 +216,16 @@ def run(
     round_seconds: float | None = 360.0,
     overhead: Overhead | None = None,
     seed: int = 0,
+    slotted: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Timeline:
     """Simulate ``workload`` on ``cluster`` under ``policy``; the timeline of events.
 
     ``round_seconds`` is the re-planning period of preemptive policies (Gavel's
-    360 s); ``None`` re-plans on arrivals and completions only.
+    360 s); ``None`` re-plans on arrivals and completions only. ``slotted``: every
+    policy decides only at round boundaries, as in the timeslot family (a job
+    that ends inside a slot leaves its GPUs idle until the slot ends, and a job
+    that arrives inside one waits for the next).
     """
     model = model or ThroughputModel(cluster)
     overhead = overhead or constant_overhead(0.0)
@@ -234,16 +247,47 @@ def run(
     timeline = Timeline()
     events = timeline.events
     n, nxt, done, t = len(jobs), 0, 0, 0.0
-    replan_rounds = policy.preemptive and round_seconds is not None
+    if slotted and round_seconds is None:
+        raise InputError("a slotted run needs round_seconds (the slot length)")
+    replan_rounds = (policy.preemptive or slotted) and round_seconds is not None
     clairvoyant = policy.clairvoyant
-    hinted = _gives_hints(policy)
+    hinted = _gives_hints(policy) and not slotted
     t_hint = math.inf  # the policy's own next decision time, if it gives one
+    holder: dict[tuple[int, ...], str] = {}  # GPU set -> the running job that took it
+    rerate: set[str] = set()  # running jobs whose partner changed
+
+    def release(jid: str) -> None:
+        """Free ``jid``'s GPUs; a partner keeps them, and runs on alone."""
+        other = state.partner.get(jid)
+        gpus = state.release(jid)
+        if other is not None:
+            rerate.add(other)
+            holder[gpus] = other
+        elif holder.get(gpus) == jid:
+            del holder[gpus]
+
+    def push(jid: str, r: _Run) -> None:
+        nonlocal next_run
+        running[jid] = r
+        run_ids[jid] = next_run
+        heapq.heappush(finishes, (r.finish, next_run, jid))
+        next_run += 1
+
+    def rate_of(jid: str, gpus: tuple[int, ...]) -> tuple[float, str | None]:
+        other = state.partner.get(jid)
+        ptype = released[other].job_type if other is not None else None
+        try:
+            return model.throughput(released[jid].job_type, gpus, ptype), ptype
+        except InputError:
+            raise ValueError(
+                f"policy {policy.name!r} put {jid!r} and {other!r} on GPUs they cannot share"
+            ) from None
 
     def view_of(j: SimJob, since: float) -> JobView:
         return JobView(
             j.id, j.job_type, j.num_gpus, j.arrival, j.weight, attained[j.id],
             executed[j.id], (), since, left[j.id] if clairvoyant else None,
-            j.work if clairvoyant else None,
+            j.work if clairvoyant else None, None, j.gpu_types,
         )  # fmt: skip
 
     def running_views() -> tuple[JobView, ...]:
@@ -260,12 +304,28 @@ def run(
                     attained[jid] + j.num_gpus * (t - r.start),
                     executed[jid] + t - r.start,
                     r.gpus,
-                    r.start,
+                    r.began,
                     r.left(t) if clairvoyant else None,
                     j.work if clairvoyant else None,
+                    state.partner.get(jid),
+                    j.gpu_types,
                 )  # fmt: skip
             )
         return tuple(out)
+
+    def apply_rerates() -> None:
+        """Jobs whose partner came or went go on at their new rate: a new stretch of the
+        same run, with no restart (what is left of the overhead still counts)."""
+        for jid in sorted(rerate, key=index.__getitem__):
+            r = running.get(jid)
+            if r is None:
+                continue
+            rate, ptype = rate_of(jid, r.gpus)
+            if ptype != r.partner:
+                _account(jid, r, t, attained, executed)
+                o = max(0.0, r.start + r.overhead - t)
+                push(jid, _Run(r.gpus, rate, t, o, r.left(t), ptype, r.began))
+        rerate.clear()
 
     while done < n:
         while finishes and run_ids.get(finishes[0][2]) != finishes[0][1]:
@@ -291,14 +351,16 @@ def run(
             if run_ids.get(jid) == rid:
                 ended.append(jid)
                 del run_ids[jid]
-        for jid in sorted(ended, key=index.__getitem__):
+        for jid in sorted(ended, key=index.__getitem__):  # their partners run on alone
             r = running.pop(jid)
-            state.release(jid)
+            release(jid)
             _account(jid, r, r.finish, attained, executed)
             left[jid] = 0.0
             events.append(Event(min(r.finish, t), "complete", jid))
             del released[jid]
             done += 1
+        if rerate:
+            apply_rerates()
         arrived = False
         while nxt < n and jobs[nxt].arrival <= t:
             job = jobs[nxt]
@@ -309,6 +371,8 @@ def run(
             arrived = True
         if not released or not (ended or arrived or t == t_round):
             continue
+        if slotted and t != t_round and not _on_boundary(t, round_seconds):
+            continue  # decisions only at slot boundaries
         if not policy.preemptive and not waiting:
             continue  # nothing to start, and running jobs are never stopped
         view = View(t, waiting, running_views, state, cluster, model, seed)
@@ -318,7 +382,7 @@ def run(
         for jid in sorted(stops, key=index.__getitem__):
             r = running.pop(jid)
             run_ids.pop(jid, None)
-            state.release(jid)
+            release(jid)
             left[jid] = r.left(t)
             _account(jid, r, t, attained, executed)
             waiting[jid] = view_of(released[jid], t)
@@ -326,25 +390,41 @@ def run(
         starts = sorted((jid for jid in plan if jid not in running), key=index.__getitem__)
         for jid in starts:
             sjob, gpus = released.get(jid), tuple(plan[jid])
-            _check_start(sjob, jid, gpus, cluster, state, policy.name)
+            _check_start(sjob, jid, gpus, cluster, state, holder, policy.name)
             assert sjob is not None
-            state.take_gpus(jid, gpus)
-            rate = model.throughput(sjob.job_type, gpus)
+            if state.is_free(gpus):
+                state.take_gpus(jid, gpus)
+                holder[gpus] = jid
+            else:  # shares the set a running job holds alone (checked above)
+                state.share(jid, holder[gpus])
+                rerate.add(holder[gpus])
+            rate, ptype = rate_of(jid, gpus)
             if rate <= 0:
                 raise ValueError(f"policy {policy.name!r} put {jid!r} on GPUs it cannot run on")
-            r = _Run(gpus, rate, t, overhead(sjob), left[jid])
-            running[jid] = r
+            push(jid, _Run(gpus, rate, t, overhead(sjob), left[jid], ptype, t))
             waiting.pop(jid, None)
-            run_ids[jid] = next_run
-            heapq.heappush(finishes, (r.finish, next_run, jid))
-            next_run += 1
             events.append(Event(t, "start", jid, gpus))
+        apply_rerates()
         if hinted:
             later = next_decision(policy, view)
             t_hint = later if later is not None and later > t else math.inf
+        if not running and nxt >= n and not (hinted and math.isfinite(t_hint)):
+            # nothing runs, nothing will arrive, the policy names no later time: stuck
+            stuck = ", ".join(list(released)[:5])
+            raise InputError(
+                f"policy {policy.name!r} left {len(released)} job(s) waiting with nothing "
+                f"running and no arrival to come ({stuck})"
+            )
         if progress is not None:
             progress(done, n)
     return timeline
+
+
+def _on_boundary(t: float, round_seconds: float | None) -> bool:
+    if round_seconds is None:
+        return False
+    k = round(t / round_seconds)
+    return abs(t - k * round_seconds) <= FLOAT_EPS * max(1.0, t)
 
 
 def _account(
@@ -360,17 +440,24 @@ def _check_start(
     gpus: tuple[int, ...],
     cluster: Cluster,
     state: ClusterState,
+    holder: Mapping[tuple[int, ...], str],
     name: str,
 ) -> None:
-    """A start must name a released job, a full gang of one type, and free GPUs."""
+    """A start must name a released job, a full gang of one type, and free GPUs, or
+    exactly the GPU set of one running job that shares it with nobody."""
     if job is None:
         raise ValueError(f"policy {name!r} scheduled {jid!r}, which is not waiting or running")
     if len(gpus) != job.num_gpus or len(set(gpus)) != len(gpus):
         raise ValueError(f"policy {name!r} gave {jid!r} {len(gpus)} GPUs, not {job.num_gpus}")
-    if len({cluster.gpu2type[g] for g in gpus}) != 1:
+    types = {cluster.gpu2type[g] for g in gpus}
+    if len(types) != 1:
         raise ValueError(f"policy {name!r} gave {jid!r} GPUs of several types")
+    if job.gpu_types and not types <= set(job.gpu_types):
+        raise ValueError(f"policy {name!r} gave {jid!r} {types.pop()!r} GPUs, not allowed")
     if not state.is_free(gpus):
-        raise ValueError(f"policy {name!r} gave {jid!r} GPUs another job holds")
+        host = holder.get(gpus)
+        if host is None or host in state.partner:
+            raise ValueError(f"policy {name!r} gave {jid!r} GPUs another job holds")
 
 
 def _check_fits(workload: Workload, cluster: Cluster, model: ThroughputModel) -> None:
@@ -381,6 +468,7 @@ def _check_fits(workload: Workload, cluster: Cluster, model: ThroughputModel) ->
         if not any(
             cluster.capacity(t) >= job.num_gpus and model.runs_on(job.job_type, t)
             for t in cluster.gpu_types
+            if not job.gpu_types or t in job.gpu_types
         ):
             raise InputError(
                 f"job {job.id!r}: {job.num_gpus} GPUs of {job.job_type!r} fit no GPU type of "

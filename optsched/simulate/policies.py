@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import bisect
 import math
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..core import FLOAT_EPS
 from ..errors import InputError
-from ..model.state import RULES, ClusterState
-from ..model.topology import Cluster
-from ..throughput.model import ThroughputModel
+from ..model.state import RULES
 from .engine import JobView, View
+from .placing import best_rate, fill, replan
 
 #: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
 TIRESIAS_QUEUES = (3250.0, 7200.0, 18000.0)
@@ -41,31 +39,6 @@ TIRESIAS_QUEUES = (3250.0, 7200.0, 18000.0)
 STARVE_FACTOR = 3.0
 
 Key = Callable[[JobView, View], tuple]
-
-
-def fastest_types(view: View, job: JobView) -> tuple[str, ...]:
-    """GPU types the job runs on and fits, fastest first (consolidated throughput)."""
-    return _fastest(view.model, view.cluster, job.job_type, job.num_gpus)
-
-
-#: Fastest types per (job type, gang), per model: looked up on every decision.
-_FASTEST: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], tuple[str, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _fastest(m: ThroughputModel, c: Cluster, job_type: str, num_gpus: int) -> tuple[str, ...]:
-    cache = _FASTEST.setdefault(m, {})
-    key = (job_type, num_gpus)
-    if key not in cache:
-        types = [t for t in c.gpu_types if m.runs_on(job_type, t) and c.capacity(t) >= num_gpus]
-        cache[key] = tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
-    return cache[key]
-
-
-def best_rate(view: View, job: JobView) -> float:
-    types = fastest_types(view, job)
-    return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
 
 
 @dataclass
@@ -90,14 +63,14 @@ class PriorityPolicy:
         if not self.preemptive:  # running jobs stay: only the queue is placed
             order = sorted(view.waiting, key=lambda j: self.key(j, view))
             state = view.state()
-            return _fill(view, order, state, dict(state.held), RULES[self.rule])
+            return fill(view, order, state, dict(state.held), RULES[self.rule])
         plan = self._without_preemption(view)
         if plan is not None:  # every waiting job fits beside the running ones
             if self.hint is not None:
                 self._next = self.hint(view.time, (*view.waiting, *view.running), plan)
             return plan
         order = sorted((*view.waiting, *view.running), key=lambda j: self.key(j, view))
-        plan = _replan(view, order, RULES[self.rule])
+        plan = replan(view, order, RULES[self.rule])
         if self.hint is not None:  # the next change, on the jobs as the plan leaves them
             self._next = self.hint(view.time, order, plan)
         return plan
@@ -109,7 +82,7 @@ class PriorityPolicy:
         if sum(j.num_gpus for j in view.waiting) > state.free_count():
             return None
         order = sorted(view.waiting, key=lambda j: self.key(j, view))
-        plan = _fill(view, order, state, dict(state.held), RULES[self.rule])
+        plan = fill(view, order, state, dict(state.held), RULES[self.rule])
         return plan if all(j.id in plan for j in order) else None
 
     def with_rule(self, rule: str) -> PriorityPolicy:
@@ -124,70 +97,6 @@ class PriorityPolicy:
     def next_decision(self, view: View) -> float | None:
         """The hint computed by the last :meth:`schedule` (``None`` without a hint)."""
         return None if self.hint is None else getattr(self, "_next", math.inf)
-
-
-def _place(view: View, state: ClusterState, job: JobView, rule: Callable) -> tuple[int, ...] | None:  # type: ignore[type-arg]
-    for t in fastest_types(view, job):
-        if state.free_count(t) < job.num_gpus:
-            continue
-        picks = rule(state, job.num_gpus, t)
-        if picks:
-            return state.take(job.id, picks)
-    return None
-
-
-def _fill(
-    view: View,
-    order: Sequence[JobView],
-    state: ClusterState,
-    plan: dict[str, tuple[int, ...]],
-    rule: Callable,  # type: ignore[type-arg]
-) -> dict[str, tuple[int, ...]]:
-    """Waiting jobs in ``order`` take free GPUs where they fit (running ones stay)."""
-    for job in order:
-        if state.free_count() == 0:
-            break
-        if job.id in plan:
-            continue
-        gpus = _place(view, state, job, rule)
-        if gpus is not None:
-            plan[job.id] = gpus
-    return plan
-
-
-def _replan(view: View, order: Sequence[JobView], rule: Callable) -> dict[str, tuple[int, ...]]:  # type: ignore[type-arg]
-    """Preemptive: pick the winners in ``order`` by capacity per type, keep the leases
-    of winners that run, then place the other winners on what is left."""
-    c = view.cluster
-    cap = {t: c.capacity(t) for t in c.gpu_types}
-    winners: list[tuple[JobView, str]] = []
-    for job in order:
-        types = fastest_types(view, job)
-        if job.gpus:  # its own type first: staying costs no restart
-            own = c.gpu2type[job.gpus[0]]
-            types = (own, *(t for t in types if t != own))
-        for t in types:
-            if cap[t] >= job.num_gpus:
-                cap[t] -= job.num_gpus
-                winners.append((job, t))
-                break
-    state = view.state()  # every running job's GPUs taken
-    won = {job.id for job, _ in winners}
-    for job in view.running:
-        if job.id not in won:
-            state.release(job.id)  # preempted
-    stay = {job.id for job, t in winners if job.gpus and c.gpu2type[job.gpus[0]] == t}
-    for job, _t in winners:
-        if job.gpus and job.id not in stay:
-            state.release(job.id)  # wins another type: migrates
-    plan = {job.id: job.gpus for job, _ in winners if job.id in stay}
-    for job, t in winners:
-        if job.id in stay:
-            continue
-        picks = rule(state, job.num_gpus, t)
-        if picks:  # fragmentation can leave a counted job without a fitting set
-            plan[job.id] = state.take(job.id, picks)
-    return plan
 
 
 # ---------------------------------------------------------------- the rules

@@ -36,6 +36,9 @@ class SimJob:
         Submission time, seconds from the start of the trace.
     weight
         Priority weight (1 unless the trace says otherwise).
+    gpu_types
+        GPU types the job may use (empty: any it runs on), as a trace's GPU-type
+        constraints say.
     """
 
     id: str
@@ -44,6 +47,7 @@ class SimJob:
     work: float
     arrival: float
     weight: float = 1.0
+    gpu_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_str(self.id, "id", "job")
@@ -53,6 +57,7 @@ class SimJob:
         check_real(self.work, "work", ctx, minimum=0.0, strict=True)
         check_real(self.arrival, "arrival", ctx, minimum=0.0)
         check_real(self.weight, "weight", ctx, minimum=0.0, strict=True)
+        object.__setattr__(self, "gpu_types", tuple(self.gpu_types))
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,10 @@ def test_the_checker_catches_each_kind_of_tampering():
     for kind, events in cases.items():
         report, _ = check_timeline(w, c, events)
         assert kind in report.by_kind(), (kind, report.by_kind())
-    # B started on A's GPU while A still runs
-    overbooked = [*ev[:2], Event(0.0, "start", "B", (0,)), *ev[2:]]
-    assert "overbooked" in check_timeline(w, c, overbooked)[0].by_kind()
+    # B started on A's GPU while A still runs: a pair that shares (R18 next to R18
+    # runs at its isolated rate in Gavel's table), so B's completion comes too late
+    shared = [*ev[:2], Event(0.0, "start", "B", (0,)), *ev[2:]]
+    assert "late_completion" in check_timeline(w, c, shared)[0].by_kind()
     # B started before it arrives
     late = two_jobs(50.0)
     early = [
@@ -370,3 +371,90 @@ def test_a_preemptive_policy_without_hints_replans_every_round():
     assert seen[:10] == pytest.approx([0.0, *(100.0 * k for k in range(1, 10))])
     assert len(seen) <= 11
     assert res.summary["avg_jct_s"] == pytest.approx(1000.0) and res.summary["restarts"] == 0
+
+
+R50 = "ResNet-50 (batch size 64)"
+
+
+def shared_pair():
+    # A (ResNet-18) needs 1000 s alone on a V100, B (ResNet-50) 100 s
+    return Workload(
+        "pair",
+        (
+            SimJob("A", R18, 1, 1000 * rate(R18), 0.0),
+            SimJob("B", R50, 1, 100 * rate(R50), 0.0),
+        ),
+    )
+
+
+def colocated_factor(job_type, partner):
+    return gavel_table().colocated[(job_type, partner, "v100", 1)][0] / rate(job_type)
+
+
+def pack_everything(view):
+    """Every released job on GPU 0 (a test policy that space-shares)."""
+    return {j.id: (0,) for j in view.jobs}
+
+
+def test_two_jobs_sharing_a_gpu_progress_at_their_colocated_rates():
+    # Both share GPU 0 from t = 0 at Gavel's co-located rates, factors fA and fB.
+    # B's 100 s of work take 100 / fB; by then A has done 100 fA / fB of its 1000 s,
+    # and runs the rest alone at full speed: it ends at 100 / fB + 1000 - 100 fA / fB.
+    from optsched.simulate.policies import FunctionPolicy
+
+    fa, fb = colocated_factor(R18, R50), colocated_factor(R50, R18)
+    assert 0.5 < fa < 0.55 and 0.8 < fb < 0.82  # measured interference, both ways
+    res = simulate(shared_pair(), single_server(1), FunctionPolicy("pack", pack_everything))
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got["B"] == pytest.approx(100 / fb)
+    assert got["A"] == pytest.approx(100 / fb + 1000 - 100 * fa / fb)
+    # busy time counts the shared GPU once: busy all the way to A's end
+    assert res.summary["utilisation"]["v100"] == pytest.approx(1.0)
+    assert res.summary["restarts"] == 0  # A ran on alone without a restart
+    assert res.check.feasible
+
+
+def test_the_checker_enforces_the_sharing_rules():
+    w = shared_pair()
+    fa, fb = colocated_factor(R18, R50), colocated_factor(R50, R18)
+    t_b = 100 / fb
+    base = [
+        Event(0.0, "arrive", "A"),
+        Event(0.0, "arrive", "B"),
+        Event(0.0, "start", "A", (0,)),
+        Event(0.0, "start", "B", (0,)),
+        Event(t_b, "complete", "B"),
+        Event(t_b + 1000 - 100 * fa / fb, "complete", "A"),
+    ]
+    assert check_timeline(w, single_server(1), base)[0].feasible
+    # a third job on a shared set is overbooking
+    w3 = Workload("three", (*w.jobs, SimJob("C", R18, 1, 10 * rate(R18), 0.0)))
+    third = [*base[:4], Event(0.0, "arrive", "C"), Event(0.0, "start", "C", (0,))]
+    assert "overbooked" in check_timeline(w3, single_server(1), third)[0].by_kind()
+    # sharing part of a set is overbooking too
+    two = Workload("two-gpu", (w.jobs[0], SimJob("D", R18, 2, 10.0, 0.0)))
+    partial = [
+        Event(0.0, "arrive", "A"),
+        Event(0.0, "arrive", "D"),
+        Event(0.0, "start", "A", (0,)),
+        Event(0.0, "start", "D", (0, 1)),
+    ]
+    assert "overbooked" in check_timeline(two, single_server(2), partial)[0].by_kind()
+    # a pair the model does not let share (Gavel never measured A3C next to ResNet-50 bs128)
+    assert ("A3C", "ResNet-50 (batch size 128)", "v100", 1) not in gavel_table().colocated
+    odd = Workload(
+        "odd",
+        (SimJob("A", "A3C", 1, 10.0, 0.0), SimJob("B", "ResNet-50 (batch size 128)", 1, 10.0, 0.0)),
+    )
+    assert "cannot_share" in check_timeline(odd, single_server(1), base[:4])[0].by_kind()
+
+
+def test_the_engine_refuses_a_pair_that_cannot_share():
+    from optsched.simulate.policies import FunctionPolicy
+
+    odd = Workload(
+        "odd",
+        (SimJob("A", "A3C", 1, 10.0, 0.0), SimJob("B", "ResNet-50 (batch size 128)", 1, 10.0, 0.0)),
+    )
+    with pytest.raises(ValueError, match="cannot share"):
+        simulate(odd, single_server(1), FunctionPolicy("pack", pack_everything))

@@ -1,0 +1,171 @@
+"""How online policies turn an order of jobs into GPU sets.
+
+Each policy orders the released jobs by its rule and hands GPUs out in that
+order through a placement rule of :mod:`optsched.model.state` (consolidated
+first, best-fit, first-fit or scattered), the same rules the placement
+family's heuristics use. A job goes to the fastest GPU type (by its
+consolidated throughput) where the rule finds room.
+
+* :func:`fill`: running jobs stay; waiting ones take free GPUs in order
+  (non-preemptive policies).
+* :func:`replan`: the winners in order, chosen by capacity per GPU type; a
+  winner that already runs on the type it wins keeps its GPUs (no restart),
+  and the others are placed on what is left (preemptive policies). Pairs that
+  share one GPU set (Gandiva's packing) go as one unit.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..model.state import ClusterState
+from ..model.topology import Cluster
+from ..throughput.model import ThroughputModel
+from .engine import JobView, View
+
+Plan = dict[str, tuple[int, ...]]
+Rule = Callable[[ClusterState, int, str], "dict[int, int] | None"]
+
+
+def fastest_types(view: View, job: JobView) -> tuple[str, ...]:
+    """GPU types the job runs on and fits, fastest first (consolidated throughput)."""
+    return _fastest(view.model, view.cluster, job.job_type, job.num_gpus, job.gpu_types)
+
+
+#: Fastest types per (job type, gang, allowed types), per model: looked up on every decision.
+_FASTEST: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fastest(
+    m: ThroughputModel, c: Cluster, job_type: str, num_gpus: int, allowed: tuple[str, ...]
+) -> tuple[str, ...]:
+    cache = _FASTEST.setdefault(m, {})
+    key = (job_type, num_gpus, allowed)
+    if key not in cache:
+        types = [
+            t
+            for t in c.gpu_types
+            if m.runs_on(job_type, t)
+            and c.capacity(t) >= num_gpus
+            and (not allowed or t in allowed)
+        ]
+        cache[key] = tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
+    return cache[key]
+
+
+def best_rate(view: View, job: JobView) -> float:
+    """The job's consolidated throughput on its fastest GPU type (0 if none fits)."""
+    types = fastest_types(view, job)
+    return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
+
+
+def place(view: View, state: ClusterState, job: JobView, rule: Rule) -> tuple[int, ...] | None:
+    """The job's GPUs on the fastest type where ``rule`` finds room (taken in ``state``)."""
+    for t in fastest_types(view, job):
+        if state.free_count(t) < job.num_gpus:
+            continue
+        picks = rule(state, job.num_gpus, t)
+        if picks:
+            return state.take(job.id, picks)
+    return None
+
+
+def fill(view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, rule: Rule) -> Plan:
+    """Waiting jobs in ``order`` take free GPUs where they fit (running ones stay)."""
+    for job in order:
+        if state.free_count() == 0:
+            break
+        if job.id in plan:
+            continue
+        gpus = place(view, state, job, rule)
+        if gpus is not None:
+            plan[job.id] = gpus
+    return plan
+
+
+def replan(
+    view: View,
+    order: Sequence[JobView],
+    rule: Rule,
+    pairs: Mapping[str, JobView] | None = None,
+) -> Plan:
+    """Preemptive: pick the winners in ``order`` by capacity per type, keep the GPUs of
+    winners that run on the type they win, then place the other winners on what is left.
+
+    ``pairs`` maps a leader to the job that shares its GPUs (same gang size): the
+    pair is one unit, placed where the leader's order puts it, on a type both run
+    on. A running job that shares GPUs with a job other than its unit's partner
+    keeps them only if it comes first in ``order``; the other moves.
+    """
+    pairs = pairs or {}
+    followers = {f.id for f in pairs.values()}
+    c = view.cluster
+    cap = {t: c.capacity(t) for t in c.gpu_types}
+    units: list[tuple[JobView, JobView | None, str]] = []
+    for job in order:
+        if job.id in followers:
+            continue
+        mate = pairs.get(job.id)
+        types = fastest_types(view, job)
+        if mate is not None:
+            theirs = fastest_types(view, mate)
+            types = tuple(t for t in types if t in theirs)
+        held = job.gpus or (mate.gpus if mate is not None else ())
+        if held:  # its own type first: staying costs no restart
+            own = c.gpu2type[held[0]]
+            if own in types:
+                types = (own, *(t for t in types if t != own))
+        for t in types:
+            if cap[t] >= job.num_gpus:
+                cap[t] -= job.num_gpus
+                units.append((job, mate, t))
+                break
+    state = view.state()  # every running job's GPUs taken
+    mates: dict[str, str] = {}
+    for lead, mate, _ in units:
+        mates[lead.id] = mate.id if mate is not None else ""
+        if mate is not None:
+            mates[mate.id] = lead.id
+    for job in view.running:
+        if job.id not in mates:
+            state.release(job.id)  # preempted
+    rank = {job.id: k for k, job in enumerate(order)}
+    for job in view.running:  # sharing with a job that is not its partner any more
+        other = state.partner.get(job.id)
+        if other is not None and mates.get(job.id) != other:
+            state.release(max(job.id, other, key=lambda j: rank.get(j, len(rank))))
+    kept: list[tuple[JobView, JobView | None, JobView]] = []
+    moving: list[tuple[JobView, JobView | None, str]] = []
+    for lead, mate, t in units:
+        members = (lead, mate) if mate is not None else (lead,)
+        keep = next(
+            (m for m in members if m.id in state.held and c.gpu2type[state.held[m.id][0]] == t),
+            None,
+        )
+        host = keep.id if keep is not None else None
+        for m in members:  # the others leave their GPUs: they move, or join ``keep``
+            if m is not keep and m.id in state.held and state.partner.get(m.id) != host:
+                state.release(m.id)
+        if keep is None:
+            moving.append((lead, mate, t))
+        else:
+            kept.append((lead, mate, keep))
+    plan: Plan = {}
+    for lead, mate, keep in kept:
+        gpus = state.held[keep.id]
+        for m in (lead, mate) if mate is not None else (lead,):
+            if m is not keep and m.id not in state.held:
+                state.share(m.id, keep.id)
+            plan[m.id] = gpus
+    for lead, mate, t in moving:
+        picks = rule(state, lead.num_gpus, t)
+        if not picks:  # fragmentation can leave a counted unit without a fitting set
+            continue
+        plan[lead.id] = state.take(lead.id, picks)
+        if mate is not None:
+            plan[mate.id] = state.share(mate.id, lead.id)
+    return plan
