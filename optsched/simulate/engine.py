@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+
 from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import ClusterState
@@ -78,13 +80,37 @@ class JobView(NamedTuple):
     gpu_types: tuple[str, ...] = ()  # the types it may use (empty: any)
 
 
+class ServiceHistory:
+    """GPU-seconds of service of the jobs completed so far: what a scheduler's logs hold
+    (Tiresias' Gittins index learns its service distribution from them)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self._sorted: tuple[Any, Any] | None = None
+
+    def add(self, gpu_seconds: float) -> None:
+        self.values.append(gpu_seconds)
+        self._sorted = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def sorted(self) -> tuple[Any, Any]:
+        """The values ascending and their prefix sums (numpy arrays; cached)."""
+        if self._sorted is None:
+            v = np.sort(np.asarray(self.values, dtype=float))
+            self._sorted = (v, np.concatenate(([0.0], np.cumsum(v))))
+        return self._sorted
+
+
 class View:
     """Everything a policy may look at when it decides.
 
     ``waiting`` (released jobs holding no GPUs) and ``running`` (with their
     attained service up to now) are built on first use, so that a policy that
     needs only the queue does not pay for the running jobs; ``jobs`` is both,
-    in arrival order. ``state()`` is a copy of the cluster's state to plan on.
+    in arrival order. ``state()`` is a copy of the cluster's state to plan on;
+    ``history`` the service of the jobs completed so far.
     """
 
     def __init__(
@@ -96,6 +122,7 @@ class View:
         cluster: Cluster,
         model: ThroughputModel,
         seed: int = 0,
+        history: ServiceHistory | None = None,
     ) -> None:
         self.time = time
         self._waiting = waiting
@@ -104,6 +131,7 @@ class View:
         self.cluster = cluster
         self.model = model
         self.seed = seed
+        self.history = history if history is not None else ServiceHistory()
 
     @cached_property
     def waiting(self) -> tuple[JobView, ...]:
@@ -253,6 +281,7 @@ def run(
     clairvoyant = policy.clairvoyant
     hinted = _gives_hints(policy) and not slotted
     t_hint = math.inf  # the policy's own next decision time, if it gives one
+    history = ServiceHistory()
     holder: dict[tuple[int, ...], str] = {}  # GPU set -> the running job that took it
     rerate: set[str] = set()  # running jobs whose partner changed
 
@@ -355,6 +384,7 @@ def run(
             r = running.pop(jid)
             release(jid)
             _account(jid, r, r.finish, attained, executed)
+            history.add(attained[jid])
             left[jid] = 0.0
             events.append(Event(min(r.finish, t), "complete", jid))
             del released[jid]
@@ -375,7 +405,7 @@ def run(
             continue  # decisions only at slot boundaries
         if not policy.preemptive and not waiting:
             continue  # nothing to start, and running jobs are never stopped
-        view = View(t, waiting, running_views, state, cluster, model, seed)
+        view = View(t, waiting, running_views, state, cluster, model, seed, history)
         plan = dict(policy.schedule(view))
         timeline.decisions += 1
         stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]

@@ -63,6 +63,16 @@ def best_rate(view: View, job: JobView) -> float:
     return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
 
 
+def can_share(view: View, a: JobView, b: JobView, gpu_type: str) -> bool:
+    """Whether the model lets ``a`` and ``b`` share a set of ``gpu_type`` GPUs."""
+    m, k = view.model, a.num_gpus
+    return (
+        a.num_gpus == b.num_gpus
+        and m.interference(a.job_type, b.job_type, gpu_type, k) is not None
+        and m.interference(b.job_type, a.job_type, gpu_type, k) is not None
+    )
+
+
 def place(view: View, state: ClusterState, job: JobView, rule: Rule) -> tuple[int, ...] | None:
     """The job's GPUs on the fastest type where ``rule`` finds room (taken in ``state``)."""
     for t in fastest_types(view, job):
@@ -113,7 +123,7 @@ def replan(
         types = fastest_types(view, job)
         if mate is not None:
             theirs = fastest_types(view, mate)
-            types = tuple(t for t in types if t in theirs)
+            types = tuple(t for t in types if t in theirs and can_share(view, job, mate, t))
         held = job.gpus or (mate.gpus if mate is not None else ())
         if held:  # its own type first: staying costs no restart
             own = c.gpu2type[held[0]]
@@ -146,9 +156,10 @@ def replan(
             (m for m in members if m.id in state.held and c.gpu2type[state.held[m.id][0]] == t),
             None,
         )
-        host = keep.id if keep is not None else None
         for m in members:  # the others leave their GPUs: they move, or join ``keep``
-            if m is not keep and m.id in state.held and state.partner.get(m.id) != host:
+            if m is keep or m.id not in state.held:
+                continue
+            if keep is None or state.partner.get(m.id) != keep.id:
                 state.release(m.id)
         if keep is None:
             moving.append((lead, mate, t))

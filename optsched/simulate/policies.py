@@ -27,11 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES
-from .engine import JobView, View
+from .engine import JobView, ServiceHistory, View
 from .placing import best_rate, fill, replan
+from .published import AlloX, Gandiva, _optimus, _themis
 
 #: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
 TIRESIAS_QUEUES = (3250.0, 7200.0, 18000.0)
@@ -153,24 +156,74 @@ def _las_next(t: float, jobs: Sequence[JobView], plan: Mapping[str, tuple[int, .
     return out
 
 
+#: Tiresias' Gittins look-ahead, GPU-seconds (its simulator's default).
+GITTINS_DELTA = 3250.0
+
+
+# ---------------------------------------------------------------- Tiresias 2D-Gittins
+def gittins_index(history: ServiceHistory, attained: float, delta: float = GITTINS_DELTA) -> float:
+    """Gittins index of a job that has had ``attained`` GPU-seconds, from the service of
+    completed jobs: ``P(S - a <= delta | S > a) / E[min(S - a, delta) | S > a]``.
+
+    With no history, or past every completed job, the index is 0 (no information:
+    such jobs keep arrival order behind the others of their queue).
+    """
+    if not len(history):
+        return 0.0
+    s, prefix = history.sorted()
+    lo = int(np.searchsorted(s, attained, side="right"))
+    alive = s.size - lo
+    if alive == 0:
+        return 0.0
+    hi = int(np.searchsorted(s, attained + delta, side="right"))
+    finishing = hi - lo  # end within the look-ahead
+    served = (prefix[hi] - prefix[lo]) - finishing * attained + (s.size - hi) * delta
+    return finishing / served if served > 0 else math.inf
+
+
+def _gittins(job: JobView, view: View) -> tuple:
+    """Tiresias discretised 2D-Gittins: 2D-LAS's queues (and starvation guard), and the
+    Gittins index, highest first, inside a queue."""
+    queue = _las(job, view)[0]
+    return (queue, -gittins_index(view.history, job.attained), job.arrival, job.id)
+
+
 def _srtf_next(t: float, jobs: Sequence[JobView], plan: Mapping[str, tuple[int, ...]]) -> float:
     """SRTF's order moves only on arrivals and completions: running jobs only gain."""
     return math.inf
 
 
-POLICIES: dict[str, tuple[PriorityPolicy, str]] = {
-    "fifo": (PriorityPolicy("fifo", _arrival, False), "FIFO by arrival, non-preemptive"),
+POLICIES: dict[str, tuple[Any, str]] = {
+    "fifo": (PriorityPolicy("fifo", _arrival, False), "FIFO by arrival"),
     "sjf": (
         PriorityPolicy("sjf", _shortest, False, clairvoyant=True),
-        "shortest job first, non-preemptive (clairvoyant)",
+        "shortest job first",
     ),
     "srtf": (
         PriorityPolicy("srtf", _remaining, True, clairvoyant=True, hint=_srtf_next),
-        "shortest remaining time first, preemptive (clairvoyant)",
+        "shortest remaining time first",
     ),
     "las": (
         PriorityPolicy("las", _las, True, hint=_las_next),
-        "Tiresias discretised 2D-LAS with starvation guard, preemptive (event-driven)",
+        "Tiresias discretised 2D-LAS with starvation guard (event-driven)",
+    ),
+    "gittins": (
+        PriorityPolicy("gittins", _gittins, True),
+        "Tiresias discretised 2D-Gittins: 2D-LAS queues, Gittins index learnt from completed "
+        "jobs inside a queue, preemptive (rounds)",
+    ),
+    "gandiva": (Gandiva(), "Gandiva: packing of pairs that gain, plus time slicing (rounds)"),
+    "themis": (
+        PriorityPolicy("themis", _themis, True, clairvoyant=True),
+        "Themis finish-time fairness: largest estimated rho first, leases of one round",
+    ),
+    "allox": (
+        AlloX(),
+        "AlloX: min-cost matching of waiting jobs to (GPU type, position)",
+    ),
+    "optimus": (
+        PriorityPolicy("optimus", _optimus, True, clairvoyant=True, hint=_srtf_next),
+        "Optimus marginal gain with rigid gangs: smallest remaining GPU-time first",
     ),
 }
 

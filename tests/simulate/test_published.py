@@ -1,0 +1,153 @@
+"""Online forms of published schedulers, on workloads whose JCTs are derived by hand."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from optsched.model import gavel, single_server
+from optsched.simulate import SimJob, Workload, simulate
+from optsched.simulate.engine import JobView, ServiceHistory
+from optsched.simulate.policies import POLICIES, _gittins, gittins_index
+from optsched.throughput import gavel_table
+
+R18 = "ResNet-18 (batch size 64)"
+R50 = "ResNet-50 (batch size 64)"
+
+
+def rate(job_type, gpu="v100", k=1):
+    return gavel_table().isolated[(job_type, gpu, k)]
+
+
+def jcts(res):
+    return dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+
+
+def test_the_gittins_index_from_a_history_by_hand():
+    h = ServiceHistory()
+    for v in (100.0, 200.0, 1000.0):
+        h.add(v)
+    # a = 0, delta = 150: one of three ends within 150 (P = 1/3); E[min(S, 150)] =
+    # (100 + 150 + 150) / 3, so the index is (1/3) / (400/3) = 1/400
+    assert gittins_index(h, 0.0, 150.0) == pytest.approx(1 / 400)
+    # a = 150: 200 and 1000 are left; 200 ends within 150 (P = 1/2), E = (50 + 150) / 2
+    assert gittins_index(h, 150.0, 150.0) == pytest.approx(1 / 200)
+    # past every completed job, or no history: no information, index 0
+    assert gittins_index(h, 5000.0, 150.0) == 0.0
+    assert gittins_index(ServiceHistory(), 0.0, 150.0) == 0.0
+
+
+def test_gittins_orders_a_queue_by_index_and_queues_first():
+    h = ServiceHistory()
+    for v in (1000.0, 1100.0, 9000.0):
+        h.add(v)
+    view = SimpleNamespace(time=0.0, history=h)
+
+    def job(name, attained, arrival):
+        return JobView(name, R18, 1, arrival, 1.0, attained, attained, (), arrival)
+
+    # both in queue 0 (under 3250 GPU-s). Gittins with a 3250 look-ahead: a job at
+    # 0 ends within it with P = 2/3; at 950 attained, with P = 2/3 too but a shorter
+    # expected stretch (50, 150, 3250 vs 1000, 1100, 3250): it goes first, although
+    # it arrived later. A job past 3250 GPU-s is in queue 1, behind both.
+    fresh, near, old = job("fresh", 0.0, 0.0), job("near", 950.0, 5.0), job("old", 4000.0, 0.0)
+    order = sorted([fresh, near, old], key=lambda j: _gittins(j, view))
+    assert [j.id for j in order] == ["near", "fresh", "old"]
+
+
+def test_gandiva_packs_a_pair_that_gains_and_unpacks_when_all_fit():
+    # One V100, two jobs: demand exceeds the cluster, and Gavel measured the pair
+    # at fA + fB = 0.52 + 0.81 > 1, so Gandiva packs them from t = 0 (see
+    # test_simulate's co-location test for the numbers): B ends at 100 / fB; A then
+    # fits alone and keeps its GPU without a restart.
+    g = gavel_table().colocated
+    fa = g[(R18, R50, "v100", 1)][0] / rate(R18)
+    fb = g[(R50, R18, "v100", 1)][0] / rate(R50)
+    w = Workload(
+        "pair",
+        (SimJob("A", R18, 1, 1000 * rate(R18), 0.0), SimJob("B", R50, 1, 100 * rate(R50), 0.0)),
+    )
+    res = simulate(w, single_server(1), "gandiva", overhead=0.0)
+    got = jcts(res)
+    assert got["B"] == pytest.approx(100 / fb)
+    assert got["A"] == pytest.approx(100 / fb + 1000 - 100 * fa / fb)
+    assert res.summary["restarts"] == 0
+
+
+def test_gandiva_time_slices_a_pair_that_cannot_share():
+    # Gavel never measured A3C next to ResNet-50 bs128: no packing. Time slicing in
+    # 360 s rounds, least time run first: A runs 0-360; at 360 B (never run) goes
+    # first and ends at 460; A resumes at 460 with 640 s left: ends at 1100.
+    other = "ResNet-50 (batch size 128)"
+    w = Workload(
+        "slice",
+        (
+            SimJob("A", "A3C", 1, 1000 * rate("A3C"), 0.0),
+            SimJob("B", other, 1, 100 * rate(other), 0.0),
+        ),
+    )
+    got = jcts(simulate(w, single_server(1), "gandiva"))
+    assert got == pytest.approx({"A": 1100.0, "B": 460.0})
+
+
+def test_themis_serves_the_job_furthest_behind_its_fair_finish():
+    # One V100, 10 s to (re)start. A (1000 s) from 0, B (100 s) from 100. At 100,
+    # rho_A = (100 + 1000 - 90) / 1000 = 1.01 beats a fresh job's rho_B = 1: A keeps
+    # its lease. At the round end, 360: rho_A = 1.01 still, rho_B = (260 + 100) / 100
+    # = 3.6: B runs 360-470 (10 s restart, 100 s work); A resumes with 650 s left,
+    # and ends at 470 + 10 + 650 = 1130.
+    w = Workload(
+        "two",
+        (SimJob("A", R18, 1, 1000 * rate(R18), 0.0), SimJob("B", R18, 1, 100 * rate(R18), 100.0)),
+    )
+    got = jcts(simulate(w, single_server(1), "themis", overhead=10.0))
+    assert got == pytest.approx({"A": 1130.0, "B": 370.0})
+
+
+def test_allox_matches_jobs_to_the_gpu_type_that_minimises_total_completion():
+    # One V100 and one K80 (a server each); both jobs need 100 s on a V100. X
+    # (Recommendation bs8192) is nearly as fast on the K80 (100 / 0.95 s), Y
+    # (ResNet-18 bs256) is 11.6x slower there. Matching (type, position) slots:
+    # X on K80 and Y on V100, both first, cost 100 / 0.95 + 100; every other
+    # assignment costs more (both on the V100: 100 + 200). FIFO puts X, first in
+    # line, on the faster V100 and leaves Y the K80: 100 + 1163 s.
+    x, y = "Recommendation (batch size 8192)", "ResNet-18 (batch size 256)"
+    w = Workload(
+        "hetero", (SimJob("X", x, 1, 100 * rate(x), 0.0), SimJob("Y", y, 1, 100 * rate(y), 0.0))
+    )
+    cluster = gavel({"v100": 1, "k80": 1}, 1)
+    got = jcts(simulate(w, cluster, "allox"))
+    assert got == pytest.approx({"X": 100 * rate(x) / rate(x, "k80"), "Y": 100.0})
+    fifo = jcts(simulate(w, cluster, "fifo"))
+    assert fifo == pytest.approx({"X": 100.0, "Y": 100 * rate(y) / rate(y, "k80")})
+
+
+def test_optimus_runs_the_smallest_remaining_gpu_time_first():
+    # Two V100s on one server. A needs both for 100 s (200 GPU-s); B and C one each
+    # for 150 s (150 GPU-s). SRTF runs A first (100 s < 150 s): JCTs 100, 250, 250.
+    # Optimus' gain per GPU favours B and C: 150, 150, then A 150-250.
+    lm = "LM (batch size 20)"
+    w = Workload(
+        "gangs",
+        (
+            SimJob("A", lm, 2, 100 * rate(lm, k=2), 0.0),
+            SimJob("B", lm, 1, 150 * rate(lm), 0.0),
+            SimJob("C", lm, 1, 150 * rate(lm), 0.0),
+        ),
+    )
+    c = single_server(2)
+    assert jcts(simulate(w, c, "optimus")) == pytest.approx({"A": 250.0, "B": 150.0, "C": 150.0})
+    assert jcts(simulate(w, c, "srtf")) == pytest.approx({"A": 100.0, "B": 250.0, "C": 250.0})
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_every_policy_runs_a_congested_stream_checked_and_deterministic(name):
+    from optsched.simulate.sources import gavel_generated
+
+    pytest.importorskip("optsched.sources").data_dir()
+    w = gavel_generated(60.0, 60, seed=3)
+    c = gavel({"v100": 2, "p100": 2, "k80": 2}, 2)
+    a = simulate(w, c, name, overhead=5.0, seed=1)
+    b = simulate(w, c, name, overhead=5.0, seed=1)
+    assert a.check.feasible
+    assert a.timeline.events == b.timeline.events
+    assert a.summary["measured_jobs"] == 60
