@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..core import CHECK_TOL, CheckReport, Violations
+from ..model.progress import progress
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
 from .engine import Event, Overhead, constant_overhead
@@ -70,7 +71,7 @@ class _Held:
 
     def advance(self, t: float, rec: JobRecord) -> None:
         """Progress and held time of the stretch up to ``t``; a new stretch starts there."""
-        rec.done += self.rate * max(0.0, t - max(self.since, self.busy_until))
+        rec.done += progress(self.rate, t - self.since, self.busy_until - self.since)
         share = 0.5 if self.partner is not None else 1.0
         rec.seconds_by_type[rec.gpu_type] = rec.seconds_by_type.get(rec.gpu_type, 0.0) + share * (
             t - self.since

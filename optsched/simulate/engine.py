@@ -35,6 +35,7 @@ import numpy as np
 
 from ..core import FLOAT_EPS
 from ..errors import InputError
+from ..model.progress import progress
 from ..model.state import ClusterState
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
@@ -110,7 +111,9 @@ class View:
     attained service up to now) are built on first use, so that a policy that
     needs only the queue does not pay for the running jobs; ``jobs`` is both,
     in arrival order. ``state()`` is a copy of the cluster's state to plan on;
-    ``history`` the service of the jobs completed so far.
+    ``history`` the service of the jobs completed so far; ``round_seconds`` the
+    re-planning period and ``overhead(job)`` the restart cost a move would pay
+    (a scheduler knows its checkpoint-restore cost).
     """
 
     def __init__(
@@ -123,6 +126,8 @@ class View:
         model: ThroughputModel,
         seed: int = 0,
         history: ServiceHistory | None = None,
+        round_seconds: float | None = None,
+        overhead: Callable[[str], float] | None = None,
     ) -> None:
         self.time = time
         self._waiting = waiting
@@ -132,6 +137,12 @@ class View:
         self.model = model
         self.seed = seed
         self.history = history if history is not None else ServiceHistory()
+        self.round_seconds = round_seconds
+        self._overhead = overhead
+
+    def overhead(self, job: str) -> float:
+        """Seconds a (re)start of ``job`` costs."""
+        return self._overhead(job) if self._overhead is not None else 0.0
 
     @cached_property
     def waiting(self) -> tuple[JobView, ...]:
@@ -226,7 +237,7 @@ class _Run:
     began: float = math.nan  # when the job got these GPUs
 
     def left(self, t: float) -> float:
-        return max(0.0, self.left_at_start - self.rate * max(0.0, t - self.start - self.overhead))
+        return max(0.0, self.left_at_start - progress(self.rate, t - self.start, self.overhead))
 
     @property
     def finish(self) -> float:
@@ -282,6 +293,10 @@ def run(
     hinted = _gives_hints(policy) and not slotted
     t_hint = math.inf  # the policy's own next decision time, if it gives one
     history = ServiceHistory()
+
+    def cost_of(jid: str) -> float:
+        return overhead(released[jid])
+
     holder: dict[tuple[int, ...], str] = {}  # GPU set -> the running job that took it
     rerate: set[str] = set()  # running jobs whose partner changed
 
@@ -405,7 +420,10 @@ def run(
             continue  # decisions only at slot boundaries
         if not policy.preemptive and not waiting:
             continue  # nothing to start, and running jobs are never stopped
-        view = View(t, waiting, running_views, state, cluster, model, seed, history)
+        view = View(
+            t, waiting, running_views, state, cluster, model, seed, history, round_seconds,
+            cost_of,
+        )  # fmt: skip
         plan = dict(policy.schedule(view))
         timeline.decisions += 1
         stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]

@@ -12,6 +12,8 @@ consolidated throughput) where the rule finds room.
   winner that already runs on the type it wins keeps its GPUs (no restart),
   and the others are placed on what is left (preemptive policies). Pairs that
   share one GPU set (Gandiva's packing) go as one unit.
+* :func:`upgrade`: a running job moves to a faster type with room when the
+  move pays for its restart within a round (preemptive policies).
 """
 
 from __future__ import annotations
@@ -97,11 +99,47 @@ def fill(view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, 
     return plan
 
 
+def upgrade(
+    view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, rule: Rule
+) -> Plan:
+    """Running jobs that stay put move, in ``order``, to a faster GPU type with room when
+    the move pays for its restart within one round: ``rate_new (R - o) > rate_now R``
+    (``R`` the round, ``o`` the job's restart overhead). Shared GPU sets stay."""
+    r = view.round_seconds
+    if not r or state.free_count() == 0:
+        return plan
+    c, m = view.cluster, view.model
+    for job in order:
+        gpus = plan.get(job.id)
+        if not gpus or gpus != job.gpus or job.id in state.partner:
+            continue
+        own = c.gpu2type[gpus[0]]
+        now = m.throughput(job.job_type, gpus) * r
+        o = view.overhead(job.id)
+        for t in fastest_types(view, job):
+            if t == own:
+                break  # the rest are slower
+            if state.free_count(t) < job.num_gpus:
+                continue
+            if m.consolidated(job.job_type, t, job.num_gpus) * (r - o) <= now:
+                break  # it would not pay; slower types pay less
+            picks = rule(state, job.num_gpus, t)
+            if picks:
+                state.release(job.id)
+                plan[job.id] = state.take(job.id, picks)
+                break
+        if state.free_count() == 0:
+            break
+    return plan
+
+
 def replan(
     view: View,
     order: Sequence[JobView],
     rule: Rule,
     pairs: Mapping[str, JobView] | None = None,
+    *,
+    upgrades: bool = False,
 ) -> Plan:
     """Preemptive: pick the winners in ``order`` by capacity per type, keep the GPUs of
     winners that run on the type they win, then place the other winners on what is left.
@@ -179,4 +217,6 @@ def replan(
         plan[lead.id] = state.take(lead.id, picks)
         if mate is not None:
             plan[mate.id] = state.share(mate.id, lead.id)
+    if upgrades:
+        upgrade(view, [lead for lead, _, _ in units], state, plan, rule)
     return plan

@@ -14,6 +14,8 @@ consolidated throughput) where the rule finds room.
   nobody is preempted and the waiting jobs are placed in priority order;
   otherwise the jobs that win, in priority order, keep the GPUs they hold when
   they already run (no restart), and the rest are placed on what is left.
+  Either way, a running job then moves to a faster GPU type with room when the
+  move pays for its restart within a round.
 
 ``sjf`` and ``srtf`` are clairvoyant: they read each job's remaining work,
 which a real scheduler does not know.
@@ -33,7 +35,7 @@ from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, ServiceHistory, View
-from .placing import best_rate, fill, replan
+from .placing import best_rate, fill, replan, upgrade
 from .published import AlloX, Gandiva, _optimus, _themis
 
 #: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
@@ -73,7 +75,7 @@ class PriorityPolicy:
                 self._next = self.hint(view.time, (*view.waiting, *view.running), plan)
             return plan
         order = sorted((*view.waiting, *view.running), key=lambda j: self.key(j, view))
-        plan = replan(view, order, RULES[self.rule])
+        plan = replan(view, order, RULES[self.rule], upgrades=True)
         if self.hint is not None:  # the next change, on the jobs as the plan leaves them
             self._next = self.hint(view.time, order, plan)
         return plan
@@ -86,7 +88,12 @@ class PriorityPolicy:
             return None
         order = sorted(view.waiting, key=lambda j: self.key(j, view))
         plan = fill(view, order, state, dict(state.held), RULES[self.rule])
-        return plan if all(j.id in plan for j in order) else None
+        if not all(j.id in plan for j in order):
+            return None
+        if state.free_count():  # room left: running jobs may move up to faster types
+            running = sorted(view.running, key=lambda j: self.key(j, view))
+            upgrade(view, running, state, plan, RULES[self.rule])
+        return plan
 
     def with_rule(self, rule: str) -> PriorityPolicy:
         return PriorityPolicy(

@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 
 from ...core import CHECK_TOL, CheckReport, Violations
+from ...model.progress import progress
 from .instance import NAME, TimeslotInstance, TimeslotObjective
 from .solution import Run, TimeslotSolution
 
@@ -70,7 +71,7 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
 
     delta = instance.slot_seconds
     completion: dict[str, float] = {}
-    progress: dict[str, float] = {}
+    fraction: dict[str, float] = {}
     for job in instance.jobs:
         runs = by_job.get(job.id, {})
         done, finished = 0.0, None
@@ -78,16 +79,15 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
             run = runs[slot]
             prev = runs.get(slot - 1)
             restart = prev is None or (prev.gpu_type, prev.gpus) != (run.gpu_type, run.gpus)
-            seconds = delta - (instance.restart_overhead if restart else 0.0)
             if run.gpus is not None and instance.locality:
                 rate = instance.model.isolated(job.job_type, run.gpus)
             else:
                 rate = instance.rate(job.id, run.gpu_type)
-            done += rate * seconds
+            done += progress(rate, delta, instance.restart_overhead if restart else 0.0)
             if done >= job.work * (1 - CHECK_TOL):
                 finished = slot
                 break
-        progress[job.id] = min(done / job.work, 1.0)
+        fraction[job.id] = min(done / job.work, 1.0)
         if finished is None:
             bad.add("incomplete", 1.0 - done / job.work, f"job {job.id!r}")
         else:
@@ -104,5 +104,5 @@ def check(instance: TimeslotInstance, solution: TimeslotSolution) -> CheckReport
             (completion[j.id] - j.release * delta) / instance.ideal_time[j.id]
             for j in instance.jobs
         )
-    details = {"completion": completion, "progress": progress}
+    details = {"completion": completion, "progress": fraction}
     return CheckReport(NAME, objective, bad.freeze(), details)

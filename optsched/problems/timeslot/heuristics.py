@@ -1,8 +1,8 @@
-"""Solver-free timeslot schedules (used as warm starts and as baselines)."""
+"""Solver-free timeslot schedules: the warm start, and the baselines (the simulator's
+online policies run over the instance)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -99,13 +99,9 @@ def greedy_srtf(instance: TimeslotInstance) -> TimeslotSolution:
 
 
 # ---------------------------------------------------------------- baselines
-# A slot-by-slot simulator and the published policies as priority rules.
-
-#: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
-TIRESIAS_QUEUES = (3250.0, 7200.0, 18000.0)
-#: Tiresias' Gittins look-ahead (GPU-seconds) and starvation factor.
-TIRESIAS_GITTINS_DELTA = 3250.0
-STARVE_FACTOR = 3.0
+# The published policies are the simulator's online policies, run over the instance
+# slot by slot (``online_method``). Gavel's max-min fairness LP still runs on the
+# slot loop below, until the LP policies join the simulator.
 
 
 @dataclass
@@ -181,176 +177,6 @@ def simulate(instance: TimeslotInstance, policy: Policy) -> tuple[TimeslotSoluti
             runs.append(Run(job.id, slot, t, g))
     unfinished = [j.id for j in instance.jobs if st.left[j.id] > FLOAT_EPS * j.work]
     return TimeslotSolution(tuple(runs)), unfinished
-
-
-def fastest(instance: TimeslotInstance, job: TimeslotJob) -> list[str]:
-    return sorted(instance.pools[job.id], key=lambda t: -instance.rate(job.id, t))
-
-
-def _best_rate(instance: TimeslotInstance, job: TimeslotJob) -> float:
-    return max(instance.rate(job.id, t) for t in instance.pools[job.id])
-
-
-def fifo(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """FIFO: by release slot, then input order; each job on its fastest type with room."""
-    order = sorted(active, key=lambda j: (j.release, instance.job_index[j.id]))
-    return [(j.id, fastest(instance, j)) for j in order]
-
-
-def sjf(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """SJF, non-preemptive: running jobs keep their type; free GPUs go to the shortest
-    waiting jobs (total work at the best rate)."""
-    running = [j for j in active if st.last[j.id] is not None]
-    waiting = sorted(
-        (j for j in active if st.last[j.id] is None),
-        key=lambda j: (j.work / _best_rate(instance, j), instance.job_index[j.id]),
-    )
-    return [(j.id, [st.last[j.id]]) for j in running] + [
-        (j.id, fastest(instance, j)) for j in waiting
-    ]
-
-
-def srtf(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """SRTF, preemptive: shortest remaining time (work left at the best rate) first."""
-    order = sorted(
-        active, key=lambda j: (st.left[j.id] / _best_rate(instance, j), instance.job_index[j.id])
-    )
-    return [(j.id, fastest(instance, j)) for j in order]
-
-
-def _queue(service: float) -> int:
-    return sum(service >= q for q in TIRESIAS_QUEUES)
-
-
-def _starving(st: State, job: TimeslotJob) -> bool:
-    return (
-        st.waiting[job.id] > 0
-        and st.waiting[job.id] >= STARVE_FACTOR * max(st.executed[job.id], 1.0)
-        and job.id in st.started
-    )
-
-
-def tiresias_las(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """Tiresias discretised 2D-LAS (Gu et al., NSDI'19).
-
-    Attained service ``a_j = g_j x seconds run``; queues split at 3250, 7200
-    and 18000 GPU-seconds (Tiresias' simulator); lower queues first, FIFO
-    inside a queue. Starvation guard: a started job waiting at least
-    ``STARVE_FACTOR`` times its executed time is promoted to queue 0.
-    """
-
-    def key(j: TimeslotJob) -> tuple[int, int, int]:
-        q = 0 if _starving(st, j) else _queue(st.service[j.id])
-        return (q, j.release, instance.job_index[j.id])
-
-    return [(j.id, fastest(instance, j)) for j in sorted(active, key=key)]
-
-
-def gittins_index(samples: np.ndarray, attained: float, delta: float) -> float:
-    """Gittins index of a job with ``attained`` service, from service ``samples``.
-
-    Tiresias' estimate: ``P(S - a <= delta | S > a) / E[min(S - a, delta) | S > a]``.
-    """
-    alive = samples[samples > attained]
-    if alive.size == 0:
-        return math.inf  # past every sample: expected to finish now
-    p = np.mean(alive - attained <= delta)
-    e = np.mean(np.minimum(alive - attained, delta))
-    return float(p / e) if e > 0 else math.inf
-
-
-def tiresias_gittins(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """Tiresias discretised 2D-Gittins: queues as 2D-LAS, Gittins index inside a queue.
-
-    The service distribution is the instance's own jobs' GPU-time at their best
-    rate (Tiresias uses the cluster's history); look-ahead 3250 GPU-seconds.
-    """
-    samples = np.array([j.num_gpus * j.work / _best_rate(instance, j) for j in instance.jobs])
-
-    def key(j: TimeslotJob) -> tuple[int, float, int]:
-        q = 0 if _starving(st, j) else _queue(st.service[j.id])
-        return (
-            q,
-            -gittins_index(samples, st.service[j.id], TIRESIAS_GITTINS_DELTA),
-            instance.job_index[j.id],
-        )
-
-    return [(j.id, fastest(instance, j)) for j in sorted(active, key=key)]
-
-
-def themis(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """Themis finish-time fairness, greedy: largest estimated rho first.
-
-    ``rho_j = (elapsed_j + left_j / rate_j) / T^id_j`` with ``elapsed`` the time
-    since release and the best rate; the jobs furthest behind their fair finish
-    time are offered GPUs first (Themis' auction with ``f = 0``, all apps bid).
-    """
-    delta = instance.slot_seconds
-
-    def rho(j: TimeslotJob) -> float:
-        elapsed = (st.slot - j.release) * delta
-        return (elapsed + st.left[j.id] / _best_rate(instance, j)) / instance.ideal_time[j.id]
-
-    order = sorted(active, key=lambda j: (-rho(j), instance.job_index[j.id]))
-    return [(j.id, fastest(instance, j)) for j in order]
-
-
-def optimus(instance: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-    """Optimus-style marginal gain: the largest drop in remaining time per GPU first.
-
-    Running job ``j`` on type ``t`` for a slot removes ``Delta rho_jt`` of its
-    work, i.e. ``Delta rho_jt / rho*_j`` seconds of remaining time at its best
-    rate ``rho*_j``; the gain per GPU is that over ``g_j``. (Optimus adds
-    workers to jobs by marginal gain; with gang sizes fixed, the choice is which
-    (job, type) pairs run.) Pairs are taken by decreasing gain.
-    """
-    delta = instance.slot_seconds
-    pairs = []
-    for j in active:
-        best = _best_rate(instance, j)
-        for t in instance.pools[j.id]:
-            done = min(st.left[j.id], instance.rate(j.id, t) * delta)
-            pairs.append((-(done / best) / j.num_gpus, instance.job_index[j.id], j.id, t))
-    pairs.sort()
-    seen: set[str] = set()
-    out = []
-    for _, _, jid, _t in pairs:
-        if jid not in seen:
-            seen.add(jid)
-            ranked = sorted(
-                instance.pools[jid], key=lambda t: -min(st.left[jid], instance.rate(jid, t) * delta)
-            )
-            out.append((jid, ranked))
-    return out
-
-
-def allox_policy(instance: TimeslotInstance) -> Policy:
-    """AlloX (Le et al., EuroSys'20): min-cost matching of jobs to (type, position).
-
-    Each GPU type ``t`` holds ``G_t`` GPUs; position ``k`` from the end on type
-    ``t`` costs ``k p_jt`` (``p_jt`` the job's remaining time on ``t``), the
-    matching minimises total completion time (``linear_sum_assignment``), and
-    the order it implies per type is run. Deviations: a job's gang of ``g_j``
-    GPUs is treated as ``g_j`` units of the type's capacity; the matching is
-    recomputed every slot on the active jobs (Gavel recomputes per round).
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    def policy(inst: TimeslotInstance, st: State, active: list[TimeslotJob]):  # type: ignore[no-untyped-def]
-        types = list(inst.cluster.gpu_types)
-        n = len(active)
-        cols = [(t, k) for t in types for k in range(1, n + 1)]
-        cost = np.full((n, len(cols)), 1e18)
-        for a, j in enumerate(active):
-            for c, (t, k) in enumerate(cols):
-                if t in inst.pools[j.id]:
-                    cost[a, c] = k * st.left[j.id] / inst.rate(j.id, t)
-        rows, picked = linear_sum_assignment(cost)
-        # Position k counts from the end: larger k runs earlier on its type.
-        order = sorted(zip(rows, picked), key=lambda rc: -cols[rc[1]][1])
-        return [(active[r].id, [cols[c][0]] + fastest(inst, active[r])) for r, c in order]
-
-    return policy
 
 
 def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
@@ -436,37 +262,54 @@ def gavel_mmf_policy(instance: TimeslotInstance) -> Policy:
     return counted
 
 
+def online_method(policy: str) -> Callable[[TimeslotInstance, SolveOptions], MethodOutput]:
+    """A method that runs the simulator's online ``policy`` over the instance, with
+    decisions at slot boundaries (:mod:`optsched.simulate.slots`): one implementation
+    of each rule, online and offline."""
+
+    def method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
+        from ...simulate.slots import run_on_instance
+
+        solution, unfinished = run_on_instance(inst, policy, seed=opts.seed or 0)
+        return _within_horizon(solution, unfinished)
+
+    return method
+
+
+def _within_horizon(solution: TimeslotSolution, unfinished: list[str]) -> MethodOutput:
+    if unfinished:  # the policy ran out of horizon: no feasible schedule
+        return MethodOutput(
+            Status.ERROR,
+            None,
+            message=(
+                f"policy left {len(unfinished)} job(s) unfinished at the horizon "
+                f"({', '.join(unfinished[:5])})"
+            ),
+        )
+    return MethodOutput(Status.FEASIBLE, solution)
+
+
 def _policy_method(
     make: Callable[[TimeslotInstance], Policy],
 ) -> Callable[[TimeslotInstance, SolveOptions], MethodOutput]:
-    """A method that runs the policy ``make(instance)`` over the horizon."""
+    """A method that runs the slot policy ``make(instance)`` over the horizon."""
 
     def method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
-        solution, unfinished = simulate(inst, make(inst))
-        if unfinished:  # the policy ran out of horizon: no feasible schedule
-            return MethodOutput(
-                Status.ERROR,
-                None,
-                message=(
-                    f"policy left {len(unfinished)} job(s) unfinished at the horizon "
-                    f"({', '.join(unfinished[:5])})"
-                ),
-            )
-        return MethodOutput(Status.FEASIBLE, solution)
+        return _within_horizon(*simulate(inst, make(inst)))
 
     return method
 
 
 # Methods (declared in the family record, ``optsched/problems/timeslot/__init__.py``).
-fifo_method = _policy_method(lambda inst: fifo)
-sjf_method = _policy_method(lambda inst: sjf)
-srtf_method = _policy_method(lambda inst: srtf)
-tiresias_las_method = _policy_method(lambda inst: tiresias_las)
-tiresias_gittins_method = _policy_method(lambda inst: tiresias_gittins)
+fifo_method = online_method("fifo")
+sjf_method = online_method("sjf")
+srtf_method = online_method("srtf")
+tiresias_las_method = online_method("las")
+tiresias_gittins_method = online_method("gittins")
+themis_method = online_method("themis")
+allox_method = online_method("allox")
+optimus_method = online_method("optimus")
 gavel_mmf_method = _policy_method(gavel_mmf_policy)
-themis_method = _policy_method(lambda inst: themis)
-allox_method = _policy_method(allox_policy)
-optimus_method = _policy_method(lambda inst: optimus)
 
 
 def greedy_method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
