@@ -47,6 +47,7 @@ class TraceJob:
     num_gpus: int
     job_type: str | None = None
     work: float | None = None
+    gpu_types: tuple[str, ...] = ()  # the GPU types it may use, where the trace says
 
 
 def _sorted(jobs: list[TraceJob]) -> tuple[TraceJob, ...]:
@@ -177,3 +178,55 @@ def openb(
                 continue  # only undisclosed models allowed
             pods.append((g, spec))
     return nodes, pods
+
+
+@lru_cache(maxsize=2)
+def openb_jobs(variant: str = "default") -> tuple[TraceJob, ...]:
+    """Alibaba openb pods that use whole GPUs, as jobs: arrival at ``creation_time`` (from
+    the first), duration ``deletion_time - scheduled_time`` (an approximate lifetime, as
+    the data README warns), GPUs ``num_gpu``, and the allowed types of ``gpu_spec``.
+
+    Pods with no GPU or a fraction of one (``gpu_milli < 1000``) are not whole-GPU
+    jobs and are left out, as are pods allowed only on undisclosed GPU models and
+    pods with no positive lifetime; :func:`openb_counts` says how many of each.
+    """
+    return _openb_jobs(variant)[0]
+
+
+def openb_counts(variant: str = "default") -> dict[str, int]:
+    """How many pods :func:`openb_jobs` kept and left out, by reason."""
+    return dict(_openb_jobs(variant)[1])
+
+
+@lru_cache(maxsize=2)
+def _openb_jobs(variant: str) -> tuple[tuple[TraceJob, ...], tuple[tuple[str, int], ...]]:
+    path = data_dir() / "traces" / "alibaba-gpu-v2023-openb" / f"openb_pod_list_{variant}.csv"
+    if not path.exists():
+        raise InputError(f"alibaba: no pod list {variant!r} ({path.name} not found)")
+    counts = dict.fromkeys(("pods", "kept", "no_gpu", "fractional", "undisclosed", "no_life"), 0)
+    rows = []
+    with open(path) as fh:
+        for r in csv.DictReader(fh):
+            counts["pods"] += 1
+            g = int(r["num_gpu"])
+            if g < 1:
+                counts["no_gpu"] += 1
+                continue
+            if g == 1 and int(r["gpu_milli"]) < 1000:
+                counts["fractional"] += 1
+                continue
+            spec = tuple(
+                sorted({OPENB_TYPES[s] for s in r["gpu_spec"].split("|") if s in OPENB_TYPES})
+            )
+            if r["gpu_spec"] and not spec:
+                counts["undisclosed"] += 1
+                continue
+            life = float(r["deletion_time"] or 0) - float(r["scheduled_time"] or 0)
+            if life <= 0:
+                counts["no_life"] += 1
+                continue
+            rows.append((float(r["creation_time"]), life, g, spec))
+            counts["kept"] += 1
+    t0 = min((r[0] for r in rows), default=0.0)
+    jobs = _sorted([TraceJob(t - t0, d, g, gpu_types=spec) for t, d, g, spec in rows])
+    return jobs, tuple(counts.items())

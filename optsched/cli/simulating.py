@@ -24,7 +24,8 @@ from .common import (
 CLUSTER_HELP = (
     "gavel:V:P:K[:G] (V100, P100, K80 counts; G GPUs per server, default 4), "
     "homogeneous:R:S:G[:TYPE] (racks, servers per rack, GPUs per server), "
-    "nvswitch:R:S[:TYPE], philly (its real machine list), or a cluster JSON file"
+    "nvswitch:R:S[:TYPE], philly (its real machine list), alibaba (openb's GPU nodes, "
+    "from $OPTSCHED_DATA), or a cluster JSON file"
 )
 
 
@@ -66,11 +67,15 @@ def parse_cluster(spec: str) -> Any:
         return nvswitch_pod(r, s, args[2] if len(args) > 2 else "a100")
     if name == "philly" and not args:
         return philly()
+    if name == "alibaba" and not args:
+        from ..simulate.sources import alibaba_cluster
+
+        return alibaba_cluster()
     raise InputError(f"--cluster must be {CLUSTER_HELP}; got {spec!r}")
 
 
 def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
-    """A trace file, or a named source: ``philly``, ``helios``, ``itp`` (from
+    """A trace file, or a named source: ``philly``, ``helios``, ``itp``, ``alibaba`` (from
     ``$OPTSCHED_DATA``) or ``gavel-generated:LAM:N``."""
     from ..simulate.sources import TRACES, gavel_generated, trace_workload
     from ..simulate.workload import parse_measure, read_gavel_trace
@@ -127,14 +132,14 @@ def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) ->
     events = read_timeline(Path(args.check_timeline))
     model = None
     if args.semantics == "gavel":
-        from ..simulate.gavel import TypeLevelModel
+        from ..simulate.gavel import packed_model
 
-        model = TypeLevelModel(cluster)
+        model = packed_model(cluster)
     report, _ = check_timeline(
         workload,
         cluster,
         events,
-        model=model,  # type: ignore[arg-type]
+        model=model,
         overhead=constant_overhead(args.restart_overhead),
         until_measured=args.semantics == "gavel",
     )

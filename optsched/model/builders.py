@@ -171,6 +171,34 @@ def philly(
     return Cluster(name, tuple(racks), tuple(servers))
 
 
+def from_nodes(
+    name: str,
+    nodes: list[tuple[str, int, str]],
+    *,
+    servers_per_rack: int = 16,
+    nic_bandwidth: float = NIC_GBPS["25GbE"],
+) -> Cluster:
+    """A cluster from a trace's node list ``(id, GPUs, GPU type)``: servers of one type
+    and size share racks, ``servers_per_rack`` at a time, in list order (traces do not
+    publish their rack layout)."""
+    racks: list[Rack] = []
+    servers: list[Server] = []
+    groups: dict[tuple[str, int], list[str]] = {}
+    for sid, num, gtype in nodes:
+        groups.setdefault((gtype, num), []).append(sid)
+    for (gtype, num), ids in sorted(groups.items()):
+        kind, bw = _link(gtype)
+        for i, sid in enumerate(ids):
+            if i % servers_per_rack == 0:
+                racks.append(
+                    Rack(
+                        f"{gtype}x{num}-r{i // servers_per_rack}", servers_per_rack * nic_bandwidth
+                    )
+                )
+            servers.append(Server(sid, racks[-1].id, gtype, num, kind, bw, nic_bandwidth))
+    return Cluster(name, tuple(racks), tuple(servers))
+
+
 def single_server(num_gpus: int, gpu_type: str = "v100", name: str | None = None) -> Cluster:
     """One server (handy for tests and for Saturn-style nodes)."""
     return homogeneous(1, 1, num_gpus, gpu_type, name=name or f"{num_gpus}x{gpu_type}-server")

@@ -104,6 +104,8 @@ def trace(source: str, vc: str | None, seed: int) -> tuple[sources.TraceJob, ...
         return sources.helios()
     if source == "gavel":
         return sources.gavel_msr(vc or "6214e9", seed % 5)
+    if source == "alibaba":
+        return sources.openb_jobs(vc or "default")
     raise InputError(f"unknown trace source {source!r}")
 
 

@@ -71,7 +71,7 @@ def simulate(
         raise InputError(f"semantics must be default or gavel, got {semantics!r}")
     start = time.perf_counter()
     if semantics == "gavel":
-        from .gavel import GAVEL_ROUND, TypeLevelModel, run_gavel
+        from .gavel import GAVEL_ROUND, packed_model, run_gavel
 
         name = policy if isinstance(policy, str) else policy.name
         if overhead:
@@ -81,7 +81,7 @@ def simulate(
         )
         timeline = Timeline(out.events, out.rounds)
         wall = time.perf_counter() - start
-        check_model: Any = TypeLevelModel(cluster)
+        check_model: Any = packed_model(cluster)
         cost = constant_overhead(0.0)
     else:
         model = model or ThroughputModel(cluster)

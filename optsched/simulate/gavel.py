@@ -12,7 +12,9 @@ sets. These do what Gavel's simulator does (stanford-futuredata/gavel,
   the next arrival.
 * **Arrivals** join at the end of the round in which they arrive.
 * **Type-level placement**: a job runs on GPU types, never on concrete GPUs;
-  its throughput is the consolidated one of Gavel's measured table. No
+  its throughput is the consolidated one: Gavel's measured table where it
+  has the entry, the throughput model's consolidated value elsewhere (other
+  GPU types, such as Philly's P40s, and gang sizes Gavel did not measure). No
   locality, no interference for single jobs, **no restart cost**.
 * **Allocation resets.** A policy's allocation is recomputed only when jobs
   came or went *and* at least ``reset_seconds`` (1,920 s, Gavel's
@@ -24,7 +26,9 @@ sets. These do what Gavel's simulator does (stanford-futuredata/gavel,
   fits; the queue then takes types while some type has room, stopping at the
   first job that fits none. A job keeps its type until it completes. As the
   code runs (not as its comments say), the type is the *last* open type in
-  sorted order (``v100`` while it has room, then ``p100``, then ``k80``); the
+  sorted order (``v100`` while it has room, then ``p100``, then ``k80``;
+  Gavel sorts its worker types by name, and so do these semantics on any
+  cluster); the
   random draw (``random.Random`` seeded with ``seed``) only picks which entry
   leaves the open list when a type runs out, so a full type can stay open and
   be over-allocated, and its extra jobs wait. Reproduced as it runs, since the
@@ -42,17 +46,16 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from ..errors import InputError
 from ..model.topology import Cluster
-from ..throughput.measured import gavel_table
+from ..throughput.model import ThroughputModel
 from .engine import Event
 from .workload import SimJob, Workload
 
 GAVEL_ROUND = 360.0
 GAVEL_RESET = 1920.0
-#: Gavel's worker types, in its sorted order.
-GAVEL_TYPES = ("k80", "p100", "v100")
 
 
 @dataclass
@@ -64,18 +67,6 @@ class GavelResult:
     rounds: int
     end: float
     events: list[Event]
-
-
-class TypeLevelModel:
-    """Gavel's throughputs: the consolidated value of the GPU type, whatever the GPU set."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.table = gavel_table()
-
-    def throughput(self, job_type: str, gpus: tuple[int, ...], partner: str | None = None) -> float:
-        t = self.cluster.gpu2type[gpus[0]]
-        return self.table.isolated.get((job_type, t, len(gpus)), 0.0)
 
 
 class _Fifo:
@@ -141,7 +132,8 @@ def _choose(
     last reset; equal keys keep arrival order. A job runs if its gang still fits.
     """
     chosen = []
-    entries: dict[str, list[tuple[float, float, int]]] = {wt: [] for wt in GAVEL_TYPES}
+    types = sorted(capacity)
+    entries: dict[str, list[tuple[float, float, int]]] = {wt: [] for wt in types}
     for k in active:  # arrival order, as Gavel's priority dicts
         wt = alloc.get(k)
         if wt is None:
@@ -149,7 +141,7 @@ def _choose(
         total = worker_time[wt]
         share = job_time[k][wt] / total if total > 0 else 0.0
         entries[wt].append((1.0 / share if share > 0 else 1e9, deficit[k][wt], k))
-    for wt in GAVEL_TYPES:
+    for wt in types:
         ranked = entries[wt]
         ranked.sort(key=lambda e: (e[0], e[1]), reverse=True)
         left = capacity[wt]
@@ -161,14 +153,9 @@ def _choose(
     return chosen
 
 
-def gavel_capacity(cluster: Cluster) -> dict[str, int]:
-    """GPUs per Gavel worker type; a cluster with other types cannot run Gavel's semantics."""
-    other = [t for t in cluster.gpu_types if t not in GAVEL_TYPES]
-    if other:
-        raise InputError(
-            f"--semantics gavel needs a cluster of {', '.join(GAVEL_TYPES)} GPUs, got {other[0]!r}"
-        )
-    return {t: cluster.capacity(t) for t in GAVEL_TYPES}
+def packed_model(cluster: Cluster) -> ThroughputModel:
+    """Throughputs under these semantics: the consolidated one, whatever the GPU set."""
+    return ThroughputModel(cluster, locality=False)
 
 
 def run_gavel(
@@ -184,19 +171,22 @@ def run_gavel(
     there too); each completed job's completion time."""
     if policy != "fifo":
         raise InputError(f"--semantics gavel runs policy fifo so far, got {policy!r}")
-    capacity = gavel_capacity(cluster)
-    table = gavel_table()
+    types = tuple(sorted(cluster.gpu_types))  # Gavel's worker types, sorted by name
+    capacity = {t: cluster.capacity(t) for t in types}
+    model = packed_model(cluster)
     jobs = workload.jobs
     rates: dict[int, dict[str, float]] = {}
     for k, job in enumerate(jobs):
         rates[k] = {
-            t: table.isolated.get((job.job_type, t, job.num_gpus), 0.0) if capacity[t] else 0.0
-            for t in GAVEL_TYPES
+            t: model.consolidated(job.job_type, t, job.num_gpus)
+            if model.runs_on(job.job_type, t) and capacity[t] >= job.num_gpus
+            else 0.0
+            for t in types
         }
-        if not any(r > 0 and capacity[t] >= job.num_gpus for t, r in rates[k].items()):
+        if not any(r > 0 for r in rates[k].values()):
             raise InputError(
-                f"job {job.id!r}: Gavel's table has no throughput of {job.job_type!r} at "
-                f"{job.num_gpus} GPU(s) on a type of this cluster with room for it"
+                f"job {job.id!r}: {job.num_gpus} GPU(s) of {job.job_type!r} fit no GPU type "
+                f"of cluster {cluster.name!r}"
             )
     steps = {k: float(job.work) for k, job in enumerate(jobs)}
     done = dict.fromkeys(steps, 0.0)
@@ -214,16 +204,18 @@ def run_gavel(
     # at half a round), time per type, and deficits, as in ``_update_priorities``
     half = round_seconds / 2.0
     job_time: dict[int, dict[str, float]] = {}
-    worker_time = dict.fromkeys(GAVEL_TYPES, 0.0)
+    worker_time = dict.fromkeys(types, 0.0)
     deficit: dict[int, dict[str, float]] = {}
     round_start: float | None = None
     round_end: float | None = None
-    by_type = {t: list(cluster.type2gpus.get(t, ())) for t in GAVEL_TYPES}
+    by_type = {t: list(cluster.type2gpus.get(t, ())) for t in types}
     gpu_type = cluster.gpu2type
     batch: list[Event] = []  # stops, completions and arrivals since the last round began
     # Gavel stops once the measured jobs are done (``is_done(jobs_to_complete)``)
     measured = {j.id for j in workload.measured}
-    while not measured.issubset(completions):
+    left_to_measure = len(measured)
+    event = partial(tuple.__new__, Event)  # an Event without its keyword wrapper: many
+    while left_to_measure:
         if nxt >= len(jobs) and not last_round:
             last_reset = 0.0  # nothing ran and nothing comes: Gavel forces a reset
         if last_round:
@@ -241,24 +233,25 @@ def run_gavel(
                 worker_time[wt] += ran
                 if steps[k] - done[k] <= 0:
                     completions[jobs[k].id] = finish
-                    batch.append(Event(finish, "complete", jobs[k].id))
+                    left_to_measure -= jobs[k].id in measured
+                    batch.append(event((finish, "complete", jobs[k].id, ())))
                     del active[k], job_time[k], deficit[k]
                     need_update = True
                 else:
-                    batch.append(Event(finish, "stop", jobs[k].id))
+                    batch.append(event((finish, "stop", jobs[k].id, ())))
             last_round = []
         elif nxt < len(jobs):
             t = max(t, jobs[nxt].arrival)
         while nxt < len(jobs) and jobs[nxt].arrival <= t:
             active[nxt] = jobs[nxt]
-            job_time[nxt] = dict.fromkeys(GAVEL_TYPES, half)
-            deficit[nxt] = dict.fromkeys(GAVEL_TYPES, 0.0)
-            batch.append(Event(jobs[nxt].arrival, "arrive", jobs[nxt].id))
+            job_time[nxt] = dict.fromkeys(types, half)
+            deficit[nxt] = dict.fromkeys(types, 0.0)
+            batch.append(event((jobs[nxt].arrival, "arrive", jobs[nxt].id, ())))
             nxt += 1
             need_update = True
         if need_update and (t - last_reset >= reset_seconds or last_reset == 0.0):
             elapsed = t - last_reset
-            for wt in GAVEL_TYPES:  # ``_reset_time_run_so_far``, on the old allocation
+            for wt in types:  # ``_reset_time_run_so_far``, on the old allocation
                 worker_time[wt] = 0.0
                 for k in job_time:
                     should = elapsed if alloc.get(k) == wt else 0.0
@@ -290,7 +283,7 @@ def run_gavel(
             rate = rates[k][wt]
             n = min(float(int(rate * round_seconds)), steps[k] - done[k])
             last_round.append((t + n / rate, k, wt, n))
-            events.append(Event(t, "start", jobs[k].id, held[k]))
+            events.append(event((t, "start", jobs[k].id, held[k])))
         if last_round:
             rounds += 1
             idle = 0

@@ -1,6 +1,8 @@
 """Named workloads: real traces from ``$OPTSCHED_DATA`` and Gavel-style generated streams.
 
-* ``philly``, ``helios``, ``itp``: every job of the trace (Philly: 82,247 jobs),
+* ``philly``, ``helios``, ``itp``, ``alibaba``: every job of the trace (Philly:
+  82,247 jobs; Alibaba: the openb pods that use whole GPUs, with their allowed
+  GPU types, and lifetimes as durations, see :func:`optsched.sources.openb_jobs`),
   with its real arrival and gang size (up to 128 GPUs). Traces do not name job
   types, so each job draws one of Gavel's measured types for its size (seeded;
   :func:`optsched.problems.common.typed`). Its work is its trace duration at
@@ -27,7 +29,16 @@ from ..throughput.jobtypes import default_catalog
 from ..throughput.model import ThroughputModel
 from .workload import SimJob, Workload
 
-TRACES = ("philly", "helios", "itp")
+TRACES = ("philly", "helios", "itp", "alibaba")
+
+
+def alibaba_cluster() -> Cluster:
+    """Alibaba openb's GPU nodes of disclosed models (625 nodes, 1,508 GPUs: T4, P100,
+    V100, A10), racks of 16 alike nodes (the trace gives no rack layout)."""
+    from ..model.builders import from_nodes
+
+    nodes, _ = sources.openb()
+    return from_nodes("alibaba-openb", nodes)
 
 
 def reference_type(cluster: Cluster) -> str:
@@ -44,12 +55,26 @@ def trace_workload(name: str, cluster: Cluster, seed: int = 0) -> Workload:
     ref = reference_type(cluster)
     t0 = raw[0].arrival if raw else 0.0
     jobs = []
+    present = set(cluster.gpu_types)
     for k, tj in enumerate(raw):
         jt = typed(tj, rng)
         rate = model.consolidated(jt, ref, tj.num_gpus)
         work = max(tj.duration, 1.0) * rate
-        jobs.append(SimJob(f"j{k}", jt, tj.num_gpus, work, tj.arrival - t0))
-    return Workload(name, tuple(jobs), source=f"trace:{name}")
+        allowed = tuple(t for t in tj.gpu_types if t in present)
+        if tj.gpu_types and not allowed:
+            raise InputError(
+                f"job j{k}: may use only {', '.join(tj.gpu_types)} GPUs, which cluster "
+                f"{cluster.name!r} has none of"
+            )
+        jobs.append(SimJob(f"j{k}", jt, tj.num_gpus, work, tj.arrival - t0, 1.0, allowed))
+    source = f"trace:{name}"
+    if name == "alibaba":
+        c = sources.openb_counts()
+        source += (
+            f" ({c['kept']} whole-GPU pods of {c['pods']}; left out: {c['fractional']} "
+            f"fractional, {c['no_gpu']} without GPU, {c['no_life']} without a lifetime)"
+        )
+    return Workload(name, tuple(jobs), source=source)
 
 
 def philly_durations() -> np.ndarray:

@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
+from helpers import have_data
 
 from optsched.model import gavel, single_server
 from optsched.simulate import SimJob, Workload, simulate
@@ -139,13 +140,26 @@ def test_optimus_runs_the_smallest_remaining_gpu_time_first():
     assert jcts(simulate(w, c, "srtf")) == pytest.approx({"A": 100.0, "B": 250.0, "C": 250.0})
 
 
+def congested_stream(n=60, seed=3):
+    """Jobs of Gavel's measured types, gangs of 1, 2 and 4, arriving faster than a
+    12-GPU cluster serves them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    table = gavel_table()
+    types = sorted({k[0] for k in table.isolated if k[1] == "v100" and k[2] == 4})
+    jobs, t = [], 0.0
+    for k in range(n):
+        jt, g = types[int(rng.integers(len(types)))], int(rng.choice([1, 1, 2, 4]))
+        jobs.append(SimJob(f"j{k}", jt, g, float(rng.exponential(1800)) * rate(jt, k=g), t))
+        t += float(rng.exponential(60))
+    return Workload("congested", tuple(jobs))
+
+
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_every_policy_runs_a_congested_stream_checked_and_deterministic(name):
-    from optsched.simulate.sources import gavel_generated
-
-    pytest.importorskip("optsched.sources").data_dir()
-    w = gavel_generated(60.0, 60, seed=3)
-    c = gavel({"v100": 2, "p100": 2, "k80": 2}, 2)
+    w = congested_stream()
+    c = gavel({"v100": 4, "p100": 4, "k80": 4}, 2)
     a = simulate(w, c, name, overhead=5.0, seed=1)
     b = simulate(w, c, name, overhead=5.0, seed=1)
     assert a.check.feasible
@@ -213,3 +227,23 @@ def test_timeslot_baselines_are_the_online_policies_run_slot_by_slot():
             math.ceil(done[j.id] / 360.0 - 1e-9) * 360.0 - j.release * 360.0 for j in jobs
         )
         assert res.objective == pytest.approx(expected), policy
+
+
+@pytest.mark.skipif(not have_data(), reason="needs the raw traces ($OPTSCHED_DATA)")
+def test_the_alibaba_workload_keeps_whole_gpu_pods_and_says_what_it_left_out():
+    from optsched import sources
+    from optsched.simulate.sources import alibaba_cluster, trace_workload
+
+    cluster = alibaba_cluster()
+    assert cluster.num_gpus == 1508 and set(cluster.gpu_types) == {"a10", "p100", "t4", "v100"}
+    counts = sources.openb_counts()
+    w = trace_workload("alibaba", cluster)
+    assert len(w.jobs) == counts["kept"]
+    assert (
+        counts["kept"] + sum(v for k, v in counts.items() if k not in ("pods", "kept"))
+        == (counts["pods"])
+    )
+    assert f"{counts['fractional']} fractional" in w.source
+    assert {j.num_gpus for j in w.jobs} <= {1, 2, 4, 8}
+    res = simulate(w.with_measure(0, 200), cluster, "fifo")
+    assert res.check.feasible

@@ -242,8 +242,12 @@ def test_gavel_semantics_refuses_what_gavel_has_not():
     w = two_jobs()
     with pytest.raises(InputError, match="charges no restart overhead"):
         simulate(w, gavel({"v100": 1}), "fifo", semantics="gavel", overhead=10.0)
-    with pytest.raises(InputError, match="needs a cluster of k80, p100, v100 GPUs"):
-        simulate(w, single_server(1, "a100"), "fifo", semantics="gavel")
+    big = Workload("big", (SimJob("huge", R18, 2, 1000.0, 0.0),))
+    with pytest.raises(InputError, match="job 'huge': 2 GPU.* fit no GPU type"):
+        simulate(big, single_server(1), "fifo", semantics="gavel")
+    # GPU types Gavel never measured run at the model's consolidated throughput
+    res = simulate(w, single_server(1, "a100"), "fifo", semantics="gavel")
+    assert res.check.feasible and res.summary["measured_jobs"] == 2
     with pytest.raises(InputError, match="runs policy fifo so far"):
         simulate(w, gavel({"v100": 1}), "srtf", semantics="gavel")
 
