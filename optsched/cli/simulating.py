@@ -78,7 +78,12 @@ def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
     """A trace file, or a named source: ``philly``, ``helios``, ``itp``, ``alibaba`` (from
     ``$OPTSCHED_DATA``) or ``gavel-generated:LAM:N``."""
     from ..simulate.sources import TRACES, gavel_generated, trace_workload
-    from ..simulate.workload import parse_measure, read_gavel_trace
+    from ..simulate.workload import (
+        detect_format,
+        parse_measure,
+        read_csv_workload,
+        read_gavel_trace,
+    )
 
     name = args.workload
     if name in TRACES:
@@ -93,7 +98,27 @@ def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
                 f"workload must look like gavel-generated:LAM:N, got {name!r}"
             ) from None
     else:
-        w = read_gavel_trace(name, skip=args.skip)
+        fmt = args.format or detect_format(name)
+        if fmt == "csv":
+            from ..throughput import ThroughputModel
+
+            model = ThroughputModel(cluster)
+
+            def alone(job_type: str, gpus: int, allowed: tuple[str, ...]) -> float:
+                rates = [
+                    model.consolidated(job_type, t, gpus)
+                    for t in cluster.gpu_types
+                    if (not allowed or t in allowed)
+                    and model.runs_on(job_type, t)
+                    and cluster.capacity(t) >= gpus
+                ]
+                if not rates:
+                    raise InputError(f"{name}: {gpus} GPU(s) of {job_type!r} fit no GPU type")
+                return max(rates)
+
+            w = read_csv_workload(name, alone)
+        else:
+            w = read_gavel_trace(name, skip=args.skip)
     if args.measure:
         k, end = parse_measure(args.measure)
         w = w.with_measure(k, end)
@@ -127,7 +152,6 @@ def read_timeline(path: Path) -> list[Any]:
 
 def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) -> int:
     from ..simulate import check_timeline
-    from ..simulate.engine import constant_overhead
 
     events = read_timeline(Path(args.check_timeline))
     model = None
@@ -140,7 +164,7 @@ def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) ->
         cluster,
         events,
         model=model,
-        overhead=constant_overhead(args.restart_overhead),
+        overhead=overhead_of(args.restart_overhead, cluster),
         until_measured=args.semantics == "gavel",
     )
     if args.json:
@@ -151,6 +175,26 @@ def cmd_check_timeline(args: argparse.Namespace, workload: Any, cluster: Any) ->
         for kind, (n, size) in report.by_kind().items():
             print(f"  {kind}: {n} violation(s), total size {size:.6g}")
     return EXIT_OK if report.feasible else EXIT_INFEASIBLE
+
+
+def _overhead(text: str) -> float | str:
+    if text == "model":
+        return text
+    try:
+        return seconds(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be seconds >= 0 or model, got {text!r}") from None
+
+
+def overhead_of(value: float | str, cluster: Any) -> Any:
+    """The engine's restart overhead for ``--restart-overhead``."""
+    from ..simulate.engine import constant_overhead, model_overhead
+
+    if value == "model":
+        from ..throughput import ThroughputModel
+
+        return model_overhead(ThroughputModel(cluster))
+    return constant_overhead(float(value)) if value else None
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -169,7 +213,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             cluster,
             args.policy,
             round_seconds=args.round,
-            overhead=args.restart_overhead,
+            overhead=overhead_of(args.restart_overhead, cluster),
             rule=args.rule,
             seed=args.seed,
             semantics=args.semantics,
@@ -271,8 +315,9 @@ def register(sub: Any) -> None:
     sp = add_command(sub, "simulate", cmd_simulate, "replay a trace on a simulated cluster")
     sp.add_argument(
         "workload",
-        help="a trace in Gavel's 10-column format, or philly, helios, itp (from "
-        "$OPTSCHED_DATA) or gavel-generated:LAM:N (Poisson, mean gap LAM s, N jobs)",
+        help="a trace file (Gavel's 10-column format, or CSV with a header), or philly, "
+        "helios, itp, alibaba (from $OPTSCHED_DATA) or gavel-generated:LAM:N (Poisson, mean "
+        "gap LAM s, N jobs)",
     )
     sp.add_argument(
         "--policy",
@@ -289,7 +334,17 @@ def register(sub: Any) -> None:
         "(srtf and las name theirs); Gavel's round under --semantics gavel",
     )
     sp.add_argument(
-        "--restart-overhead", type=seconds, default=0.0, help="seconds without progress per start"
+        "--restart-overhead",
+        type=_overhead,
+        default=0.0,
+        metavar="S|model",
+        help="seconds without progress per start, or model: 10 s to relaunch plus a "
+        "checkpoint of 3x the job type's weights read at 1.25 GB/s",
+    )
+    sp.add_argument(
+        "--format",
+        choices=("gavel", "csv"),
+        help="workload file format (default: detected; csv has a header naming job_type)",
     )
     sp.add_argument("--measure", help="jobs K:L (half-open, by arrival) whose metrics count")
     sp.add_argument(

@@ -57,6 +57,27 @@ def per_type_overhead(seconds: Mapping[str, float], default: float = 0.0) -> Ove
     return lambda job: table.get(job.job_type, default)
 
 
+#: ``--restart-overhead model``: a relaunch, then a checkpoint of the weights and the
+#: optimiser's two moments (3x the weights) read back at 10 GbE.
+RELAUNCH_S = 10.0
+CHECKPOINT_FACTOR = 3.0
+CHECKPOINT_BANDWIDTH = 1.25e9  # bytes/s
+
+
+def model_overhead(model: ThroughputModel) -> Overhead:
+    """Restart cost per job type: ``RELAUNCH_S + CHECKPOINT_FACTOR x weights /
+    CHECKPOINT_BANDWIDTH`` (e.g. ResNet-50: 10.25 s; Transformer bs128: 10.5 s)."""
+    cost: dict[str, float] = {}
+
+    def seconds(job: SimJob) -> float:
+        if job.job_type not in cost:
+            weights = model.catalog[job.job_type].model_bytes
+            cost[job.job_type] = RELAUNCH_S + CHECKPOINT_FACTOR * weights / CHECKPOINT_BANDWIDTH
+        return cost[job.job_type]
+
+    return seconds
+
+
 # ---------------------------------------------------------------- what a policy sees
 class JobView(NamedTuple):
     """A released, unfinished job as a scheduler sees it.

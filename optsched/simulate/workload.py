@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, check_positive_int, check_real, check_str, where
 
@@ -165,6 +166,77 @@ def read_gavel_trace(path: str | Path, *, skip: int = 0, name: str | None = None
     if not jobs:
         raise InputError(f"{p}: no jobs")
     return Workload(name or p.stem, tuple(jobs), source=f"gavel-trace:{p.name}")
+
+
+# ---------------------------------------------------------------- CSV workloads
+#: Columns of a CSV workload; ``work`` (iterations) or ``duration`` (seconds alone at
+#: the job's best consolidated rate on the cluster) gives its size.
+CSV_REQUIRED = ("job_type", "num_gpus", "arrival")
+CSV_OPTIONAL = ("id", "work", "duration", "weight", "gpu_types")
+WORKLOAD_FORMATS = ("gavel", "csv")
+
+
+def read_csv_workload(path: str | Path, rate: Any = None, *, name: str | None = None) -> Workload:
+    """A workload from a CSV file with a header: ``job_type``, ``num_gpus``,
+    ``arrival`` (s), and ``work`` (iterations) or ``duration`` (s); optional ``id``,
+    ``weight`` and ``gpu_types`` (``|``-separated). A ``duration`` becomes work
+    through ``rate(job_type, num_gpus, gpu_types)``, the iterations per second the
+    job would get alone (the caller's model and cluster)."""
+    import csv
+
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in CSV_REQUIRED if c not in header]
+    unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
+    if missing or unknown or ("work" in header) == ("duration" in header):
+        raise InputError(
+            f"{p}: a CSV workload has columns {', '.join(CSV_REQUIRED)}, one of work or "
+            f"duration, and optionally id, weight, gpu_types; got {', '.join(header) or 'none'}"
+        )
+    jobs: list[SimJob] = []
+    for n, row in enumerate(reader, 2):
+        where_ = f"{p}: line {n}"
+        try:
+            gpus = int(row["num_gpus"])
+            arrival = float(row["arrival"])
+            weight = float(row["weight"]) if row.get("weight") else 1.0
+            size = float(row["work"] if "work" in header else row["duration"])
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{where_}: num_gpus, arrival, weight and work or duration must be numbers"
+            ) from None
+        allowed = tuple(t for t in (row.get("gpu_types") or "").split("|") if t)
+        jt = row["job_type"] or ""
+        if "duration" in header:
+            if rate is None:
+                raise InputError(f"{p}: a duration column needs a cluster to turn into work")
+            size *= rate(jt, gpus, allowed)
+        try:
+            jobs.append(
+                SimJob(row.get("id") or f"j{len(jobs)}", jt, gpus, size, arrival, weight, allowed)
+            )
+        except InputError as exc:
+            raise InputError(f"{where_}: {exc}") from None
+    if not jobs:
+        raise InputError(f"{p}: no jobs")
+    return Workload(name or p.stem, tuple(jobs), source=f"csv:{p.name}")
+
+
+def detect_format(path: str | Path) -> str:
+    """``csv`` for a file whose first line is a header naming ``job_type``, else ``gavel``."""
+    try:
+        with open(path, errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return "gavel"  # the reader names the problem
+    return "csv" if "job_type" in first.split(",") or Path(path).suffix == ".csv" else "gavel"
 
 
 def from_jobs(name: str, jobs: Iterable[SimJob], measure: Sequence[int] = (0, -1)) -> Workload:

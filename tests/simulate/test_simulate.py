@@ -1,5 +1,6 @@
 """The simulator on workloads whose JCTs are derived by hand, and its checker."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -197,7 +198,8 @@ def test_cli_simulate_writes_checked_outputs_and_catches_tampering(tmp_path, cap
         (["--cluster", "moon"], "--cluster must be"),
         (["--measure", "5"], "--measure must look like K:L"),
         (["--measure", "0:9"], "measure must be K:L with 0 <= K <= L <= 2"),
-        (["--restart-overhead", "-1"], "must be seconds >= 0"),
+        (["--restart-overhead", "-1"], "must be seconds >= 0 or model"),
+        (["--format", "csv"], "a CSV workload has columns job_type, num_gpus, arrival"),
     ],
 )
 def test_cli_simulate_bad_input(tmp_path, capsys, args, message):
@@ -207,6 +209,28 @@ def test_cli_simulate_bad_input(tmp_path, capsys, args, message):
     assert main(["simulate", str(path), *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_cli_simulate_a_csv_workload_with_durations_and_model_restarts(tmp_path, capsys):
+    # One job, 1000 s alone on a V100 (its duration), on one V100. The model's restart
+    # cost for ResNet-50 bs64 is 10 s + 3 x its 102.2 MB of weights / 1.25 GB/s:
+    # JCT = 1000 + 10 + 3 w / 1.25e9.
+    from optsched.cli import main
+    from optsched.throughput.jobtypes import default_catalog
+
+    path = tmp_path / "w.csv"
+    path.write_text(f"id,job_type,num_gpus,arrival,duration\na,{R50},1,0,1000\n")
+    cluster = "homogeneous:1:1:1"
+    assert main(["simulate", str(path), "--cluster", cluster, "--restart-overhead", "model",
+                 "--json"]) == 0  # fmt: skip
+    got = json.loads(capsys.readouterr().out)
+    weights = default_catalog()[R50].model_bytes
+    assert got["avg_jct_s"] == pytest.approx(1010 + 3 * weights / 1.25e9)
+    # a job allowed only GPU types the cluster lacks never fits: one line, exit 2
+    path.write_text(f"job_type,num_gpus,arrival,work,gpu_types\n{R50},1,0,100,k80\n")
+    assert main(["simulate", str(path), "--cluster", cluster]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fit no GPU type" in err
 
 
 def test_gavel_semantics_by_hand():
