@@ -28,7 +28,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -355,28 +355,29 @@ def run(
             j.work if clairvoyant else None, None, j.gpu_types,
         )  # fmt: skip
 
+    make_view = partial(tuple.__new__, JobView)  # no keyword wrapper: one per running job
+    partner = state.partner
+
     def running_views() -> tuple[JobView, ...]:
-        out = []
-        for jid, r in running.items():
-            j = released[jid]
-            out.append(
-                JobView(
-                    jid,
-                    j.job_type,
-                    j.num_gpus,
-                    j.arrival,
-                    j.weight,
-                    attained[jid] + j.num_gpus * (t - r.start),
-                    executed[jid] + t - r.start,
-                    r.gpus,
-                    r.began,
-                    r.left(t) if clairvoyant else None,
-                    j.work if clairvoyant else None,
-                    state.partner.get(jid),
-                    j.gpu_types,
-                )  # fmt: skip
-            )
-        return tuple(out)
+        if clairvoyant:
+            return tuple(
+                make_view((
+                    jid, j.job_type, j.num_gpus, j.arrival, j.weight,
+                    attained[jid] + j.num_gpus * (t - r.start), executed[jid] + t - r.start,
+                    r.gpus, r.began, r.left(t), j.work, partner.get(jid), j.gpu_types,
+                ))
+                for jid, r in running.items()
+                for j in (released[jid],)
+            )  # fmt: skip
+        return tuple(
+            make_view((
+                jid, j.job_type, j.num_gpus, j.arrival, j.weight,
+                attained[jid] + j.num_gpus * (t - r.start), executed[jid] + t - r.start,
+                r.gpus, r.began, None, None, partner.get(jid), j.gpu_types,
+            ))
+            for jid, r in running.items()
+            for j in (released[jid],)
+        )  # fmt: skip
 
     def apply_rerates() -> None:
         """Jobs whose partner came or went go on at their new rate: a new stretch of the

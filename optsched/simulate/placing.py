@@ -99,6 +99,11 @@ def fill(view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, 
     return plan
 
 
+def on_fastest(view: View, job: JobView) -> bool:
+    """Whether a running job holds GPUs of its fastest type (nothing to move up to)."""
+    return view.cluster.gpu2type[job.gpus[0]] == fastest_types(view, job)[0]
+
+
 def upgrade(
     view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, rule: Rule
 ) -> Plan:

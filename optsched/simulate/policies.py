@@ -35,7 +35,7 @@ from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, ServiceHistory, View
-from .placing import best_rate, fill, replan, upgrade
+from .placing import best_rate, fill, on_fastest, replan, upgrade
 from .published import AlloX, Gandiva, _optimus, _themis
 
 #: Tiresias' queue thresholds on attained service (GPU-seconds), from its simulator.
@@ -90,10 +90,29 @@ class PriorityPolicy:
         plan = fill(view, order, state, dict(state.held), RULES[self.rule])
         if not all(j.id in plan for j in order):
             return None
-        if state.free_count():  # room left: running jobs may move up to faster types
-            running = sorted(view.running, key=lambda j: self.key(j, view))
-            upgrade(view, running, state, plan, RULES[self.rule])
+        if state.free_count() and self._upgrade_due(view):
+            # room left: running jobs may move up to faster types (once a round: a move
+            # must pay within a round, and looking costs a view of every running job)
+            slow = [j for j in view.running if not on_fastest(view, j)]
+            if slow:
+                upgrade(
+                    view,
+                    sorted(slow, key=lambda j: self.key(j, view)),
+                    state,
+                    plan,
+                    RULES[self.rule],
+                )
         return plan
+
+    def _upgrade_due(self, view: View) -> bool:
+        r = view.round_seconds
+        if not r:
+            return False
+        k = math.floor(view.time / r + FLOAT_EPS)
+        if getattr(self, "_upgraded", None) == k:
+            return False
+        self._upgraded = k
+        return True
 
     def with_rule(self, rule: str) -> PriorityPolicy:
         return PriorityPolicy(
