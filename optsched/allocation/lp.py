@@ -259,10 +259,10 @@ def allocate(
         out = _pop(problem, policy, solver, pop, seed)
     else:
         out = _solve(problem, policy, solver, aggregate)
-    out.wall_s = time.perf_counter() - start
     report = check(out)
     if report:
         raise RuntimeError(f"allocation of {policy} fails its check: {report[0]}")
+    out.wall_s = time.perf_counter() - start
     return out
 
 
@@ -427,3 +427,173 @@ def objective(a: Allocation) -> float:
 
 def jobs_from(rows: Sequence[Mapping[str, Any]]) -> tuple[AllocJob, ...]:
     return tuple(AllocJob(**r) for r in rows)
+
+
+# ---------------------------------------------------------------- round after round
+class RoundLP:
+    """One policy's class LP kept from round to round (max-min fairness, its perf and
+    packed forms, max sum throughput).
+
+    Rounds change which classes are present and how many jobs each has, which
+    moves only coefficients: ``n_c`` in the capacity and pair-consistency rows,
+    whether a class's fairness row binds, and (packed) whether a class can pair
+    with itself. So the model is built once over the classes seen so far (again
+    when a new class appears), and each round updates those coefficients and
+    re-solves on a MathOpt back-end, whose GLOP warm-starts its dual simplex
+    from the previous basis. The answer is the same optimum as :func:`allocate`
+    (same objective; it may be another vertex), and is checked the same way.
+    """
+
+    INCREMENTAL = ("max_min_fairness", "max_min_fairness_perf", "max_min_fairness_packed",
+                   "max_sum_throughput")  # fmt: skip
+
+    def __init__(self, policy: str, solver: str = "glop") -> None:
+        if policy not in self.INCREMENTAL:
+            raise InputError(f"RoundLP: policy must be one of {', '.join(self.INCREMENTAL)}")
+        from ..solvers.linear import SOLVERS
+
+        if SOLVERS.get(solver, ("", ""))[0] != "mathopt":
+            raise InputError(f"RoundLP needs a MathOpt LP solver (glop, pdlp), got {solver!r}")
+        self.policy, self.solver = policy, solver
+        self.keys: list[tuple] = []
+        self._built_for: tuple = ()
+
+    def allocate(self, problem: AllocProblem) -> Allocation:
+        start = time.perf_counter()
+        agnostic = self.policy == "max_min_fairness"
+        present, class_of = classes_of(problem, False, agnostic)
+        keys = [(cl.job_type, cl.scale, cl.weight) for cl in present]
+        new = [k for k in keys if k not in self.keys]
+        if new or self._built_for != (problem.types, tuple(problem.gpus.values())):
+            self.keys += new
+            self._build(problem, agnostic)
+        count = dict.fromkeys(self.keys, 0)
+        for k, cl in zip(keys, present):
+            count[k] = cl.n
+        self._update([count[k] for k in self.keys])
+        outcome = self.model.resolve()
+        if outcome.status is not Status.OPTIMAL:
+            raise RuntimeError(f"allocation LP of {self.policy} ended {outcome.status.value}")
+        index = {k: i for i, k in enumerate(self.keys)}
+        p = problem
+        single = np.zeros((len(p.jobs), len(p.types)))
+        shared: dict[tuple[int, int], np.ndarray] = {}
+        where = {index[k]: c for c, k in enumerate(keys)}  # universe -> present class
+        for c, k in enumerate(keys):
+            single[present[c].members] = np.clip(self.model.values(self.s[index[k]]), 0, None)
+        for (u, v), xs in self.pairs.items():
+            if u in where and v in where:
+                got = np.clip(self.model.values(xs), 0, None)
+                if got.any():
+                    shared[(where[u], where[v])] = got
+        out = Allocation(self.policy, p, single, present, class_of, shared, lps=1)
+        out.solver = self.model.solver + " (incremental)"
+        bad = check(out)
+        if bad:
+            raise RuntimeError(f"allocation of {self.policy} fails its check: {bad[0]}")
+        out.wall_s = time.perf_counter() - start
+        return out
+
+    def _build(self, problem: AllocProblem, agnostic: bool) -> None:
+        from ..solvers.mathopt import MathOptModel
+
+        m = new_model("round", SolveOptions(extra={"solver": self.solver}), integer=False)
+        assert isinstance(m, MathOptModel)
+        self.model = m
+        types = problem.types
+        self.universe = [
+            Class([], k[1], k[2], k[0], np.array([
+                1.0 if agnostic else problem.single(k[0], k[1], t) for t in types
+            ]))
+            for k in self.keys
+        ]  # fmt: skip
+        classes = self.universe
+        g = equal_share(problem)
+        self.norm = [
+            cl.weight * float((np.ones(len(types)) if agnostic else cl.throughput) @ g) / cl.scale
+            for cl in classes
+        ]
+        self.s = [[m.continuous(f"s{c}_{t}") for t in types] for c in range(len(classes))]
+        self.pairs: dict[tuple[int, int], list[Any]] = {}
+        self.rates: dict[tuple[int, int], np.ndarray] = {}
+        if self.policy == "max_min_fairness_packed":
+            for c, one in enumerate(classes):
+                for d, other in enumerate(classes):
+                    if one.scale != other.scale:
+                        continue
+                    rc, rd = pair_rates(problem, one, other), pair_rates(problem, other, one)
+                    if (rc > 0).any() or (rd > 0).any():
+                        self.rates[(c, d)] = rc
+                        self.pairs[(c, d)] = [
+                            m.continuous(f"p{c}_{d}_{t}", hi=1.0 if rc[k] or rd[k] else 0.0)
+                            for k, t in enumerate(types)
+                        ]
+        self.hi = {key: [v.upper_bound for v in xs] for key, xs in self.pairs.items()}
+        self.consistency = {}
+        for (c, d), xs in self.pairs.items():
+            if c < d:
+                ys = self.pairs[(d, c)]
+                self.consistency[(c, d)] = [
+                    m.constraint(xs[k] - ys[k] == 0) for k in range(len(types))
+                ]
+        for c in range(len(classes)):
+            terms = list(self.s[c])
+            terms += [v for (first, _), xs in self.pairs.items() if first == c for v in xs]
+            m.add(m.total(terms) <= 1.0)
+        self.capacity = [
+            m.constraint(
+                m.total(self.s[c][k] for c in range(len(classes))) <= float(problem.gpus[t])
+            )
+            for k, t in enumerate(types)
+        ]
+        thr = []
+        for c, cl in enumerate(classes):
+            terms = [float(cl.throughput[k]) * v for k, v in enumerate(self.s[c])]
+            for (first, d), xs in self.pairs.items():
+                if first == c:
+                    terms += [float(self.rates[(c, d)][k]) * v for k, v in enumerate(xs)]
+            thr.append(m.total(terms))
+        if self.policy == "max_sum_throughput":
+            self.z = None
+            m.maximize(m.total(thr))
+            self.thr_vars = thr
+        else:
+            self.z = m.continuous("z")
+            self.fair = [
+                m.constraint(thr[c] - self.norm[c] * self.z >= 0) for c in range(len(classes))
+            ]
+            m.maximize(self.z)
+        self._built_for = (problem.types, tuple(problem.gpus.values()))
+        self._n: list[int | None] = []
+
+    def _update(self, n: list[int]) -> None:
+        """Set the coefficients that depend on the class counts ``n``, for the classes
+        whose count changed since the last round (all of them after a build)."""
+        m, classes, nt = self.model, self.universe, len(self.capacity)
+        old = self._n if len(getattr(self, "_n", ())) == len(n) else [None] * len(n)
+        changed = {c for c in range(len(n)) if n[c] != old[c]}
+        self._n = list(n)
+        for c in changed:
+            cl = classes[c]
+            for k in range(nt):
+                m.set_coefficient(self.capacity[k], self.s[c][k], float(cl.scale * n[c]))
+            if self.z is not None:  # an absent class's row never binds
+                m.set_coefficient(self.fair[c], self.z, -self.norm[c] if n[c] else 0.0)
+            else:
+                for k, v in enumerate(self.s[c]):
+                    m.set_objective_coefficient(v, float(n[c] * cl.throughput[k]))
+        for (c, d), xs in self.pairs.items():
+            if c not in changed and d not in changed:
+                continue
+            for k in range(nt):
+                if c < d:
+                    m.set_coefficient(self.capacity[k], xs[k], float(classes[c].scale * n[c]))
+                    m.set_coefficient(self.consistency[(c, d)][k], xs[k], float(n[c]))
+                    m.set_coefficient(
+                        self.consistency[(c, d)][k], self.pairs[(d, c)][k], -float(n[d])
+                    )
+                elif c == d:
+                    m.set_coefficient(self.capacity[k], xs[k], float(classes[c].scale * n[c]) / 2)
+                    m.set_upper(xs[k], self.hi[(c, d)][k] if n[c] >= 2 else 0.0)
+                if self.z is None:
+                    m.set_objective_coefficient(xs[k], float(n[c] * self.rates[(c, d)][k]))

@@ -137,22 +137,40 @@ def from_jobs(
 ) -> AllocProblem:
     """A round on a cluster of the throughput model: consolidated throughputs alone, and
     the model's co-located ones for pairs (0 where the model forbids sharing)."""
+    return rounds_on(gpus, model)(jobs, name)
+
+
+def rounds_on(
+    gpus: Mapping[str, int], model: object
+) -> Callable[[Sequence[AllocJob], str], AllocProblem]:
+    """A maker of rounds on one cluster that remembers every throughput it looked up
+    (a simulator asks for one round after another)."""
     from ..throughput.model import ThroughputModel
 
     assert isinstance(model, ThroughputModel)
+    gpus = dict(gpus)
+    memo: dict[tuple[str, int, str], float] = {}
+    pairs: dict[tuple[str, str, int, str], tuple[float, float]] = {}
 
     def single(job_type: str, scale: int, t: str) -> float:
-        if not model.runs_on(job_type, t) or gpus.get(t, 0) < scale:
-            return 0.0
-        return model.consolidated(job_type, t, scale)
+        key = (job_type, scale, t)
+        if key not in memo:
+            fits = model.runs_on(job_type, t) and gpus.get(t, 0) >= scale
+            memo[key] = model.consolidated(job_type, t, scale) if fits else 0.0
+        return memo[key]
 
     def pair(a: str, b: str, scale: int, t: str) -> tuple[float, float]:
-        fa, fb = model.interference(a, b, t, scale), model.interference(b, a, t, scale)
-        if fa is None or fb is None:
-            return (0.0, 0.0)
-        return (single(a, scale, t) * fa, single(b, scale, t) * fb)
+        key = (a, b, scale, t)
+        if key not in pairs:
+            fa, fb = model.interference(a, b, t, scale), model.interference(b, a, t, scale)
+            ok = fa is not None and fb is not None
+            pairs[key] = (single(a, scale, t) * fa, single(b, scale, t) * fb) if ok else (0.0, 0.0)  # type: ignore[operator]
+        return pairs[key]
 
-    return AllocProblem(tuple(jobs), dict(gpus), single, pair, name)
+    def make(jobs: Sequence[AllocJob], name: str = "round") -> AllocProblem:
+        return AllocProblem(tuple(jobs), gpus, single, pair, name)
+
+    return make
 
 
 def equal_share(problem: AllocProblem) -> np.ndarray:

@@ -44,9 +44,11 @@ consolidated ones.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
+from typing import Any
 
 from ..errors import InputError
 from ..model.topology import Cluster
@@ -119,38 +121,112 @@ class _Fifo:
 
 def _choose(
     active: Mapping[int, SimJob],
-    alloc: Mapping[int, str],
+    alloc: Mapping[int, Mapping[str, float]],
     capacity: Mapping[str, int],
     job_time: Mapping[int, Mapping[str, float]],
     worker_time: Mapping[str, float],
     deficit: Mapping[int, Mapping[str, float]],
-) -> list[int]:
-    """The jobs that run this round (``_schedule_jobs_on_workers_helper``).
+    rates: Mapping[int, Mapping[str, float]],
+    order: Sequence[str],
+    fifo: bool,
+) -> list[tuple[int, str]]:
+    """The (job, type) runs of this round (``_schedule_jobs_on_workers_helper``).
 
-    Per type, jobs allocated to it in decreasing (priority, deficit), where the
-    priority is the allocation over the job's share of the type's time since the
-    last reset; equal keys keep arrival order. A job runs if its gang still fits.
+    Per type, in ``order``, every active job with its priority on the type: its
+    allocation there over its share of the type's time since the last reset
+    (allocation x 1e9 before it ran there; 0 without allocation or throughput).
+    Each type's entries in decreasing (priority, deficit, allocation), equal keys
+    in arrival order; the types' lists one after the other. A job runs once, on
+    the first entry whose type still has room for its gang; FIFO skips entries
+    of priority 0.
     """
-    chosen = []
-    types = sorted(capacity)
-    entries: dict[str, list[tuple[float, float, int]]] = {wt: [] for wt in types}
-    for k in active:  # arrival order, as Gavel's priority dicts
-        wt = alloc.get(k)
-        if wt is None:
-            continue
+    queue: list[tuple[int, str]] = []
+    rank = itemgetter(0, 1, 2)
+    for wt in order:
         total = worker_time[wt]
-        share = job_time[k][wt] / total if total > 0 else 0.0
-        entries[wt].append((1.0 / share if share > 0 else 1e9, deficit[k][wt], k))
-    for wt in types:
-        ranked = entries[wt]
-        ranked.sort(key=lambda e: (e[0], e[1]), reverse=True)
-        left = capacity[wt]
-        for _, _, k in ranked:
-            need = active[k].num_gpus
-            if need <= left:
-                left -= need
-                chosen.append(k)
+        entries = []
+        for k in active:  # arrival order, as Gavel's priority dicts
+            a = alloc[k].get(wt, 0.0) if k in alloc else 0.0
+            if a == 0.0 or rates[k][wt] == 0.0:
+                if fifo:
+                    continue  # FIFO never runs an entry of priority 0
+                entries.append((0.0, deficit[k][wt], a, k))
+                continue
+            share = job_time[k][wt] / total if total > 0 else 0.0
+            entries.append((a / share if share > 0 else a * 1e9, deficit[k][wt], a, k))
+        entries.sort(key=rank, reverse=True)
+        queue += [(e[3], wt) for e in entries]
+    left = dict(capacity)
+    chosen, seen = [], set()
+    for k, wt in queue:
+        if k in seen or left[wt] == 0 or rates[k][wt] <= 0:
+            continue
+        need = active[k].num_gpus
+        if need <= left[wt]:
+            left[wt] -= need
+            seen.add(k)
+            if k in alloc:
+                chosen.append((k, wt))
+            # else: a job that came after the last allocation holds its place in this
+            # round's count but is never given workers (Gavel assigns workers only to
+            # jobs in the allocation), so those GPUs idle for the round
     return chosen
+
+
+#: Gavel's scheduler walks its worker types in this order (``_schedule_jobs_on_workers``);
+#: other types follow, by name.
+GAVEL_ORDER = ("v100", "p100", "k80")
+#: Policies that run under these semantics: FIFO and the allocation LPs.
+GAVEL_POLICIES = (
+    "fifo",
+    "max_min_fairness",
+    "max_min_fairness_perf",
+    "max_sum_throughput",
+    "min_total_duration",
+    "finish_time_fairness",
+)
+
+
+def _lp_allocation(
+    policy: str,
+    active: Mapping[int, SimJob],
+    make_round: Any,
+    left: Mapping[int, float],
+    t: float,
+    iso_done: dict[int, float],
+    iso_prev: dict[int, tuple[float, float]],
+    incremental: Any = None,
+) -> dict[int, dict[str, float]]:
+    """The policy's allocation of the active jobs (``_compute_allocation``), from the LPs
+    of :mod:`optsched.allocation`, clipped to [0, 1] as Gavel clips its solver's."""
+    from ..allocation import AllocJob, allocate
+    from ..allocation.problem import isolated_share
+
+    keys = list(active)
+    if not keys:
+        return {}
+    for k in keys:  # finish-time fairness: isolated time of the progress since the last LP
+        if k in iso_prev:
+            before, rate = iso_prev[k]
+            iso_done[k] = iso_done.get(k, 0.0) + (before - left[k]) / rate
+    jobs = tuple(
+        AllocJob(
+            str(k), active[k].job_type, active[k].num_gpus, active[k].weight, left[k],
+            t - active[k].arrival, iso_done.get(k, 0.0),
+        )
+        for k in keys
+    )  # fmt: skip
+    problem = make_round(jobs, "round")
+    a = incremental.allocate(problem) if incremental is not None else allocate(problem, policy)
+    if policy == "finish_time_fairness":
+        iso = (problem.throughputs * isolated_share(problem)).sum(axis=1)
+        iso_prev.clear()
+        iso_prev.update({k: (left[k], float(iso[i])) for i, k in enumerate(keys)})
+    out = {}
+    for i, k in enumerate(keys):
+        share = a.share(i)
+        out[k] = {wt: min(1.0, max(0.0, v)) for wt, v in share.items()}
+    return out
 
 
 def packed_model(cluster: Cluster) -> ThroughputModel:
@@ -169,11 +245,22 @@ def run_gavel(
 ) -> GavelResult:
     """Simulate under Gavel's semantics until the measured jobs complete (Gavel stops
     there too); each completed job's completion time."""
-    if policy != "fifo":
-        raise InputError(f"--semantics gavel runs policy fifo so far, got {policy!r}")
+    if policy not in GAVEL_POLICIES:
+        raise InputError(
+            f"--semantics gavel runs policies {', '.join(GAVEL_POLICIES)}, got {policy!r}"
+        )
     types = tuple(sorted(cluster.gpu_types))  # Gavel's worker types, sorted by name
+    order = [t for t in GAVEL_ORDER if t in types] + [t for t in types if t not in GAVEL_ORDER]
+    # Gavel shuffles the worker types each round for policies whose name has neither
+    # "Perf" nor "Packing": among these, fifo and the agnostic max-min fairness
+    shuffle = random.Random(seed + 5) if policy == "max_min_fairness" else None
+    from ..allocation.lp import RoundLP
+    from ..allocation.problem import rounds_on
+
+    round_lp = RoundLP(policy) if policy in RoundLP.INCREMENTAL else None
     capacity = {t: cluster.capacity(t) for t in types}
     model = packed_model(cluster)
+    make_round = rounds_on(capacity, model)
     jobs = workload.jobs
     rates: dict[int, dict[str, float]] = {}
     for k, job in enumerate(jobs):
@@ -196,7 +283,9 @@ def run_gavel(
     completions: dict[str, float] = {}
     nxt, t = 0, jobs[0].arrival if jobs else 0.0
     need_update, last_reset = False, 0.0
-    alloc: dict[int, str] = {}
+    alloc: dict[int, dict[str, float]] = {}
+    iso_done: dict[int, float] = {}  # finish-time fairness: isolated time of the progress
+    iso_prev: dict[int, tuple[float, float]] = {}  # (steps left, isolated rate) at last LP
     rounds, idle = 0, 0
     events: list[Event] = []
     held: dict[int, tuple[int, ...]] = {}
@@ -254,24 +343,38 @@ def run_gavel(
             for wt in types:  # ``_reset_time_run_so_far``, on the old allocation
                 worker_time[wt] = 0.0
                 for k in job_time:
-                    should = elapsed if alloc.get(k) == wt else 0.0
+                    should = alloc.get(k, {}).get(wt, 0.0) * elapsed
                     deficit[k][wt] += should - (job_time[k][wt] - half)
                     job_time[k][wt] = half
                     worker_time[wt] += half
             last_reset = t
-            alloc = fifo.allocate(active, rates, capacity)
+            if policy == "fifo":
+                alloc = {k: {wt: 1.0} for k, wt in fifo.allocate(active, rates, capacity).items()}
+            else:
+                left = {k: steps[k] - done[k] for k in active}
+                alloc = _lp_allocation(
+                    policy, active, make_round, left, t, iso_done, iso_prev, round_lp
+                )
             need_update = False
-        chosen = _choose(active, alloc, capacity, job_time, worker_time, deficit)
+        walk = list(order)  # Gavel shuffles a fresh list each round
+        if shuffle is not None:
+            shuffle.shuffle(walk)
+        picks = _choose(
+            active, alloc, capacity, job_time, worker_time, deficit, rates, walk,
+            policy == "fifo",
+        )  # fmt: skip
+        chosen = [k for k, _ in picks]
+        ran_on = dict(picks)
         free = {wt: set(ids) for wt, ids in by_type.items()}
         moved = []
         for k in chosen:  # lease extensions first: a job keeps last round's GPUs
-            gpus, wt = held.get(k), alloc[k]
+            gpus, wt = held.get(k), ran_on[k]
             if gpus and gpu_type[gpus[0]] == wt and free[wt].issuperset(gpus):
                 free[wt].difference_update(gpus)
             else:
                 moved.append(k)
         for k in moved:
-            wt = alloc[k]
+            wt = ran_on[k]
             held[k] = tuple(sorted(free[wt])[: jobs[k].num_gpus])
             free[wt].difference_update(held[k])
         held = {k: held[k] for k in chosen if k in held}  # leases of the last round only
@@ -279,7 +382,7 @@ def run_gavel(
         events.extend(batch)
         batch = []
         for k in sorted(chosen):
-            wt = alloc[k]
+            wt = ran_on[k]
             rate = rates[k][wt]
             n = min(float(int(rate * round_seconds)), steps[k] - done[k])
             last_round.append((t + n / rate, k, wt, n))

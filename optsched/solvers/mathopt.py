@@ -78,6 +78,42 @@ class MathOptModel:
     def value(self, var: Any) -> float:
         return float(self._result.variable_values(var))
 
+    # ------------------------------------------------------ incremental use
+    # A model solved again and again with a few coefficients changed (an allocation
+    # each round): the solver keeps its state, and GLOP warm-starts its simplex
+    # from the previous basis.
+    def constraint(self, constraint: Any) -> Any:
+        """Add a constraint and return its handle (``set_coefficient`` changes it)."""
+        return self.model.add_linear_constraint(constraint)
+
+    @staticmethod
+    def set_coefficient(handle: Any, var: Any, value: float) -> None:
+        handle.set_coefficient(var, value)
+
+    @staticmethod
+    def set_upper(var: Any, value: float) -> None:
+        var.upper_bound = value
+
+    def set_objective_coefficient(self, var: Any, value: float) -> None:
+        self.model.objective.set_linear_coefficient(var, value)
+
+    def resolve(self) -> Outcome:
+        """Solve again after changes, from the solver's last state."""
+        if getattr(self, "_incremental", None) is None:
+            self._incremental = mathopt.IncrementalSolver(self.model, _SOLVERS[self.which])
+            nothing = mathopt.SparseVectorFilter(filtered_items=set())
+            self._only_values = mathopt.ModelSolveParameters(  # skip duals: parsing costs
+                dual_values_filter=nothing, reduced_costs_filter=nothing
+            )
+        result = self._incremental.solve(model_params=self._only_values)
+        self._result = result
+        self._values = result.variable_values() if result.has_primal_feasible_solution() else {}
+        return _outcome(result, self.solver)
+
+    def values(self, variables: Iterable[Any]) -> list[float]:
+        """Values of ``variables`` in the last :meth:`resolve`'s solution."""
+        return [float(self._values[v]) for v in variables]
+
     def _solve(self, params: Any, model_params: Any) -> Any:
         return mathopt.solve(
             self.model, _SOLVERS[self.which], params=params, model_params=model_params

@@ -78,6 +78,7 @@ class ThroughputModel:
         self.locality = locality
         self.unmeasured_interference = unmeasured_interference
         self._iso = lru_cache(maxsize=None)(self._iso_uncached)
+        self._packed: dict[tuple[str, str, int], float] = {}
 
     # ----------------------------------------------------------- components
     def job_type(self, name: str) -> JobType:
@@ -96,12 +97,16 @@ class ThroughputModel:
         For ``k`` larger than any server this is the throughput the job would
         have on one (hypothetical) big server: a reference, not a placement.
         """
-        bw = (
-            self.cluster.server_bandwidth(gpu_type)
-            if gpu_type in self.cluster.type2servers
-            else math.inf
-        )
-        return self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
+        key = (job_type, gpu_type, k)
+        got = self._packed.get(key)
+        if got is None:
+            bw = (
+                self.cluster.server_bandwidth(gpu_type)
+                if gpu_type in self.cluster.type2servers
+                else math.inf
+            )
+            got = self._packed[key] = self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
+        return got
 
     def isolated(self, job_type: str, gpus: Sequence[int]) -> float:
         """Throughput of the job alone on GPU set ``gpus`` (one GPU type)."""
