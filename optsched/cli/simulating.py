@@ -274,13 +274,14 @@ def write_outputs(folder: Path, result: Any) -> None:
 def cmd_policies(args: argparse.Namespace) -> int:
     from importlib.metadata import entry_points
 
+    from ..simulate.gavel import GAVEL_POLICIES
     from ..simulate.policies import ENTRY_POINT_GROUP, POLICIES
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if args.json:
             emit({"name": ep.name, "summary": f"installed: {ep.value}", "origin": "entry point"})
         else:
-            print(f"{ep.name:<10} installed plug-in ({ep.value})")
+            print(f"{ep.name:<22} installed plug-in ({ep.value})")
 
     for name, (pol, summary) in POLICIES.items():
         if args.json:
@@ -290,6 +291,7 @@ def cmd_policies(args: argparse.Namespace) -> int:
                     "summary": summary,
                     "preemptive": pol.preemptive,
                     "clairvoyant": pol.clairvoyant,
+                    "gavel_semantics": name in GAVEL_POLICIES,
                 }
             )
         else:
@@ -298,7 +300,8 @@ def cmd_policies(args: argparse.Namespace) -> int:
                 for f, on in (("preemptive", pol.preemptive), ("clairvoyant", pol.clairvoyant))
                 if on
             )
-            print(f"{name:<10} {summary}" + (f" [{flags}]" if flags else ""))
+            gavel = " (also --semantics gavel)" if name in GAVEL_POLICIES else ""
+            print(f"{name:<22} {summary}" + (f" [{flags}]" if flags else "") + gavel)
     return EXIT_OK
 
 

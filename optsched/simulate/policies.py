@@ -236,7 +236,7 @@ POLICIES: dict[str, tuple[Any, str]] = {
     "gittins": (
         PriorityPolicy("gittins", _gittins, True),
         "Tiresias discretised 2D-Gittins: 2D-LAS queues, Gittins index learnt from completed "
-        "jobs inside a queue, preemptive (rounds)",
+        "jobs inside a queue (rounds)",
     ),
     "gandiva": (Gandiva(), "Gandiva: packing of pairs that gain, plus time slicing (rounds)"),
     "themis": (
@@ -253,6 +253,14 @@ POLICIES: dict[str, tuple[Any, str]] = {
     ),
 }
 
+
+def _with_allocation_policies() -> None:
+    from .lp_policies import allocation_policies
+
+    POLICIES.update(allocation_policies())
+
+
+_with_allocation_policies()
 
 #: Entry-point group through which installed packages add policies (``name = "pkg.mod:obj"``).
 ENTRY_POINT_GROUP = "optsched.policies"

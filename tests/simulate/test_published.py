@@ -247,3 +247,21 @@ def test_the_alibaba_workload_keeps_whole_gpu_pods_and_says_what_it_left_out():
     assert {j.num_gpus for j in w.jobs} <= {1, 2, 4, 8}
     res = simulate(w.with_measure(0, 200), cluster, "fifo")
     assert res.check.feasible
+
+
+def test_an_allocation_policy_alternates_two_jobs_on_one_gpu_by_rounds():
+    # One V100, A and B at 0, 1000 s of work each; max-min fairness gives each half.
+    # Round 1: no share received yet, priorities tie at 0.5e9 and A, first in
+    # arrival order, runs 0-360. At 360 B has received none of the type's time
+    # (priority 0.5e9), A all of it (0.5 / 1): B runs 360-720. Then A 720-1080,
+    # B 1080-1440, A 1440-1720 (its 1000 s done), and B alone 1720-2000.
+    w = Workload(
+        "two",
+        (SimJob("A", R18, 1, 1000 * rate(R18), 0.0), SimJob("B", R18, 1, 1000 * rate(R18), 0.0)),
+    )
+    res = simulate(w, single_server(1), "max_min_fairness_perf")
+    starts = [(e.time, e.job) for e in res.timeline if e.kind == "start"]
+    assert [j for _, j in starts] == ["A", "B", "A", "B", "A", "B"]
+    assert [t for t, _ in starts] == pytest.approx([0, 360, 720, 1080, 1440, 1720])
+    got = jcts(res)
+    assert got == pytest.approx({"A": 1720.0, "B": 2000.0})
