@@ -141,10 +141,12 @@ def classes_of(
     index: dict[tuple, int] = {}
     class_of = np.zeros(len(problem.jobs), dtype=int)
     for m, job in enumerate(problem.jobs):
-        key = (m,) if per_job else (job.job_type, job.scale, job.weight)
+        # heterogeneity-agnostic: every type runs every job at 1, so types do not matter
+        kind = "" if agnostic and not per_job else job.job_type
+        key = (m,) if per_job else (kind, job.scale, job.weight)
         if key not in index:
             index[key] = len(out)
-            out.append(Class([], job.scale, job.weight, job.job_type, T[m]))
+            out.append(Class([], job.scale, job.weight, kind, T[m]))
         out[index[key]].members.append(m)
         class_of[m] = index[key]
     return out, class_of
@@ -266,6 +268,18 @@ def allocate(
     return out
 
 
+def spread_evenly(a: Allocation) -> Allocation:
+    """Heterogeneity-agnostic max-min fairness: every type runs every job at rate 1, so
+    the LP cannot tell types apart and any split of a job's time over them is optimal.
+    Split it in proportion to each type's GPUs, the choice that treats types alike (an
+    interior-point solver's central solution when types have equal counts): same
+    objective, and feasible since the total time fits the total GPUs."""
+    g = equal_share(a.problem)
+    total = a.single.sum(axis=1, keepdims=True)
+    a.single = total * g[None, :]
+    return a
+
+
 def _solve(problem: AllocProblem, policy: str, solver: str, aggregate: bool = True) -> Allocation:
     agnostic = policy == "max_min_fairness"
     per_job = not aggregate or policy in ("min_total_duration", "finish_time_fairness")
@@ -293,7 +307,7 @@ def _solve(problem: AllocProblem, policy: str, solver: str, aggregate: bool = Tr
         raise RuntimeError(f"allocation LP of {policy} ended {status.value}")
     out = b.read(policy, class_of)
     out.lps, out.solver = 1, b.model.solver
-    return out
+    return spread_evenly(out) if agnostic else out
 
 
 def _ftf(
@@ -470,24 +484,32 @@ class RoundLP:
         count = dict.fromkeys(self.keys, 0)
         for k, cl in zip(keys, present):
             count[k] = cl.n
-        self._update([count[k] for k in self.keys])
-        outcome = self.model.resolve()
-        if outcome.status is not Status.OPTIMAL:
-            raise RuntimeError(f"allocation LP of {self.policy} ended {outcome.status.value}")
+        n = tuple(count[k] for k in self.keys)
         index = {k: i for i, k in enumerate(self.keys)}
+        if n not in self._memo:  # the same counts make the same LP: solve it once
+            self._update(list(n))
+            outcome = self.model.resolve()
+            if outcome.status is not Status.OPTIMAL:
+                raise RuntimeError(f"allocation LP of {self.policy} ended {outcome.status.value}")
+            values = {
+                u: np.clip(self.model.values(self.s[u]), 0, None) for u in range(len(self.keys))
+            }
+            pairs = {key: np.clip(self.model.values(xs), 0, None) for key, xs in self.pairs.items()}
+            self._memo[n] = (values, pairs)
+        values, pairs = self._memo[n]
         p = problem
         single = np.zeros((len(p.jobs), len(p.types)))
         shared: dict[tuple[int, int], np.ndarray] = {}
         where = {index[k]: c for c, k in enumerate(keys)}  # universe -> present class
         for c, k in enumerate(keys):
-            single[present[c].members] = np.clip(self.model.values(self.s[index[k]]), 0, None)
-        for (u, v), xs in self.pairs.items():
-            if u in where and v in where:
-                got = np.clip(self.model.values(xs), 0, None)
-                if got.any():
-                    shared[(where[u], where[v])] = got
+            single[present[c].members] = values[index[k]]
+        for (u, v), got in pairs.items():
+            if u in where and v in where and got.any():
+                shared[(where[u], where[v])] = got
         out = Allocation(self.policy, p, single, present, class_of, shared, lps=1)
         out.solver = self.model.solver + " (incremental)"
+        if agnostic:
+            spread_evenly(out)
         bad = check(out)
         if bad:
             raise RuntimeError(f"allocation of {self.policy} fails its check: {bad[0]}")
@@ -565,6 +587,9 @@ class RoundLP:
             m.maximize(self.z)
         self._built_for = (problem.types, tuple(problem.gpus.values()))
         self._n: list[int | None] = []
+        self._memo: dict[
+            tuple[int, ...], tuple[dict[int, np.ndarray], dict[tuple[int, int], np.ndarray]]
+        ] = {}
 
     def _update(self, n: list[int]) -> None:
         """Set the coefficients that depend on the class counts ``n``, for the classes

@@ -157,6 +157,7 @@ def _choose(
         entries.sort(key=rank, reverse=True)
         queue += [(e[3], wt) for e in entries]
     left = dict(capacity)
+    room = sum(left.values())
     chosen, seen = [], set()
     for k, wt in queue:
         if k in seen or left[wt] == 0 or rates[k][wt] <= 0:
@@ -164,12 +165,15 @@ def _choose(
         need = active[k].num_gpus
         if need <= left[wt]:
             left[wt] -= need
+            room -= need
             seen.add(k)
             if k in alloc:
                 chosen.append((k, wt))
             # else: a job that came after the last allocation holds its place in this
             # round's count but is never given workers (Gavel assigns workers only to
             # jobs in the allocation), so those GPUs idle for the round
+            if room == 0:
+                break
     return chosen
 
 
@@ -373,10 +377,14 @@ def run_gavel(
                 free[wt].difference_update(gpus)
             else:
                 moved.append(k)
+        pool: dict[str, list[int]] = {}  # free GPUs of a type, ascending, for the moved
         for k in moved:
             wt = ran_on[k]
-            held[k] = tuple(sorted(free[wt])[: jobs[k].num_gpus])
-            free[wt].difference_update(held[k])
+            if wt not in pool:
+                pool[wt] = [g for g in by_type[wt] if g in free[wt]]
+            need = jobs[k].num_gpus
+            held[k] = tuple(pool[wt][:need])
+            del pool[wt][:need]
         held = {k: held[k] for k in chosen if k in held}  # leases of the last round only
         batch.sort(key=_when)
         events.extend(batch)
