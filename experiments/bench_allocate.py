@@ -1,0 +1,175 @@
+"""Allocation benchmarks (issue: optimisation in the loop).
+
+Usage, from the repository root::
+
+    python experiments/bench_allocate.py scale    # packed max-min fairness, 64 to 2,048 jobs
+    python experiments/bench_allocate.py pop      # POP's loss against the exact optimum
+    python experiments/bench_allocate.py gavel    # Gavel's LP policies under --semantics gavel
+    python experiments/bench_allocate.py all
+
+``scale`` runs ``optsched allocate --gavel-input N`` (Gavel's own input
+generator, seed 2) in a fresh process per size, so that ``peak_rss_mb`` is that
+allocation's, beside Gavel's times and objectives on this machine
+(``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel`` replays Gavel's job
+streams under ``--semantics gavel`` for ``max_min_fairness`` and ``_perf``, beside
+Gavel's results and wall times. Output: ``paper_figures/allocate/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from optsched import sources
+from optsched.allocation import allocate, gavel_input
+from optsched.bench import to_markdown
+from optsched.model import gavel
+from optsched.simulate import read_gavel_trace, simulate
+
+OUT = Path(__file__).resolve().parent.parent / "paper_figures" / "allocate"
+
+#: Gavel's packed max-min fairness on this machine (its README): seconds, GB, objective.
+GAVEL_PACKED = {256: (2.39, None, 1.1060718), 512: (15.7, None, 1.1078288),
+                1024: (138.0, 10.6, 1.1050263)}  # fmt: skip
+#: Gavel's simulator on its streams (its README): policy -> stream -> (JCT h, makespan h, s).
+GAVEL_RUNS = {
+    "max_min_fairness": {"300-job trace": (3.54, 26.26, 2.95), "continuous, jobs 0-299":
+                         (19.73, 313.7, 22.9), "continuous, jobs 0-999": (21.12, 610.6, 54.8)},
+    "max_min_fairness_perf": {"300-job trace": (2.65, 23.90, 2.75), "continuous, jobs 0-299":
+                              (14.35, 232.3, 14.7), "continuous, jobs 0-999": (14.68, 487.7, 35.0)},
+}  # fmt: skip
+
+
+def scale() -> None:
+    rows = []
+    for n in (64, 128, 256, 512, 1024, 2048):
+        out = subprocess.run(
+            [sys.executable, "-m", "optsched", "allocate", "--policy",
+             "max_min_fairness_packed", "--gavel-input", str(n), "--seed", "2", "--json"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        got = json.loads(out.stdout)
+        g_s, g_gb, g_obj = GAVEL_PACKED.get(n, (None, None, None))
+        rows.append(
+            {
+                "jobs": n,
+                "objective": got["objective"],
+                "Gavel objective": g_obj,
+                "abs diff": abs(got["objective"] - g_obj) if g_obj else None,
+                "wall (s)": got["wall_s"],
+                "peak memory (MB)": got["peak_rss_mb"],
+                "Gavel wall (s)": g_s,
+                "Gavel memory (GB)": g_gb,
+                "speed-up (x)": g_s / got["wall_s"] if g_s else None,
+            }
+        )
+        print(rows[-1], flush=True)
+    save(
+        "packed_scale",
+        pd.DataFrame(rows),
+        "Packed max-min fairness (space sharing over pairs), Gavel's sweep_policy_runtimes.py "
+        "input, seed 2, n/4 GPUs each of V100, P100 and K80. optsched solves the exact class "
+        "aggregation with GLOP; wall time includes building the LP and checking the answer, "
+        "peak memory is the whole process's. Gavel: cvxpy with HiGHS interior point.",
+    )
+
+
+def pop() -> None:
+    rows = []
+    for policy in ("max_min_fairness_perf", "max_sum_throughput"):
+        for n in (256, 1024, 2048):
+            p = gavel_input(n, 2)
+            exact = allocate(p, policy)
+            for k in (2, 4, 8):
+                part = allocate(p, policy, pop=k, seed=0)
+                rows.append(
+                    {
+                        "policy": policy,
+                        "jobs": n,
+                        "k": k,
+                        "exact": exact.objective,
+                        "POP": part.objective,
+                        "loss (%)": 100 * (1 - part.objective / exact.objective),
+                        "exact wall (s)": exact.wall_s,
+                        "POP wall (s)": part.wall_s,
+                    }
+                )
+                print(rows[-1], flush=True)
+    save(
+        "pop_loss",
+        pd.DataFrame(rows),
+        "POP (jobs split at random into k parts with 1/k of the GPUs each, as POP's "
+        "PartitionedProblem) against the exact allocation; objective recomputed over all jobs.",
+    )
+
+
+def gavel_streams() -> None:
+    folder = sources.data_dir() / "gavel" / "generated"
+    cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
+    cont = read_gavel_trace(
+        folder / "contsingle_lam1200_e1000_seed0_max_min_fairness.trace", skip=1
+    )
+    streams = {
+        "300-job trace": read_gavel_trace(folder / "gen_n300_lam240_seed0.trace"),
+        "continuous, jobs 0-299": cont.with_measure(0, 300),
+        "continuous, jobs 0-999": cont.with_measure(0, 1000),
+    }
+    rows = []
+    for policy, runs in GAVEL_RUNS.items():
+        for name, w in streams.items():
+            jct, makespan, wall = runs[name]
+            res = simulate(w, cluster, policy, semantics="gavel", seed=0)
+            s = res.summary
+            rows.append(
+                {
+                    "policy": policy,
+                    "stream": name,
+                    "Gavel avg JCT (h)": jct,
+                    "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
+                    "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
+                    "Gavel makespan (h)": makespan,
+                    "optsched makespan (h)": s["makespan_s"] / 3600,
+                    "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
+                    "Gavel wall (s)": wall,
+                    "optsched wall (s)": res.wall_s,
+                    "speed-up (x)": wall / res.wall_s,
+                }
+            )
+            print(rows[-1], flush=True)
+    save(
+        "gavel_lp_policies",
+        pd.DataFrame(rows),
+        "Gavel's LP policies under `--semantics gavel`, 36 V100 + 36 P100 + 36 K80, seed 0, "
+        "beside Gavel's own runs on this machine (its wall time is the whole process; for the "
+        "300-job trace, the middle of the range its README gives).",
+    )
+
+
+def save(name: str, df: pd.DataFrame, note: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    df.to_csv(OUT / f"{name}.csv", index=False)
+    text = f"# {name}\n\n{note}\n\n{to_markdown(df, floatfmt='.6g')}\n"
+    (OUT / f"{name}.md").write_text(text)
+    print(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("which", choices=("scale", "pop", "gavel", "all"))
+    args = parser.parse_args(argv)
+    if args.which in ("scale", "all"):
+        scale()
+    if args.which in ("pop", "all"):
+        pop()
+    if args.which in ("gavel", "all"):
+        gavel_streams()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
