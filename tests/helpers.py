@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 
 from optsched.core import Status
@@ -58,3 +59,24 @@ def assert_optimal(result: Result, value: float, rel: float = 1e-6) -> None:
     assert result.check is not None and result.check.feasible
     assert result.objective == pytest.approx(value, rel=rel)
     assert result.bound == pytest.approx(value, rel=rel)
+
+
+def congested_stream(n: int = 60, seed: int = 3) -> Any:
+    """Jobs of Gavel's measured types, gangs of 1, 2 and 4, arriving faster than a
+    12-GPU cluster serves them."""
+    from optsched.simulate import SimJob, Workload
+    from optsched.throughput import gavel_table
+
+    rng = np.random.default_rng(seed)
+    table = gavel_table()
+    types = sorted({k[0] for k in table.isolated if k[1] == "v100" and k[2] == 4})
+    jobs, t = [], 0.0
+    for k in range(n):
+        jt, g = types[int(rng.integers(len(types)))], int(rng.choice([1, 1, 2, 4]))
+        jobs.append(
+            SimJob(
+                f"j{k}", jt, g, float(rng.exponential(1800)) * table.isolated[(jt, "v100", g)], t
+            )
+        )
+        t += float(rng.exponential(60))
+    return Workload("congested", tuple(jobs))

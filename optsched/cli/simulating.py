@@ -218,6 +218,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             seed=args.seed,
             semantics=args.semantics,
             progress=lambda done, n: bar.update(done, f"{done}/{n} jobs done"),
+            bound=args.bound,
         )
     except TimelineRejected as exc:
         print(f"optsched: {exc}", file=sys.stderr)
@@ -246,6 +247,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"  restarts {s['restarts']}; GPU-hours {s['gpu_hours']:.1f}; rho mean "
         f"{s['rho_mean']:.3g}, p99 {s['rho_p99']:.3g}, max {s['rho_max']:.3g}; utilisation {util}"
     )
+    if "avg_jct_lb_s" in s:
+        print(
+            f"  lower bounds: average JCT {_h(s['avg_jct_lb_s'])} (gap "
+            f"{s['avg_jct_gap']:.1%}), makespan {_h(s['makespan_lb_s'])} (gap "
+            f"{s['makespan_gap']:.1%})"
+        )
     print(
         f"  {s['wall_s']:.2f} s to simulate, {s['check_s']:.2f} s to check"
         + (f"; outputs in {args.out}" if args.out else "")
@@ -360,6 +367,11 @@ def register(sub: Any) -> None:
         default="default",
         help="default: exact GPU sets, locality, restarts; gavel: Gavel's simulator "
         "(360 s rounds, type-level, no restart cost)",
+    )
+    sp.add_argument(
+        "--bound",
+        action="store_true",
+        help="also lower bounds on average JCT and makespan, and the run's gaps to them",
     )
     sp.add_argument("--out", "-o", help="write jobs.csv, timeline.jsonl and summary.json here")
     sp.add_argument(

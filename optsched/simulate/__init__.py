@@ -59,13 +59,16 @@ def simulate(
     seed: int = 0,
     semantics: str = "default",
     progress: Callable[[int, int], None] | None = None,
+    bound: bool = False,
 ) -> SimResult:
     """Simulate, check the timeline, and compute the metrics from the checked records.
 
     ``semantics="gavel"`` runs Gavel's simulator instead (:mod:`.gavel`: rounds,
     type-level placement, consolidated throughputs, no restart cost); its
     timeline is checked against Gavel's throughputs. ``wall_s`` is the
-    simulation; ``check_s`` the independent check that follows it.
+    simulation; ``check_s`` the independent check that follows it. ``bound``: add
+    lower bounds on the measured jobs' average JCT and makespan that no policy can
+    beat (:mod:`.bounds`), and the run's gaps to them.
     """
     if semantics not in ("default", "gavel"):
         raise InputError(f"semantics must be default or gavel, got {semantics!r}")
@@ -122,6 +125,12 @@ def simulate(
     stats = summary(jobs, records, cluster)
     stats["semantics"] = semantics
     stats["check_s"] = time.perf_counter() - t_check
+    if bound:
+        from .bounds import gaps, lower_bounds
+
+        lbs = lower_bounds(workload, cluster, metrics_model, cost)
+        stats.update(lbs)
+        stats.update(gaps(stats, lbs))
     return SimResult(name, jobs, stats, timeline, report, wall)
 
 

@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
-from helpers import have_data
+from helpers import congested_stream, have_data
 
 from optsched.model import gavel, single_server
 from optsched.simulate import SimJob, Workload, simulate
@@ -138,22 +138,6 @@ def test_optimus_runs_the_smallest_remaining_gpu_time_first():
     c = single_server(2)
     assert jcts(simulate(w, c, "optimus")) == pytest.approx({"A": 250.0, "B": 150.0, "C": 150.0})
     assert jcts(simulate(w, c, "srtf")) == pytest.approx({"A": 100.0, "B": 250.0, "C": 250.0})
-
-
-def congested_stream(n=60, seed=3):
-    """Jobs of Gavel's measured types, gangs of 1, 2 and 4, arriving faster than a
-    12-GPU cluster serves them."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    table = gavel_table()
-    types = sorted({k[0] for k in table.isolated if k[1] == "v100" and k[2] == 4})
-    jobs, t = [], 0.0
-    for k in range(n):
-        jt, g = types[int(rng.integers(len(types)))], int(rng.choice([1, 1, 2, 4]))
-        jobs.append(SimJob(f"j{k}", jt, g, float(rng.exponential(1800)) * rate(jt, k=g), t))
-        t += float(rng.exponential(60))
-    return Workload("congested", tuple(jobs))
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))

@@ -524,3 +524,35 @@ def test_the_engine_refuses_a_pair_that_cannot_share():
     )
     with pytest.raises(ValueError, match="cannot share"):
         simulate(odd, single_server(1), FunctionPolicy("pack", pack_everything))
+
+
+def test_lower_bounds_by_hand_and_srtf_meets_them():
+    # One V100, A (1000 s) and B (100 s) at 0. Alone: JCTs 1000 and 100, average 550.
+    # Fluid SRPT on one GPU: B ends at 100, A at 1100, average 600: the bound. SRTF
+    # reaches it (gap 0), FIFO's 1050 is 75% above. Makespan >= 0 + 1100 / 1 GPU.
+    from optsched.simulate.bounds import lower_bounds
+
+    lbs = lower_bounds(two_jobs(), single_server(1))
+    assert lbs["avg_jct_lb_alone_s"] == pytest.approx(550.0)
+    assert lbs["avg_jct_lb_fluid_s"] == pytest.approx(600.0)
+    assert lbs["avg_jct_lb_s"] == pytest.approx(600.0)
+    assert lbs["makespan_lb_s"] == pytest.approx(1100.0)
+    srtf = simulate(two_jobs(), single_server(1), "srtf", bound=True).summary
+    fifo = simulate(two_jobs(), single_server(1), "fifo", bound=True).summary
+    assert srtf["avg_jct_gap"] == pytest.approx(0.0, abs=1e-12)
+    assert fifo["avg_jct_gap"] == pytest.approx(0.75)
+    assert fifo["makespan_gap"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "las", "srtf", "gandiva", "max_min_fairness_perf"])
+def test_no_policy_beats_the_lower_bounds(policy):
+    from helpers import congested_stream
+
+    from optsched.model import gavel
+    from optsched.simulate.bounds import lower_bounds
+
+    w, c = congested_stream(), gavel({"v100": 4, "p100": 4, "k80": 4}, 2)
+    res = simulate(w, c, policy, overhead=5.0, bound=True)
+    lbs = lower_bounds(w, c, overhead=lambda job: 5.0)
+    assert res.summary["avg_jct_s"] >= lbs["avg_jct_lb_s"] * (1 - 1e-9)
+    assert res.summary["makespan_s"] >= lbs["makespan_lb_s"] * (1 - 1e-9)
