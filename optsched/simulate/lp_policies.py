@@ -33,7 +33,7 @@ from ..allocation.problem import isolated_share, rounds_on
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, View
-from .placing import fastest_types
+from .placing import fastest_types, restarting
 
 #: Allocation policies that read each job's remaining work.
 CLAIRVOYANT = ("min_total_duration", "finish_time_fairness")
@@ -88,6 +88,11 @@ class AllocationPolicy:
         entries.sort()
         cap = {t: c.capacity(t) for t in c.gpu_types}
         won: dict[str, str] = {}
+        for job in view.running:  # still restarting: keeps its GPUs
+            if restarting(view, job):
+                t = c.gpu2type[job.gpus[0]]
+                cap[t] -= job.num_gpus
+                won[job.id] = t
         for _, _, jid, t in entries:
             g = jobs[jid].num_gpus
             if jid not in won and cap[t] >= g:

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..core import FLOAT_EPS
 from ..model.state import ClusterState
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
@@ -63,6 +64,16 @@ def best_rate(view: View, job: JobView) -> float:
     """The job's consolidated throughput on its fastest GPU type (0 if none fits)."""
     types = fastest_types(view, job)
     return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
+
+
+def restarting(view: View, job: JobView) -> bool:
+    """Whether a running job is still paying its restart overhead (it keeps its GPUs
+    until it has made progress: preempting it then would lose the restart for
+    nothing, and with an overhead as long as a round, forever)."""
+    if not job.gpus:
+        return False
+    end = job.waiting_since + view.overhead(job.id)
+    return view.time <= end + FLOAT_EPS * max(1.0, end)
 
 
 def can_share(view: View, a: JobView, b: JobView, gpu_type: str) -> bool:
@@ -156,6 +167,11 @@ def replan(
     """
     pairs = pairs or {}
     followers = {f.id for f in pairs.values()}
+    # jobs still restarting go first: they keep their GPUs (see ``restarting``)
+    pinned = [j for j in order if restarting(view, j) and j.id not in followers]
+    if pinned:
+        first = {j.id for j in pinned}
+        order = [*pinned, *(j for j in order if j.id not in first)]
     c = view.cluster
     cap = {t: c.capacity(t) for t in c.gpu_types}
     units: list[tuple[JobView, JobView | None, str]] = []

@@ -249,3 +249,21 @@ def test_an_allocation_policy_alternates_two_jobs_on_one_gpu_by_rounds():
     assert [t for t, _ in starts] == pytest.approx([0, 360, 720, 1080, 1440, 1720])
     got = jcts(res)
     assert got == pytest.approx({"A": 1720.0, "B": 2000.0})
+
+
+def test_a_restarting_job_is_not_preempted_so_time_slicing_cannot_livelock():
+    # One V100, a pair that cannot share, 360 s to (re)start and 360 s rounds. Were a
+    # restarting job preemptable, each would be stopped at the end of its restart,
+    # forever. A starts at 0 and still restarts at 360, so it keeps the GPU; at 720 it
+    # has run 360 s, B none: B runs 720-1180 (360 + 100). A restarts at 1180 and ends
+    # at 1180 + 360 + 640 = 2180.
+    other = "ResNet-50 (batch size 128)"
+    w = Workload(
+        "slice",
+        (
+            SimJob("A", "A3C", 1, 1000 * rate("A3C"), 0.0),
+            SimJob("B", other, 1, 100 * rate(other), 0.0),
+        ),
+    )
+    got = jcts(simulate(w, single_server(1), "gandiva", overhead=360.0))
+    assert got == pytest.approx({"A": 2180.0, "B": 1180.0})
