@@ -405,11 +405,7 @@ def run(
             t_round = (math.floor(t / round_seconds + FLOAT_EPS) + 1) * round_seconds
         t_next = min(t_arrive, t_finish, t_round)
         if not math.isfinite(t_next):
-            stuck = ", ".join(list(released)[:5])
-            raise InputError(
-                f"policy {policy.name!r} left {len(released)} job(s) waiting with nothing "
-                f"running and no arrival to come ({stuck})"
-            )
+            raise _stuck(policy, released, cluster)
         t = t_next
         ended = []
         while finishes and finishes[0][0] <= t:  # t is the earliest finish: exact
@@ -480,14 +476,34 @@ def run(
             t_hint = later if later is not None and later > t else math.inf
         if not running and nxt >= n and not (hinted and math.isfinite(t_hint)):
             # nothing runs, nothing will arrive, the policy names no later time: stuck
-            stuck = ", ".join(list(released)[:5])
-            raise InputError(
-                f"policy {policy.name!r} left {len(released)} job(s) waiting with nothing "
-                f"running and no arrival to come ({stuck})"
-            )
+            raise _stuck(policy, released, cluster)
         if progress is not None:
             progress(done, n)
     return timeline
+
+
+def _stuck(policy: Policy, released: Mapping[str, SimJob], cluster: Cluster) -> InputError:
+    """The error for jobs a policy leaves waiting forever, with the likely reason."""
+    names = ", ".join(list(released)[:5])
+    why = ""
+    wide = [
+        j.id
+        for j in released.values()
+        if all(
+            j.num_gpus > cluster.max_server_gpus(t)
+            for t in cluster.gpu_types
+            if not j.gpu_types or t in j.gpu_types
+        )
+    ]
+    if wide:
+        why = (
+            f"; {wide[0]} needs more GPUs than any one server has, which a placement rule "
+            "that keeps a job on one server (best_fit) cannot place"
+        )
+    return InputError(
+        f"policy {policy.name!r} left {len(released)} job(s) waiting with nothing running "
+        f"and no arrival to come ({names}){why}"
+    )
 
 
 def _on_boundary(t: float, round_seconds: float | None) -> bool:

@@ -556,3 +556,14 @@ def test_no_policy_beats_the_lower_bounds(policy):
     lbs = lower_bounds(w, c, overhead=lambda job: 5.0)
     assert res.summary["avg_jct_s"] >= lbs["avg_jct_lb_s"] * (1 - 1e-9)
     assert res.summary["makespan_s"] >= lbs["makespan_lb_s"] * (1 - 1e-9)
+
+
+def test_a_gang_the_rule_cannot_place_is_a_one_line_error():
+    # best_fit keeps a job on one server; two 1-GPU servers cannot hold a 2-GPU gang
+    from optsched.errors import InputError
+    from optsched.model import gavel
+
+    w = Workload("w", (SimJob("j0", R18, 2, 100.0, 0.0),))
+    with pytest.raises(InputError, match="j0 needs more GPUs than any one server has"):
+        simulate(w, gavel({"v100": 2}, 1), "fifo", rule="best_fit")
+    assert simulate(w, gavel({"v100": 2}, 1), "fifo").check.feasible  # consolidated spreads
