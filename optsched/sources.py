@@ -200,6 +200,10 @@ def openb_counts(variant: str = "default") -> dict[str, int]:
 
 @lru_cache(maxsize=2)
 def _openb_jobs(variant: str) -> tuple[tuple[TraceJob, ...], tuple[tuple[str, int], ...]]:
+    if variant not in ("default", "gpuspec33", "multigpu50"):
+        raise InputError(
+            f"alibaba: variant must be default, gpuspec33 or multigpu50, got {variant!r}"
+        )
     path = data_dir() / "traces" / "alibaba-gpu-v2023-openb" / f"openb_pod_list_{variant}.csv"
     if not path.exists():
         raise InputError(f"alibaba: no pod list {variant!r} ({path.name} not found)")
@@ -215,10 +219,9 @@ def _openb_jobs(variant: str) -> tuple[tuple[TraceJob, ...], tuple[tuple[str, in
             if g == 1 and int(r["gpu_milli"]) < 1000:
                 counts["fractional"] += 1
                 continue
-            spec = tuple(
-                sorted({OPENB_TYPES[s] for s in r["gpu_spec"].split("|") if s in OPENB_TYPES})
-            )
-            if r["gpu_spec"] and not spec:
+            raw_spec = r.get("gpu_spec") or ""  # multigpu50 has no such column
+            spec = tuple(sorted({OPENB_TYPES[s] for s in raw_spec.split("|") if s in OPENB_TYPES}))
+            if raw_spec and not spec:
                 counts["undisclosed"] += 1
                 continue
             life = float(r["deletion_time"] or 0) - float(r["scheduled_time"] or 0)

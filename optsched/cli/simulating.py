@@ -88,15 +88,18 @@ def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
     name = args.workload
     if name in TRACES:
         w = trace_workload(name, cluster, seed=args.seed)
+    elif name.startswith("alibaba:"):  # an openb pod-list variant: gpuspec33, multigpu50
+        w = trace_workload("alibaba", cluster, seed=args.seed, variant=name.partition(":")[2])
     elif name.startswith("gavel-generated:"):
         _, _, rest = name.partition(":")
         lam, _, n = rest.partition(":")
         try:
-            w = gavel_generated(float(lam), int(n), seed=args.seed)
+            lam_s, count = float(lam), int(n)
         except ValueError:
             raise InputError(
                 f"workload must look like gavel-generated:LAM:N, got {name!r}"
             ) from None
+        w = gavel_generated(lam_s, count, seed=args.seed)
     else:
         fmt = args.format or detect_format(name)
         if fmt == "csv":

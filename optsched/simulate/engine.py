@@ -54,6 +54,9 @@ def constant_overhead(seconds: float) -> Overhead:
 def per_type_overhead(seconds: Mapping[str, float], default: float = 0.0) -> Overhead:
     """Seconds per job type (e.g. checkpoint sizes); ``default`` for the others."""
     table = dict(seconds)
+    for name, value in (*table.items(), ("default", default)):
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"restart overhead of {name!r} must be finite and >= 0, got {value!r}")
     return lambda job: table.get(job.job_type, default)
 
 
@@ -313,6 +316,9 @@ def run(
     clairvoyant = policy.clairvoyant
     hinted = _gives_hints(policy) and not slotted
     t_hint = math.inf  # the policy's own next decision time, if it gives one
+    reset = getattr(policy, "reset", None)
+    if callable(reset):  # a policy object run again starts afresh
+        reset()
     history = ServiceHistory()
 
     def cost_of(jid: str) -> float:
@@ -442,7 +448,7 @@ def run(
             t, waiting, running_views, state, cluster, model, seed, history, round_seconds,
             cost_of,
         )  # fmt: skip
-        plan = dict(policy.schedule(view))
+        plan = {jid: tuple(sorted(gpus)) for jid, gpus in policy.schedule(view).items()}
         timeline.decisions += 1
         stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]
         for jid in sorted(stops, key=index.__getitem__):

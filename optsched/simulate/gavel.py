@@ -270,7 +270,9 @@ def run_gavel(
     for k, job in enumerate(jobs):
         rates[k] = {
             t: model.consolidated(job.job_type, t, job.num_gpus)
-            if model.runs_on(job.job_type, t) and capacity[t] >= job.num_gpus
+            if model.runs_on(job.job_type, t)
+            and capacity[t] >= job.num_gpus
+            and (not job.gpu_types or t in job.gpu_types)
             else 0.0
             for t in types
         }

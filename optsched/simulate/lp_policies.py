@@ -66,6 +66,11 @@ class AllocationPolicy:
         self.name = self.name or self.policy
         self.clairvoyant = self.policy in CLAIRVOYANT
 
+    def reset(self) -> None:
+        """Forget the last run's allocation, shares and LP."""
+        fresh = AllocationPolicy(self.policy, self.rule)
+        self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k.startswith("_")})
+
     def with_rule(self, rule: str) -> AllocationPolicy:
         return AllocationPolicy(self.policy, rule)
 

@@ -43,7 +43,9 @@ def job_table(
         rates = [
             model.consolidated(job.job_type, t, job.num_gpus)
             for t in cluster.gpu_types
-            if cluster.capacity(t) >= job.num_gpus and model.runs_on(job.job_type, t)
+            if cluster.capacity(t) >= job.num_gpus
+            and model.runs_on(job.job_type, t)
+            and (not job.gpu_types or t in job.gpu_types)
         ]
         t_iso = job.work / max(rates) if rates else math.inf
         jct = r.completion - r.arrival
@@ -95,7 +97,11 @@ def summary(
         "makespan_s": float(m["completion_s"].max()) if len(m) else math.nan,
         "avg_queueing_s": float(m["queueing_s"].mean()) if len(m) else math.nan,
         "restarts": int(m["restarts"].sum()),
-        "gpu_hours": float(m["gpu_hours"].sum()),
+        # busy GPU-hours: a GPU set two jobs share counts once
+        "gpu_hours": sum(
+            sum(records[jid].seconds_by_type.values()) * records[jid].gang for jid in m["job"]
+        )
+        / 3600.0,
         "rho_mean": float(rho.mean()) if rho.size else math.nan,
         "rho_p99": pct(rho, 99),
         "rho_max": float(rho.max()) if rho.size else math.nan,

@@ -114,6 +114,11 @@ class PriorityPolicy:
         self._upgraded = k
         return True
 
+    def reset(self) -> None:
+        """Forget the last run (hints, upgrade rounds)."""
+        self.__dict__.pop("_next", None)
+        self.__dict__.pop("_upgraded", None)
+
     def with_rule(self, rule: str) -> PriorityPolicy:
         return PriorityPolicy(
             self.name, self.key, self.preemptive, self.clairvoyant, rule, self.hint

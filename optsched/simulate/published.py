@@ -73,6 +73,11 @@ class Gandiva:
         if self.rule not in RULES:
             raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
 
+    def reset(self) -> None:
+        """Forget the last run (pairs, the random stream)."""
+        self.pairs.clear()
+        self._rng = None
+
     def with_rule(self, rule: str) -> Gandiva:
         return Gandiva(rule, self.candidates)
 

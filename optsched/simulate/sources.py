@@ -45,11 +45,16 @@ def reference_type(cluster: Cluster) -> str:
     return max(cluster.gpu_types, key=lambda t: (cluster.capacity(t), t))
 
 
-def trace_workload(name: str, cluster: Cluster, seed: int = 0) -> Workload:
-    """Every job of a real trace, typed and sized for ``cluster`` (see the module)."""
+def trace_workload(
+    name: str, cluster: Cluster, seed: int = 0, variant: str | None = None
+) -> Workload:
+    """Every job of a real trace, typed and sized for ``cluster`` (see the module);
+    ``variant`` picks Alibaba's pod list (``default``, ``gpuspec33``, ``multigpu50``)."""
     if name not in TRACES:
         raise InputError(f"workload must be one of {', '.join(TRACES)} or a file, got {name!r}")
-    raw = trace(name, None, seed)
+    if variant is not None and name != "alibaba":
+        raise InputError(f"only the alibaba workload has variants, got {name}:{variant}")
+    raw = trace(name, variant, seed)
     rng = np.random.default_rng(seed)
     model = ThroughputModel(cluster)
     ref = reference_type(cluster)
@@ -69,7 +74,7 @@ def trace_workload(name: str, cluster: Cluster, seed: int = 0) -> Workload:
         jobs.append(SimJob(f"j{k}", jt, tj.num_gpus, work, tj.arrival - t0, 1.0, allowed))
     source = f"trace:{name}"
     if name == "alibaba":
-        c = sources.openb_counts()
+        c = sources.openb_counts(variant or "default")
         source += (
             f" ({c['kept']} whole-GPU pods of {c['pods']}; left out: {c['fractional']} "
             f"fractional, {c['no_gpu']} without GPU, {c['no_life']} without a lifetime)"

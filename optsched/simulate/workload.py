@@ -212,6 +212,10 @@ def read_csv_workload(path: str | Path, rate: Any = None, *, name: str | None = 
             raise InputError(
                 f"{where_}: num_gpus, arrival, weight and work or duration must be numbers"
             ) from None
+        if None in row:  # more fields than the header names
+            raise InputError(f"{where_}: more fields than the header's {len(header)}")
+        if gpus < 1:
+            raise InputError(f"{where_}: num_gpus must be >= 1, got {gpus}")
         allowed = tuple(t for t in (row.get("gpu_types") or "").split("|") if t)
         jt = row["job_type"] or ""
         if "duration" in header:

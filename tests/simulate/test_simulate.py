@@ -567,3 +567,45 @@ def test_a_gang_the_rule_cannot_place_is_a_one_line_error():
     with pytest.raises(InputError, match="j0 needs more GPUs than any one server has"):
         simulate(w, gavel({"v100": 2}, 1), "fifo", rule="best_fit")
     assert simulate(w, gavel({"v100": 2}, 1), "fifo").check.feasible  # consolidated spreads
+
+
+def test_gavel_semantics_keep_jobs_on_their_allowed_types():
+    from optsched.errors import InputError
+    from optsched.model import gavel
+
+    w = Workload("k80", (SimJob("A", R18, 1, 100 * rate(R18), 0.0, 1.0, ("k80",)),))
+    c = gavel({"v100": 1, "p100": 1, "k80": 1}, 1)
+    res = simulate(w, c, "max_min_fairness_perf", semantics="gavel")
+    assert res.jobs["completion_s"].iloc[0] > 100.0  # it ran on the slower K80
+    # Gavel's FIFO gives a job the last open type (the V100) or nothing, as Gavel does
+    with pytest.raises(InputError, match="gavel fifo cannot place 1 job"):
+        simulate(w, c, "fifo", semantics="gavel")
+
+
+def test_plans_with_unsorted_or_listed_gpus_are_the_same_plans():
+    # a plug-in that answers (1, 0) or [0, 1] for the GPUs a job holds keeps it running
+    from optsched.simulate.policies import FunctionPolicy
+
+    job = SimJob("A", LM, 2, 1000 * rate(LM, 2), 0.0)
+
+    def backwards(view):
+        return {j.id: [1, 0] for j in view.jobs}
+
+    fn = FunctionPolicy("backwards", backwards, preemptive=True)
+    res = simulate(Workload("one", (job,)), single_server(2), fn, overhead=10.0)
+    assert res.summary["restarts"] == 0
+    assert res.jobs["jct_s"].iloc[0] == pytest.approx(1010.0)
+
+
+def test_a_policy_object_run_twice_gives_the_same_timeline():
+    from helpers import congested_stream
+
+    from optsched.model import gavel
+    from optsched.simulate.policies import get_policy
+
+    w, c = congested_stream(), gavel({"v100": 4, "p100": 4, "k80": 4}, 2)
+    for name in ("gandiva", "las", "max_min_fairness_perf"):
+        pol = get_policy(name)
+        a = simulate(w, c, pol, overhead=5.0, seed=2)
+        b = simulate(w, c, pol, overhead=5.0, seed=2)
+        assert a.timeline.events == b.timeline.events, name
