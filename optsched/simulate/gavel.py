@@ -142,6 +142,21 @@ def _choose(
     """
     queue: list[tuple[int, str]] = []
     rank = itemgetter(0, 1, 2)
+    if fifo:  # one type per job, allocation 1 there: only those entries can run
+        per: dict[str, list[tuple[float, float, float, int]]] = {wt: [] for wt in order}
+        for k in active:
+            if k not in alloc:
+                continue
+            (wt,) = alloc[k]
+            if rates[k][wt] == 0.0:
+                continue
+            total = worker_time[wt]
+            share = job_time[k][wt] / total if total > 0 else 0.0
+            per[wt].append((1.0 / share if share > 0 else 1e9, deficit[k][wt], 1.0, k))
+        for wt in order:
+            per[wt].sort(key=rank, reverse=True)
+            queue += [(e[3], wt) for e in per[wt]]
+        order = ()
     for wt in order:
         total = worker_time[wt]
         entries = []
