@@ -448,7 +448,11 @@ def run(
             t, waiting, running_views, state, cluster, model, seed, history, round_seconds,
             cost_of,
         )  # fmt: skip
-        plan = {jid: tuple(sorted(gpus)) for jid, gpus in policy.schedule(view).items()}
+        plan = {}
+        for jid, gpus in policy.schedule(view).items():  # GPU sets as sorted tuples
+            held = running.get(jid)
+            same = held is not None and gpus is held.gpus
+            plan[jid] = gpus if same else tuple(sorted(gpus))
         timeline.decisions += 1
         stops = [jid for jid in running if plan.get(jid) != running[jid].gpus]
         for jid in sorted(stops, key=index.__getitem__):
@@ -464,12 +468,15 @@ def run(
             sjob, gpus = released.get(jid), tuple(plan[jid])
             _check_start(sjob, jid, gpus, cluster, state, holder, policy.name)
             assert sjob is not None
+            # the run keeps the state's own tuple, so that a plan handing it back (a
+            # lease kept) is recognised by identity, without sorting it again
             if state.is_free(gpus):
-                state.take_gpus(jid, gpus)
+                gpus = state.take_gpus(jid, gpus)
                 holder[gpus] = jid
             else:  # shares the set a running job holds alone (checked above)
-                state.share(jid, holder[gpus])
-                rerate.add(holder[gpus])
+                host = holder[gpus]
+                gpus = state.share(jid, host)
+                rerate.add(host)
             rate, ptype = rate_of(jid, gpus)
             if rate <= 0:
                 raise ValueError(f"policy {policy.name!r} put {jid!r} on GPUs it cannot run on")
