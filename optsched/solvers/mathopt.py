@@ -38,6 +38,7 @@ _SOLVERS = {
     "pdlp": mathopt.SolverType.PDLP,
 }
 _T = mathopt.TerminationReason
+_OPTIMAL = _T.OPTIMAL.value  # the proto's enum value
 
 
 class MathOptModel:
@@ -49,6 +50,8 @@ class MathOptModel:
         self.solver = f"{solver} (ortools {version('ortools')} mathopt)"
         self._hint: dict[Any, float] = {}
         self._result: Any = None
+        self._values_by_id: dict[int, float] | None = None
+        self._values: Any = None
 
     def binary(self, name: str) -> Any:
         return self.model.add_binary_variable(name=name)
@@ -105,13 +108,22 @@ class MathOptModel:
             self._only_values = mathopt.ModelSolveParameters(  # skip duals: parsing costs
                 dual_values_filter=nothing, reduced_costs_filter=nothing
             )
+        fast = _solve_raw(self._incremental, self._only_values)
+        if fast is not None:  # optimal: read the primal values straight from the proto
+            self._values_by_id = fast
+            self._values = None
+            return Outcome(Status.OPTIMAL, None, self.solver)
         result = self._incremental.solve(model_params=self._only_values)
         self._result = result
+        self._values_by_id = None
         self._values = result.variable_values() if result.has_primal_feasible_solution() else {}
         return _outcome(result, self.solver)
 
     def values(self, variables: Iterable[Any]) -> list[float]:
         """Values of ``variables`` in the last :meth:`resolve`'s solution."""
+        if self._values_by_id is not None:
+            by_id = self._values_by_id
+            return [by_id.get(v.id, 0.0) for v in variables]
         return [float(self._values[v]) for v in variables]
 
     def _solve(self, params: Any, model_params: Any) -> Any:
@@ -148,6 +160,33 @@ class MathOptModel:
             raise
         self._result = result
         return _outcome(result, self.solver)
+
+
+def _solve_raw(inc: Any, model_params: Any) -> dict[int, float] | None:
+    """One incremental solve, with only the primal values read from the result proto
+    (MathOpt's full parse of bases and statuses costs more than GLOP's warm-started
+    solve of a small LP). ``None`` when the solve is not optimal, or when this
+    ortools has other internals (then the caller solves again the public way)."""
+    try:
+        update = inc._update_tracker.export_update()
+        if update is not None:
+            if not inc._proto_solver.update(update):
+                return None  # the public path rebuilds the solver
+            inc._update_tracker.advance_checkpoint()
+        proto = inc._proto_solver.solve(
+            mathopt.SolveParameters().to_proto(),
+            model_params.to_proto(),
+            None,
+            mathopt.CallbackRegistration().to_proto(),
+            None,
+            None,
+        )
+    except (AttributeError, TypeError):
+        return None
+    if proto.termination.reason != _OPTIMAL or not proto.solutions:
+        return None
+    values = proto.solutions[0].primal_solution.variable_values
+    return dict(zip(values.ids, values.values))
 
 
 def _reason(exc: BaseException) -> str:
