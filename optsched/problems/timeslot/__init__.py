@@ -49,7 +49,7 @@ FAMILY: Family[TimeslotInstance, TimeslotSolution] = Family(
         _policy("tiresias_gittins", "Tiresias discretised 2D-Gittins index", "Tiresias Gittins"),
         _policy(
             "gavel_mmf",
-            "Gavel heterogeneity-aware max-min fairness LP, rounded into slots",
+            "Gavel heterogeneity-aware max-min fairness LP, in rounds of one slot",
             "Gavel MMF",
         ),
         _policy("themis", "Themis finish-time fairness, greedy on largest rho", "Themis"),
