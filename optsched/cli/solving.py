@@ -58,10 +58,58 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL if result.status is Status.ERROR else EXIT_OK
 
 
+def _simulation_summaries(paths: list[str]) -> list[dict[str, Any]] | None:
+    """The simulation summaries among ``paths`` (a ``simulate -o`` folder stands for its
+    ``summary.json``), or ``None`` when they are instances."""
+    import json
+
+    from ..simulate.bounds import is_summary
+
+    found: list[dict[str, Any]] = []
+    other = 0
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir() and (p / "summary.json").is_file():
+            p = p / "summary.json"
+        try:
+            data = json.loads(p.read_text()) if p.is_file() and p.suffix == ".json" else None
+        except (OSError, UnicodeDecodeError, ValueError):
+            data = None
+        if is_summary(data):
+            assert isinstance(data, dict)
+            found.append(data)
+        else:
+            other += 1
+    if found and other:
+        raise InputError("give gap either simulation results or instances, not both")
+    return found or None
+
+
+def cmd_gap_simulations(args: argparse.Namespace, summaries: list[dict[str, Any]]) -> int:
+    from ..simulate.bounds import gap_rows
+
+    rows = gap_rows(summaries, args.method, args.against)
+    if args.json:
+        for row in rows:
+            emit(row)
+        return EXIT_OK
+    print(f"{'workload':<28} {'metric':<9} {'value':>12} {'reference':>12} {'gap':>9}  against")
+    for r in rows:
+        print(
+            f"{str(r['workload'])[:28]:<28} {r['metric']:<9} {r['value_s'] / 3600:>11.4g}h "
+            f"{r['reference_s'] / 3600:>11.4g}h {gap_text(r['gap']):>9}  {r['reference']}"
+        )
+    return EXIT_OK
+
+
 def cmd_gap(args: argparse.Namespace) -> int:
     from ..bench import gap_table, suite_files, summarize
     from ..bench.references import REFERENCE_FILE
     from ..io import read_instance
+
+    summaries = _simulation_summaries(args.instances)
+    if summaries is not None:
+        return cmd_gap_simulations(args, summaries)
 
     files: list[Path] = []
     for arg in args.instances:  # a suite folder stands for its instances
@@ -151,9 +199,19 @@ def register(sub: Any) -> None:
     sp.add_argument("--out", "-o", help="write the solution here (JSON)")
 
     sp = add_command(sub, "gap", cmd_gap, "optimality gap of a method on instances, with a summary")
-    sp.add_argument("instances", nargs="+", help="instance files or suite folders")
-    sp.add_argument("--method", "-m", required=True, help="the method to measure")
-    sp.add_argument("--against", "-a", default="bound", help="bound, best, or a method name")
+    sp.add_argument(
+        "instances",
+        nargs="+",
+        help="instance files or suite folders; or simulation results (simulate -o folders "
+        "or their summary.json), whose policy --method names",
+    )
+    sp.add_argument("--method", "-m", required=True, help="the method (or policy) to measure")
+    sp.add_argument(
+        "--against",
+        "-a",
+        default="bound",
+        help="bound, best, or a method name (for simulations: bound, or a policy name)",
+    )
     add_run_options(sp, time_limit=60.0)
     add_solver_options(sp)
 

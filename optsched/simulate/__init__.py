@@ -124,6 +124,8 @@ def simulate(
     jobs = job_table(workload, records, cluster, metrics_model, rounds=semantics == "gavel")
     stats = summary(jobs, records, cluster)
     stats["semantics"] = semantics
+    stats["workload"] = workload.name
+    stats["cluster"] = cluster.name
     stats["check_s"] = time.perf_counter() - t_check
     if bound:
         from .bounds import gaps, lower_bounds

@@ -110,3 +110,62 @@ def gaps(summary: dict[str, Any], bounds: dict[str, Any]) -> dict[str, float]:
         value, lb = summary.get(f"{metric}_s", math.nan), bounds[f"{metric}_lb_s"]
         out[f"{metric}_gap"] = value / lb - 1 if lb > 0 else math.nan
     return out
+
+
+def is_summary(data: Any) -> bool:
+    """Whether ``data`` is the ``summary.json`` of a simulation (``simulate -o``)."""
+    return isinstance(data, dict) and "semantics" in data and "avg_jct_s" in data
+
+
+def gap_rows(
+    summaries: list[dict[str, Any]], method: str, against: str = "bound"
+) -> list[dict[str, Any]]:
+    """The gaps of policy ``method``'s runs: against the lower bounds stored with them
+    (``simulate --bound``), or against the run of policy ``against`` on the same
+    workload, cluster and semantics. One row per run and metric."""
+    from ..errors import InputError
+
+    def key(s: dict[str, Any]) -> tuple:
+        return (s.get("workload"), s.get("cluster"), s.get("semantics"), s.get("measured_jobs"))
+
+    runs = [s for s in summaries if s.get("policy") == method]
+    if not runs:
+        known = sorted({str(s.get("policy")) for s in summaries})
+        raise InputError(
+            f"no simulation of policy {method!r} among the results ({', '.join(known)})"
+        )
+    rows = []
+    for run in runs:
+        if against == "bound":
+            if "avg_jct_lb_s" not in run:
+                raise InputError(
+                    f"the {method} run on {run.get('workload')!r} has no bounds: simulate it "
+                    "again with --bound"
+                )
+            refs = {m: run[f"{m}_lb_s"] for m in ("avg_jct", "makespan")}
+            kind = "lower bound"
+        else:
+            peers = [s for s in summaries if s.get("policy") == against and key(s) == key(run)]
+            if not peers:
+                raise InputError(
+                    f"no run of policy {against!r} on the same workload, cluster and semantics "
+                    f"as {method} on {run.get('workload')!r}"
+                )
+            refs = {m: peers[0][f"{m}_s"] for m in ("avg_jct", "makespan")}
+            kind = against
+        for metric, ref in refs.items():
+            value = run[f"{metric}_s"]
+            rows.append(
+                {
+                    "workload": run.get("workload"),
+                    "cluster": run.get("cluster"),
+                    "semantics": run.get("semantics"),
+                    "policy": method,
+                    "metric": metric,
+                    "value_s": value,
+                    "reference_s": ref,
+                    "reference": kind,
+                    "gap": value / ref - 1 if ref and ref > 0 else math.nan,
+                }
+            )
+    return rows

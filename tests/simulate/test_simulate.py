@@ -609,3 +609,28 @@ def test_a_policy_object_run_twice_gives_the_same_timeline():
         a = simulate(w, c, pol, overhead=5.0, seed=2)
         b = simulate(w, c, pol, overhead=5.0, seed=2)
         assert a.timeline.events == b.timeline.events, name
+
+
+def test_cli_gap_of_simulations_against_the_bound_and_a_policy(tmp_path, capsys):
+    # two jobs on one V100 (1000 s and 100 s): FIFO's average JCT 1050 is 75% above the
+    # bound 600, which SRTF meets; their makespans are both the bound, 1100
+    from optsched.cli import main
+
+    w = tmp_path / "two.csv"
+    w.write_text(f"id,job_type,num_gpus,arrival,duration\na,{R18},1,0,1000\nb,{R18},1,0,100\n")
+    for policy in ("fifo", "srtf"):
+        args = ["simulate", str(w), "--cluster", "homogeneous:1:1:1", "--policy", policy]
+        assert main([*args, "--bound", "-o", str(tmp_path / policy)]) == 0
+    capsys.readouterr()
+    runs = [str(tmp_path / "fifo"), str(tmp_path / "srtf")]
+    for against in ("bound", "srtf"):
+        assert main(["gap", *runs, "--method", "fifo", "--against", against, "--json"]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        gaps = {r["metric"]: r["gap"] for r in rows}
+        assert gaps == pytest.approx({"avg_jct": 0.75, "makespan": 0.0})
+    # a run simulated without --bound has no bound to hold it against
+    args = ["simulate", str(w), "--cluster", "homogeneous:1:1:1", "-o", str(tmp_path / "nob")]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["gap", str(tmp_path / "nob"), "--method", "fifo"]) == 2
+    assert "again with --bound" in capsys.readouterr().err
