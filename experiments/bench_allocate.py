@@ -27,7 +27,7 @@ import pandas as pd
 
 from optsched import sources
 from optsched.allocation import allocate, gavel_input
-from optsched.bench import to_markdown
+from optsched.bench import save_table
 from optsched.model import gavel
 from optsched.simulate import read_gavel_trace, simulate
 
@@ -151,11 +151,7 @@ def gavel_streams() -> None:
 
 
 def save(name: str, df: pd.DataFrame, note: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / f"{name}.csv", index=False)
-    text = f"# {name}\n\n{note}\n\n{to_markdown(df, floatfmt='.6g')}\n"
-    (OUT / f"{name}.md").write_text(text)
-    print(text)
+    print(save_table(OUT, name, df, note, ".6g"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from optsched import sources
-from optsched.bench import to_markdown
+from optsched.bench import save_table
 from optsched.model import gavel, philly
 from optsched.simulate import POLICIES, read_gavel_trace, simulate
 from optsched.simulate.sources import trace_workload
@@ -198,11 +198,7 @@ def policies() -> None:
 
 
 def save(name: str, df: pd.DataFrame, note: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / f"{name}.csv", index=False)
-    text = f"# {name}\n\n{note}\n\n{to_markdown(df, floatfmt='.4g')}\n"
-    (OUT / f"{name}.md").write_text(text)
-    print(text)
+    print(save_table(OUT, name, df, note, ".4g"))
 
 
 def main(argv: list[str] | None = None) -> int:

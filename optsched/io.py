@@ -22,14 +22,20 @@ from .problems import family
 from .problems.base import INSTANCE_FORMAT, SOLUTION_FORMAT, check_envelope
 
 
-def _load_json(path: str | os.PathLike[str]) -> Any:
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A file's text; a missing or unreadable file is a one-line ``InputError``."""
     p = Path(path)
     try:
-        text = p.read_text()
+        return p.read_text()
     except FileNotFoundError:
         raise InputError(f"{p}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+
+
+def _load_json(path: str | os.PathLike[str]) -> Any:
+    p = Path(path)
+    text = read_text(p)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

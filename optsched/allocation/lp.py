@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +52,7 @@ from ..core import Status
 from ..errors import InputError
 from ..solvers.common import SolveOptions
 from ..solvers.linear import LinearModel, new_model
-from .problem import AllocJob, AllocProblem, equal_share, isolated_share
+from .problem import AllocProblem, equal_share, isolated_share
 
 POLICIES = {
     "max_min_fairness": "max-min fairness, heterogeneity-agnostic (Gavel's LAS)",
@@ -437,10 +436,6 @@ def objective(a: Allocation) -> float:
     done = np.array([j.done_isolated for j in p.jobs])
     with np.errstate(divide="ignore"):
         return float(((t + left / thr) / (done + left / iso)).max())
-
-
-def jobs_from(rows: Sequence[Mapping[str, Any]]) -> tuple[AllocJob, ...]:
-    return tuple(AllocJob(**r) for r in rows)
 
 
 # ---------------------------------------------------------------- round after round

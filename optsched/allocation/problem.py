@@ -9,10 +9,9 @@ Gavel's ``sweep_policy_runtimes.py`` (its seeds 2, 3, 4, ...), job for job.
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -59,7 +58,6 @@ class AllocProblem:
     single: Single
     pair: Pair | None = None
     name: str = "round"
-    _cache: dict[tuple, float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.jobs:
@@ -190,5 +188,23 @@ def isolated_share(problem: AllocProblem) -> np.ndarray:
     return x / np.maximum(x.sum(axis=1, keepdims=True), 1.0)
 
 
-def finite(value: float) -> float:
-    return value if math.isfinite(value) else math.nan
+class IsolatedClock:
+    """Finish-time fairness's ``c_m``, kept as Gavel keeps it from one allocation to the
+    next: the isolated time a job's progress would have taken, i.e. the steps done
+    since the last allocation over the job's isolated throughput at that allocation."""
+
+    def __init__(self) -> None:
+        self.done: dict[Hashable, float] = {}
+        self._last: dict[Hashable, tuple[float, float]] = {}  # (steps left, isolated rate)
+
+    def advance(self, key: Hashable, steps_left: float) -> float:
+        """``key``'s isolated time so far, now that it has ``steps_left``."""
+        if key in self._last:
+            before, rate = self._last[key]
+            self.done[key] = self.done.get(key, 0.0) + (before - steps_left) / rate
+        return self.done.get(key, 0.0)
+
+    def allocated(self, problem: AllocProblem, keys: Sequence[Hashable]) -> None:
+        """Record each job's steps left and isolated rate at this allocation."""
+        iso = (problem.throughputs * isolated_share(problem)).sum(axis=1)
+        self._last = {k: (problem.jobs[i].steps_left, float(iso[i])) for i, k in enumerate(keys)}

@@ -6,7 +6,7 @@ seeds, workers, and how gaps and aggregates are defined.
 """
 
 from .gaps import gap_table, summarize
-from .report import summary_table, to_latex, to_markdown
+from .report import save_table, summary_table, to_latex, to_markdown
 from .rows import Row, frame, jsonable, load_results
 from .run import DEFAULT_METHODS, run
 from .suites import DEFAULT_SUITES, ROOT, check_references, find_suite, suite_files
@@ -28,4 +28,5 @@ __all__ = [
     "summary_table",
     "to_latex",
     "to_markdown",
+    "save_table",
 ]

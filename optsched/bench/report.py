@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,3 +182,13 @@ def display_name(family: str, method: str) -> str:
     fam = FAMILIES.get(family)
     spec = fam.method(method) if fam is not None else None
     return spec.display if spec is not None else method
+
+
+def save_table(folder: Path, name: str, df: pd.DataFrame, note: str, floatfmt: str = ".4g") -> str:
+    """``name.csv`` and ``name.md`` (a heading, ``note`` and the table) in ``folder``;
+    returns the markdown, as benchmark scripts print it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_csv(folder / f"{name}.csv", index=False)
+    text = f"# {name}\n\n{note}\n\n{to_markdown(df, floatfmt=floatfmt)}\n"
+    (folder / f"{name}.md").write_text(text)
+    return text

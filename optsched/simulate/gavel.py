@@ -212,35 +212,27 @@ def _lp_allocation(
     make_round: Any,
     left: Mapping[int, float],
     t: float,
-    iso_done: dict[int, float],
-    iso_prev: dict[int, tuple[float, float]],
+    clock: Any,
     incremental: Any = None,
 ) -> dict[int, dict[str, float]]:
     """The policy's allocation of the active jobs (``_compute_allocation``), from the LPs
     of :mod:`optsched.allocation`, clipped to [0, 1] as Gavel clips its solver's."""
     from ..allocation import AllocJob, allocate
-    from ..allocation.problem import isolated_share
 
     keys = list(active)
     if not keys:
         return {}
-    for k in keys:  # finish-time fairness: isolated time of the progress since the last LP
-        if k in iso_prev:
-            before, rate = iso_prev[k]
-            iso_done[k] = iso_done.get(k, 0.0) + (before - left[k]) / rate
     jobs = tuple(
         AllocJob(
             str(k), active[k].job_type, active[k].num_gpus, active[k].weight, left[k],
-            t - active[k].arrival, iso_done.get(k, 0.0),
+            t - active[k].arrival, clock.advance(k, left[k]),
         )
         for k in keys
     )  # fmt: skip
     problem = make_round(jobs, "round")
     a = incremental.allocate(problem) if incremental is not None else allocate(problem, policy)
     if policy == "finish_time_fairness":
-        iso = (problem.throughputs * isolated_share(problem)).sum(axis=1)
-        iso_prev.clear()
-        iso_prev.update({k: (left[k], float(iso[i])) for i, k in enumerate(keys)})
+        clock.allocated(problem, keys)
     out = {}
     for i, k in enumerate(keys):
         share = a.share(i)
@@ -274,7 +266,7 @@ def run_gavel(
     # "Perf" nor "Packing": among these, fifo and the agnostic max-min fairness
     shuffle = random.Random(seed + 5) if policy == "max_min_fairness" else None
     from ..allocation.lp import RoundLP
-    from ..allocation.problem import rounds_on
+    from ..allocation.problem import IsolatedClock, rounds_on
 
     round_lp = RoundLP(policy) if policy in RoundLP.INCREMENTAL else None
     capacity = {t: cluster.capacity(t) for t in types}
@@ -305,8 +297,7 @@ def run_gavel(
     nxt, t = 0, jobs[0].arrival if jobs else 0.0
     need_update, last_reset = False, 0.0
     alloc: dict[int, dict[str, float]] = {}
-    iso_done: dict[int, float] = {}  # finish-time fairness: isolated time of the progress
-    iso_prev: dict[int, tuple[float, float]] = {}  # (steps left, isolated rate) at last LP
+    clock = IsolatedClock()  # finish-time fairness's isolated time of the progress
     rounds, idle = 0, 0
     events: list[Event] = []
     held: dict[int, tuple[int, ...]] = {}
@@ -373,9 +364,7 @@ def run_gavel(
                 alloc = {k: {wt: 1.0} for k, wt in fifo.allocate(active, rates, capacity).items()}
             else:
                 left = {k: steps[k] - done[k] for k in active}
-                alloc = _lp_allocation(
-                    policy, active, make_round, left, t, iso_done, iso_prev, round_lp
-                )
+                alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp)
             need_update = False
         walk = list(order)  # Gavel shuffles a fresh list each round
         if shuffle is not None:

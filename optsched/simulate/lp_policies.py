@@ -29,7 +29,7 @@ from typing import Any
 from ..allocation import AllocJob, allocate
 from ..allocation.lp import POLICIES as ALLOCATION_POLICIES
 from ..allocation.lp import RoundLP
-from ..allocation.problem import isolated_share, rounds_on
+from ..allocation.problem import IsolatedClock, rounds_on
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, View
@@ -54,8 +54,7 @@ class AllocationPolicy:
     _seen: dict[str, float] = field(default_factory=dict)  # executed at the last decision
     _lp: Any = None
     _make: Any = None
-    _iso_done: dict[str, float] = field(default_factory=dict)  # finish-time fairness
-    _iso_prev: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _clock: IsolatedClock = field(default_factory=IsolatedClock)  # finish-time fairness
 
     def __post_init__(self) -> None:
         if self.policy not in ALLOCATION_POLICIES or self.policy == "max_min_fairness_packed":
@@ -128,23 +127,18 @@ class AllocationPolicy:
             self._make = rounds_on({t: c.capacity(t) for t in c.gpu_types}, view.model)
             if self.policy in RoundLP.INCREMENTAL:
                 self._lp = RoundLP(self.policy)
-        for j in jobs.values():  # isolated time of the progress since the last allocation
-            if j.id in self._iso_prev and j.remaining is not None:
-                before, rate = self._iso_prev[j.id]
-                self._iso_done[j.id] = self._iso_done.get(j.id, 0.0) + (before - j.remaining) / rate
         rows = [
             AllocJob(
                 j.id, j.job_type, j.num_gpus, j.weight,
                 j.remaining if j.remaining is not None else 0.0, view.time - j.arrival,
-                self._iso_done.get(j.id, 0.0),
+                self._clock.advance(j.id, j.remaining) if j.remaining is not None else 0.0,
             )
             for j in jobs.values()
         ]  # fmt: skip
         problem = self._make(rows, "round")
         a = self._lp.allocate(problem) if self._lp is not None else allocate(problem, self.policy)
         if self.policy == "finish_time_fairness":
-            iso = (problem.throughputs * isolated_share(problem)).sum(axis=1)
-            self._iso_prev = {r.id: (r.steps_left, float(iso[i])) for i, r in enumerate(rows)}
+            self._clock.allocated(problem, [r.id for r in rows])
         self._alloc = {j.id: a.share(i) for i, j in enumerate(rows)}
         self._time = {}  # shares count from the new allocation on (Gavel's reset)
         self._jobs = frozenset(jobs)

@@ -202,11 +202,12 @@ def replan(
     for job in view.running:
         if job.id not in mates:
             state.release(job.id)  # preempted
-    rank = {job.id: k for k, job in enumerate(order)}
-    for job in view.running:  # sharing with a job that is not its partner any more
-        other = state.partner.get(job.id)
-        if other is not None and mates.get(job.id) != other:
-            state.release(max(job.id, other, key=lambda j: rank.get(j, len(rank))))
+    if state.partner:  # sharing with a job that is not its partner any more
+        rank = {job.id: k for k, job in enumerate(order)}
+        for job in view.running:
+            other = state.partner.get(job.id)
+            if other is not None and mates.get(job.id) != other:
+                state.release(max(job.id, other, key=lambda j: rank.get(j, len(rank))))
     kept: list[tuple[JobView, JobView | None, JobView]] = []
     moving: list[tuple[JobView, JobView | None, str]] = []
     for lead, mate, t in units:

@@ -138,13 +138,10 @@ def read_gavel_trace(path: str | Path, *, skip: int = 0, name: str | None = None
     ``skip`` drops that many leading lines (a window-start dump repeats job 0 on
     its first line). Job ids are ``j<line index>`` after skipping, in file order.
     """
+    from ..io import read_text
+
     p = Path(path)
-    try:
-        lines = p.read_text().splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+    lines = read_text(p).splitlines()
     jobs: list[SimJob] = []
     for n, line in enumerate(lines[skip:], skip + 1):
         if not line.strip():
@@ -184,14 +181,10 @@ def read_csv_workload(path: str | Path, rate: Any = None, *, name: str | None = 
     job would get alone (the caller's model and cluster)."""
     import csv
 
+    from ..io import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(read_text(p).splitlines())
     header = reader.fieldnames or []
     missing = [c for c in CSV_REQUIRED if c not in header]
     unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
