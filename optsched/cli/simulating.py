@@ -140,6 +140,8 @@ def read_timeline(path: Path) -> list[Any]:
     for n, line in enumerate(text.splitlines(), 1):
         try:
             d = json.loads(line)
+            if isinstance(d, dict) and d.get("event") == "solve":
+                continue  # a policy's record of a round solve, not an event
             events.append(
                 Event(
                     float(d["t"]),
@@ -222,6 +224,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             semantics=args.semantics,
             progress=lambda done, n: bar.update(done, f"{done}/{n} jobs done"),
             bound=args.bound,
+            round_time_limit=args.round_time_limit,
         )
     except TimelineRejected as exc:
         print(f"optsched: {exc}", file=sys.stderr)
@@ -256,6 +259,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{s['avg_jct_gap']:.1%}), makespan {_h(s['makespan_lb_s'])} (gap "
             f"{s['makespan_gap']:.1%})"
         )
+    if "solves" in s:
+        print(
+            f"  {s['solves']} round solves, {s['solves_optimal']} proven optimal; gap mean "
+            f"{s['solve_gap_mean']:.2%}, max {s['solve_gap_max']:.2%}; {s['solve_s']:.1f} s "
+            "solving"
+        )
     print(
         f"  {s['wall_s']:.2f} s to simulate, {s['check_s']:.2f} s to check"
         + (f"; outputs in {args.out}" if args.out else "")
@@ -273,9 +282,9 @@ def write_outputs(folder: Path, result: Any) -> None:
     from ..io import write_text
 
     write_text(folder / "jobs.csv", result.jobs.to_csv(index=False))
-    write_text(
-        folder / "timeline.jsonl", "".join(dumps(e.to_dict()) + "\n" for e in result.timeline)
-    )
+    lines = [dumps(e.to_dict()) + "\n" for e in result.timeline]
+    lines += [dumps({"event": "solve", **s}) + "\n" for s in result.timeline.solves]
+    write_text(folder / "timeline.jsonl", "".join(lines))
     write_text(
         folder / "summary.json", json.dumps(json.loads(dumps(result.to_dict())), indent=1) + "\n"
     )
@@ -370,6 +379,12 @@ def register(sub: Any) -> None:
         default="default",
         help="default: exact GPU sets, locality, restarts; gavel: Gavel's simulator "
         "(360 s rounds, type-level, no restart cost)",
+    )
+    sp.add_argument(
+        "--round-time-limit",
+        type=positive_float,
+        metavar="S",
+        help="solver time limit per round of the exact policies (exact_placement: 1 s)",
     )
     sp.add_argument(
         "--bound",

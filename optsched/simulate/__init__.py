@@ -60,6 +60,7 @@ def simulate(
     semantics: str = "default",
     progress: Callable[[int, int], None] | None = None,
     bound: bool = False,
+    round_time_limit: float | None = None,
 ) -> SimResult:
     """Simulate, check the timeline, and compute the metrics from the checked records.
 
@@ -68,7 +69,9 @@ def simulate(
     timeline is checked against Gavel's throughputs. ``wall_s`` is the
     simulation; ``check_s`` the independent check that follows it. ``bound``: add
     lower bounds on the measured jobs' average JCT and makespan that no policy can
-    beat (:mod:`.bounds`), and the run's gaps to them.
+    beat (:mod:`.bounds`), and the run's gaps to them. ``round_time_limit``: the
+    per-round solver time limit of a policy that solves a model each round
+    (:mod:`.exact`); its solves' gaps are summarised (``solve_gap_mean`` ...).
     """
     if semantics not in ("default", "gavel"):
         raise InputError(f"semantics must be default or gavel, got {semantics!r}")
@@ -89,6 +92,10 @@ def simulate(
     else:
         model = model or ThroughputModel(cluster)
         pol = get_policy(policy, rule) if isinstance(policy, str) else policy
+        if round_time_limit is not None:
+            if not hasattr(pol, "with_time_limit"):
+                raise InputError(f"policy {pol.name!r} solves no model: it takes no time limit")
+            pol = pol.with_time_limit(round_time_limit)
         name = str(pol.name)
         if isinstance(overhead, (int, float)):
             cost = constant_overhead(float(overhead))
@@ -127,6 +134,8 @@ def simulate(
     stats["workload"] = workload.name
     stats["cluster"] = cluster.name
     stats["check_s"] = time.perf_counter() - t_check
+    if timeline.solves:
+        stats.update(solve_summary(timeline.solves))
     if bound:
         from .bounds import gaps, lower_bounds
 
@@ -134,6 +143,19 @@ def simulate(
         stats.update(lbs)
         stats.update(gaps(stats, lbs))
     return SimResult(name, jobs, stats, timeline, report, wall)
+
+
+def solve_summary(solves: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the per-round solves of a policy proved: how many, how many to optimality,
+    their gaps (mean, max) and the solver time."""
+    gaps = [float(s["gap"]) for s in solves]
+    return {
+        "solves": len(solves),
+        "solves_optimal": sum(s["status"] == "optimal" for s in solves),
+        "solve_gap_mean": sum(gaps) / len(gaps),
+        "solve_gap_max": max(gaps),
+        "solve_s": sum(float(s["solve_s"]) for s in solves),
+    }
 
 
 __all__ = [

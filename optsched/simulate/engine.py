@@ -238,8 +238,12 @@ class Event(NamedTuple):
 
 @dataclass
 class Timeline:
+    """The events, the number of decisions, and what a policy that solves a model each
+    round reported of each solve (``solves``: time, objective, proven bound, gap)."""
+
     events: list[Event] = field(default_factory=list)
     decisions: int = 0
+    solves: list[dict[str, Any]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
@@ -492,6 +496,7 @@ def run(
             raise _stuck(policy, released, cluster)
         if progress is not None:
             progress(done, n)
+    timeline.solves = list(getattr(policy, "solves", ()))
     return timeline
 
 

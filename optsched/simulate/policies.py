@@ -260,9 +260,11 @@ POLICIES: dict[str, tuple[Any, str]] = {
 
 
 def _with_allocation_policies() -> None:
+    from .exact import exact_policies
     from .lp_policies import allocation_policies
 
     POLICIES.update(allocation_policies())
+    POLICIES.update(exact_policies())
 
 
 _with_allocation_policies()

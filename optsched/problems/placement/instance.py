@@ -116,6 +116,9 @@ class PlacementInstance:
         forbids sharing GPUs between such pairs.
     job_types
         Parametric job types added to the catalog for this instance.
+    throughput
+        A throughput model to use instead of the one these fields describe (a
+        simulator's round uses the simulator's own); not written to files.
     """
 
     name: str
@@ -126,6 +129,7 @@ class PlacementInstance:
     locality: bool = True
     unmeasured_interference: float | None = None
     job_types: tuple[JobType, ...] = field(default=())
+    throughput: ThroughputModel | None = field(default=None, compare=False, repr=False)
 
     family = NAME
     sense = Sense.MAX
@@ -164,6 +168,8 @@ class PlacementInstance:
 
     @cached_property
     def model(self) -> ThroughputModel:
+        if self.throughput is not None:
+            return self.throughput
         return ThroughputModel(
             self.cluster,
             self.catalog,
