@@ -262,9 +262,11 @@ POLICIES: dict[str, tuple[Any, str]] = {
 def _with_allocation_policies() -> None:
     from .exact import exact_policies
     from .lp_policies import allocation_policies
+    from .rolling import rolling_policies
 
     POLICIES.update(allocation_policies())
     POLICIES.update(exact_policies())
+    POLICIES.update(rolling_policies())
 
 
 _with_allocation_policies()

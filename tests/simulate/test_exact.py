@@ -12,6 +12,7 @@ from optsched.model.state import ClusterState
 from optsched.simulate import SimJob, Workload, simulate
 from optsched.simulate.engine import JobView, View
 from optsched.simulate.exact import ExactPlacement
+from optsched.simulate.rolling import RollingHorizon
 from optsched.throughput import ThroughputModel, gavel_table
 
 R18 = "ResNet-18 (batch size 64)"
@@ -156,3 +157,39 @@ def test_cli_writes_the_round_solves_into_the_timeline(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0
     assert main(["simulate", "gavel-generated:900:12", "--round-time-limit", "0"]) == 2
+
+
+# ---------------------------------------------------------------- rolling horizon
+def two_jobs():
+    # A needs 1000 s and B 100 s alone on one V100
+    return Workload(
+        "two",
+        (SimJob("A", R18, 1, 1000 * rate(R18), 0.0), SimJob("B", R18, 1, 100 * rate(R18), 0.0)),
+    )
+
+
+def test_rolling_horizon_finds_the_windows_weighted_completion_optimum():
+    # 100 s rounds, one GPU: the window's optimum runs B in slot 0 (done at 100 s)
+    # and A in slots 1-10 (done at 1100 s): weighted completion 1200 s.
+    res = simulate(two_jobs(), single_server(1), "rolling_timeslot", round_seconds=100.0)
+    first = res.timeline.solves[0]
+    assert first["objective"] == pytest.approx(1200.0)
+    assert first["status"] == "optimal" and first["bound"] == pytest.approx(1200.0)
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx({"A": 1100.0, "B": 100.0})
+    assert res.summary["restarts"] == 0
+
+
+def test_a_job_too_long_for_the_window_runs_on_the_leftovers():
+    # Two slots at most: A (10 slots alone) stays out of the window, which holds B
+    # only; A takes the second GPU as a leftover and both run from t = 0.
+    pol = RollingHorizon(max_slots=2)
+    res = simulate(two_jobs(), single_server(2), pol, round_seconds=100.0)
+    assert res.timeline.solves[0]["jobs"] == 1
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx({"A": 1000.0, "B": 100.0})
+
+
+def test_rolling_horizon_needs_rounds():
+    with pytest.raises(InputError, match="needs rounds"):
+        simulate(two_jobs(), single_server(1), "rolling_timeslot", round_seconds=None)
