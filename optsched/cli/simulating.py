@@ -384,7 +384,8 @@ def register(sub: Any) -> None:
         "--round-time-limit",
         type=positive_float,
         metavar="S",
-        help="solver time limit per round of the exact policies (exact_placement: 1 s)",
+        help="solver time limit per round of the exact policies, in CP-SAT's deterministic "
+        "seconds so that runs repeat (default 1)",
     )
     sp.add_argument(
         "--bound",

@@ -26,7 +26,8 @@ Weights are divided by the largest, which changes nothing but the scale.
 
 Each round is warm-started from the previous round's placement (the GPUs held
 now) with the waiting jobs added greedily in weight order, and solved with
-one CP-SAT worker, the run's seed and a per-round time limit. The plan is
+one CP-SAT worker, the run's seed and a per-round time limit in CP-SAT's
+deterministic time (:func:`round_options`), so that a run repeats exactly. The plan is
 re-checked by the placement checker; if the solver's plan is worse than its
 warm start, the warm start is used. Every round is recorded (``solves``):
 its objective, CP-SAT's proven upper bound and the gap between them, so the
@@ -61,6 +62,22 @@ from .engine import JobView, View
 from .placing import fill, restarting
 
 WEIGHTINGS = ("las", "weight")
+#: The wall-clock cap of a round's solve, as a multiple of its time limit.
+WALL_FACTOR = 10.0
+
+
+def round_options(time_limit: float, seed: int, warm_start: Any = None) -> SolveOptions:
+    """One CP-SAT worker, the run's seed, and the round's time limit in CP-SAT's
+    *deterministic* time (about seconds, but the same on every machine and run), so
+    that a simulation repeats exactly; wall-clock time is capped at
+    ``WALL_FACTOR`` times the limit."""
+    return SolveOptions(
+        time_limit=WALL_FACTOR * time_limit,
+        workers=1,
+        seed=seed,
+        warm_start=warm_start,
+        params={"max_deterministic_time": time_limit},
+    )
 
 
 @dataclass
@@ -196,8 +213,7 @@ class _Round:
         for j, var in keep.items():
             job = self.jobs[j]
             model.m.add_hint(var, int(bool(job.gpus) and start.get(job.id) == job.gpus))
-        options = SolveOptions(time_limit=time_limit, workers=1, seed=seed)
-        solver, status = cpsat.run(model.m, options)
+        solver, status = cpsat.run(model.m, round_options(time_limit, seed))
         best, best_value = dict(start), self.value(start)
         widen = 3 * len(self.jobs)  # at most three rounded terms per job, 0.5 each
         if status.has_solution:

@@ -5,7 +5,8 @@ timeslot instance that starts now: slots of one round, each job's remaining
 work, release slot 0, objective ``weighted_completion`` (the window's
 weighted JCT from now), type-level throughputs and the largest restart
 overhead among them. It solves that instance with the timeslot family's
-CP-SAT model (one worker, the run's seed, a per-round time limit) and applies
+CP-SAT model (one worker, the run's seed, a per-round time limit in
+deterministic time: :func:`.exact.round_options`) and applies
 its first slot: the type each job runs on now. A job that runs on the type it
 holds keeps its GPUs; the others are placed by the placement rule; GPUs still
 free go to the remaining jobs in shortest-remaining-time order
@@ -43,8 +44,8 @@ from ..problems.timeslot.heuristics import greedy_srtf
 from ..problems.timeslot.instance import TimeslotInstance, TimeslotJob, TimeslotObjective
 from ..problems.timeslot.solution import Run, TimeslotSolution
 from ..result import gap
-from ..solvers.common import SolveOptions
 from .engine import JobView, View
+from .exact import round_options
 from .placing import best_rate, fastest_types, fill, restarting
 
 
@@ -153,9 +154,7 @@ class RollingHorizon:
             report = check_timeslot(inst, shifted)
             if report.feasible and report.objective < value:
                 start, value = shifted, float(report.objective)
-        options = SolveOptions(time_limit=self.time_limit, workers=1, seed=view.seed,
-                               warm_start=start)  # fmt: skip
-        out = solve_cpsat(inst, options)
+        out = solve_cpsat(inst, round_options(self.time_limit, view.seed, start))
         best = start
         if out.status.has_solution and out.solution is not None:
             report = check_timeslot(inst, out.solution)
