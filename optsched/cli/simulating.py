@@ -321,6 +321,17 @@ def cmd_policies(args: argparse.Namespace) -> int:
             )
             gavel = " (also --semantics gavel)" if name in GAVEL_POLICIES else ""
             print(f"{name:<22} {summary}" + (f" [{flags}]" if flags else "") + gavel)
+    from ..allocation.lp import POLICIES as LP_POLICIES
+
+    for name in GAVEL_POLICIES:
+        if name in POLICIES:
+            continue
+        summary = f"Gavel LP: {LP_POLICIES[name]} (rounds)"
+        if args.json:
+            emit({"name": name, "summary": summary, "preemptive": True, "clairvoyant": False,
+                  "gavel_semantics": True, "default_semantics": False})  # fmt: skip
+        else:
+            print(f"{name:<22} {summary} [preemptive] (--semantics gavel only)")
     return EXIT_OK
 
 

@@ -17,7 +17,10 @@ pass over the events (linear time):
   work is done, recomputed as ``rate x (held time - restart overhead)`` summed
   over its runs, with the overhead charged on every start, and the rate the
   co-located one while a partner shares the GPUs (from the partner's own start
-  and stop, so sharing needs no event of its own);
+  and stop, so sharing needs no event of its own). One exception: a job that
+  shares its GPUs may complete after its work is done if its partner leaves at
+  that same instant (a pair that runs as one task and returns when the later of
+  the two ends, as Gavel's simulator runs pairs);
 * ``overrun``: a job stopped before completing had not already finished;
 * ``incomplete``: every job completes (every measured one, for a run that stops
   once they are done, as Gavel's does).
@@ -112,6 +115,8 @@ def check_timeline(
         h.rate = rate(jid, h.gpus, partner)
 
     completed: set[str] = set()
+    waits: dict[str, tuple[float, str, float]] = {}  # partner -> (when, job, how late)
+    alone_since: dict[str, float] = {}  # job -> when its partner left
     last_t = 0.0
     for ev in events:
         job = jobs.get(ev.job)
@@ -191,6 +196,9 @@ def check_timeline(
                 bad.add("bad_event", 1, f"{where}: {ev.kind} while not running")
                 continue
             h = running.pop(job.id)
+            waited = waits.pop(job.id, None)
+            if waited is not None and abs(ev.time - waited[0]) > CHECK_TOL * max(1.0, ev.time):
+                bad.add("late_completion", waited[2], f"job {waited[1]!r}: its partner left later")
             before, last_from = r.done, max(h.since, h.busy_until)
             h.advance(ev.time, r)
             if h.partner is not None:  # the partner goes on alone and keeps the GPUs
@@ -199,6 +207,7 @@ def check_timeline(
                     owner[g] = other
                     del sharing[g]
                 rerate(other, ev.time, None)
+                alone_since[other] = ev.time
             else:
                 for g in h.gpus:
                     del owner[g]
@@ -212,11 +221,17 @@ def check_timeline(
                     bad.add("early_completion", last_from + need - ev.time, where)
                 elif r.done > job.work + tol:
                     late = (r.done - job.work) / h.rate
-                    bad.add("late_completion", late, where)
+                    left = alone_since.get(job.id, -math.inf)
+                    if h.partner is not None:  # fine if the partner leaves now too
+                        waits[h.partner] = (ev.time, job.id, late)
+                    elif abs(ev.time - left) > CHECK_TOL * max(1.0, ev.time):  # or just left
+                        bad.add("late_completion", late, where)
             elif r.done > job.work + tol:
                 bad.add("overrun", (r.done - job.work) / h.rate, f"{where}: stopped after its end")
         else:
             bad.add("bad_event", 1, f"{where}: unknown event {ev.kind!r}")
+    for _, jid, late in waits.values():
+        bad.add("late_completion", late, f"job {jid!r}: its partner never left")
     must = {j.id for j in workload.measured} if until_measured else set(jobs)
     for jid in jobs:
         if jid not in completed and jid in must:

@@ -192,6 +192,58 @@ def _choose(
     return chosen
 
 
+def _choose_packed(
+    active: Mapping[int, SimJob],
+    combos: Mapping[Key, None],
+    alloc: Mapping[Key, Mapping[str, float]],
+    capacity: Mapping[str, int],
+    job_time: Mapping[Key, Mapping[str, float]],
+    worker_time: Mapping[str, float],
+    deficit: Mapping[Key, Mapping[str, float]],
+    rates: Mapping[Key, Mapping[str, Any]],
+    order: Sequence[str],
+) -> list[tuple[Key, str]]:
+    """:func:`_choose` over jobs and pairs (``max_min_fairness_packed``): the entries of
+    each type are every job and every pair of active jobs of one gang size, in the
+    order Gavel created them; a pair runs when neither of its jobs runs yet, on
+    GPUs enough for one of them, if both have throughput there."""
+    queue: list[tuple[Key, str]] = []
+    rank = itemgetter(0, 1, 2)
+    for wt in order:
+        total = worker_time[wt]
+        entries = []
+        for key in combos:
+            a = alloc[key].get(wt, 0.0) if key in alloc else 0.0
+            r = rates[key][wt]
+            zero = (r[0] <= 0.0 or r[1] <= 0.0) if isinstance(key, tuple) else r <= 0.0
+            if a == 0.0 or zero:
+                entries.append((0.0, deficit[key][wt], a, key))
+                continue
+            share = job_time[key][wt] / total if total > 0 else 0.0
+            entries.append((a / share if share > 0 else a * 1e9, deficit[key][wt], a, key))
+        entries.sort(key=rank, reverse=True)
+        queue += [(e[3], wt) for e in entries]
+    left = dict(capacity)
+    chosen: list[tuple[Key, str]] = []
+    seen: set[int] = set()
+    for key, wt in queue:
+        if left[wt] == 0:
+            continue
+        members = key if isinstance(key, tuple) else (key,)
+        if any(m in seen for m in members):
+            continue
+        r = rates[key][wt]
+        if (r[0] <= 0.0 or r[1] <= 0.0) if isinstance(key, tuple) else r <= 0.0:
+            continue
+        need = active[members[0]].num_gpus
+        if need <= left[wt]:
+            left[wt] -= need
+            seen.update(members)
+            if key in alloc:  # as in :func:`_choose`: others hold their place, idle
+                chosen.append((key, wt))
+    return chosen
+
+
 #: Gavel's scheduler walks its worker types in this order (``_schedule_jobs_on_workers``);
 #: other types follow, by name.
 GAVEL_ORDER = ("v100", "p100", "k80")
@@ -200,10 +252,13 @@ GAVEL_POLICIES = (
     "fifo",
     "max_min_fairness",
     "max_min_fairness_perf",
+    "max_min_fairness_packed",
     "max_sum_throughput",
     "min_total_duration",
     "finish_time_fairness",
 )
+#: A job (its index) or a pair of jobs sharing GPUs (their indices, in arrival order).
+Key = Any
 
 
 def _lp_allocation(
@@ -214,7 +269,8 @@ def _lp_allocation(
     t: float,
     clock: Any,
     incremental: Any = None,
-) -> dict[int, dict[str, float]]:
+    pairs: Any = None,
+) -> dict[Key, dict[str, float]]:
     """The policy's allocation of the active jobs (``_compute_allocation``), from the LPs
     of :mod:`optsched.allocation`, clipped to [0, 1] as Gavel clips its solver's."""
     from ..allocation import AllocJob, allocate
@@ -233,7 +289,23 @@ def _lp_allocation(
     a = incremental.allocate(problem) if incremental is not None else allocate(problem, policy)
     if policy == "finish_time_fairness":
         clock.allocated(problem, keys)
-    out = {}
+    out: dict[Key, dict[str, float]] = {}
+    if policy == "max_min_fairness_packed":
+        # Gavel's allocation is per job and per pair: a job's time alone, and a pair's
+        # time together (the class LP's pair time spread evenly over the partners)
+        types = problem.types
+        for i, k in enumerate(keys):
+            out[k] = {wt: min(1.0, max(0.0, float(a.single[i, n]))) for n, wt in enumerate(types)}
+        index = {k: i for i, k in enumerate(keys)}
+        for key in pairs or ():
+            ca, cb = (int(a.class_of[index[m]]) for m in key)
+            frac = a.shared.get((ca, cb))
+            if frac is None:
+                out[key] = dict.fromkeys(types, 0.0)
+                continue
+            n = a.classes[cb].n - (ca == cb)
+            out[key] = {wt: min(1.0, max(0.0, float(frac[i]) / n)) for i, wt in enumerate(types)}
+        return out
     for i, k in enumerate(keys):
         share = a.share(i)
         out[k] = {wt: min(1.0, max(0.0, v)) for wt, v in share.items()}
@@ -265,15 +337,19 @@ def run_gavel(
     # Gavel shuffles the worker types each round for policies whose name has neither
     # "Perf" nor "Packing": among these, fifo and the agnostic max-min fairness
     shuffle = random.Random(seed + 5) if policy == "max_min_fairness" else None
+    from ..allocation.centre import CentralPacked
     from ..allocation.lp import RoundLP
     from ..allocation.problem import IsolatedClock, rounds_on
 
-    round_lp = RoundLP(policy) if policy in RoundLP.INCREMENTAL else None
+    # packed: Gavel's interior-point solution (its rounds depend on which optimum)
+    round_lp: Any = RoundLP(policy) if policy in RoundLP.INCREMENTAL else None
+    if policy == "max_min_fairness_packed":
+        round_lp = CentralPacked()
     capacity = {t: cluster.capacity(t) for t in types}
     model = packed_model(cluster)
     make_round = rounds_on(capacity, model)
     jobs = workload.jobs
-    rates: dict[int, dict[str, float]] = {}
+    rates: dict[Key, Any] = {}  # per job (and pair): throughput per GPU type
     for k, job in enumerate(jobs):
         rates[k] = {
             t: model.consolidated(job.job_type, t, job.num_gpus)
@@ -288,25 +364,32 @@ def run_gavel(
                 f"job {job.id!r}: {job.num_gpus} GPU(s) of {job.job_type!r} fit no GPU type "
                 f"of cluster {cluster.name!r}"
             )
+    packing = policy == "max_min_fairness_packed"
+    # with packing, Gavel's entries: every job and every pair of active jobs of one
+    # gang size, in the order it creates them; a pair's rates are its co-located ones
+    combos: dict[Key, None] = {}
+    pairs_of: dict[int, list[tuple[int, int]]] = {}
+    pair_rates = _pair_rates(model, capacity, types)
     steps = {k: float(job.work) for k, job in enumerate(jobs)}
     done = dict.fromkeys(steps, 0.0)
     fifo = _Fifo(seed)
     active: dict[int, SimJob] = {}
-    last_round: list[tuple[float, int, str, float]] = []  # (finish, job, type, steps)
+    # (finish, job or pair, type, ((job, steps, its finish), ...))
+    last_round: list[tuple[float, Key, str, tuple[tuple[int, float, float], ...]]] = []
     completions: dict[str, float] = {}
     nxt, t = 0, jobs[0].arrival if jobs else 0.0
     need_update, last_reset = False, 0.0
-    alloc: dict[int, dict[str, float]] = {}
+    alloc: dict[Key, dict[str, float]] = {}
     clock = IsolatedClock()  # finish-time fairness's isolated time of the progress
     rounds, idle = 0, 0
     events: list[Event] = []
-    held: dict[int, tuple[int, ...]] = {}
+    held: dict[Key, tuple[int, ...]] = {}
     # Gavel's priorities: time each job ran per type since the last reset (starting
     # at half a round), time per type, and deficits, as in ``_update_priorities``
     half = round_seconds / 2.0
-    job_time: dict[int, dict[str, float]] = {}
+    job_time: dict[Key, dict[str, float]] = {}
     worker_time = dict.fromkeys(types, 0.0)
-    deficit: dict[int, dict[str, float]] = {}
+    deficit: dict[Key, dict[str, float]] = {}
     round_start: float | None = None
     round_end: float | None = None
     by_type = {t: list(cluster.type2gpus.get(t, ())) for t in types}
@@ -325,25 +408,41 @@ def run_gavel(
             if round_end is not None:
                 round_start = round_end
             round_end = t
-            for finish, k, wt, n in last_round:
-                done[k] += n
+            for finish, key, wt, runs in last_round:
                 # Gavel times a run from the start of its round record, which an
                 # idle gap before the round leaves behind: reproduced
                 ran = finish - (round_start if round_start is not None else start)
-                job_time[k][wt] += ran
+                job_time[key][wt] += ran
                 worker_time[wt] += ran
-                if steps[k] - done[k] <= 0:
-                    completions[jobs[k].id] = finish
-                    left_to_measure -= jobs[k].id in measured
-                    batch.append(event((finish, "complete", jobs[k].id, ())))
-                    del active[k], job_time[k], deficit[k]
-                    need_update = True
-                else:
-                    batch.append(event((finish, "stop", jobs[k].id, ())))
+                for k, n, end in runs:
+                    done[k] += n
+                    if steps[k] - done[k] <= 0:
+                        completions[jobs[k].id] = end
+                        left_to_measure -= jobs[k].id in measured
+                        batch.append(event((end, "complete", jobs[k].id, ())))
+                        del active[k], job_time[k], deficit[k]
+                        for pair in pairs_of.pop(k, ()):  # its pairs go with it
+                            if pair in combos:
+                                del combos[pair], job_time[pair], deficit[pair]
+                        combos.pop(k, None)
+                        need_update = True
+                    else:
+                        batch.append(event((end, "stop", jobs[k].id, ())))
             last_round = []
         elif nxt < len(jobs):
             t = max(t, jobs[nxt].arrival)
         while nxt < len(jobs) and jobs[nxt].arrival <= t:
+            if packing:  # ``_populate_job_combination_metadata``, ``_add_to_priorities``
+                combos[nxt] = None
+                for o in active:
+                    if jobs[o].num_gpus == jobs[nxt].num_gpus:
+                        pair = (o, nxt)
+                        combos[pair] = None
+                        job_time[pair] = dict.fromkeys(types, 0.0)  # not half: Gavel's
+                        deficit[pair] = dict.fromkeys(types, 0.0)
+                        rates[pair] = pair_rates(jobs[o], jobs[nxt], rates[o], rates[nxt])
+                        pairs_of.setdefault(o, []).append(pair)
+                        pairs_of.setdefault(nxt, []).append(pair)
             active[nxt] = jobs[nxt]
             job_time[nxt] = dict.fromkeys(types, half)
             deficit[nxt] = dict.fromkeys(types, 0.0)
@@ -364,15 +463,21 @@ def run_gavel(
                 alloc = {k: {wt: 1.0} for k, wt in fifo.allocate(active, rates, capacity).items()}
             else:
                 left = {k: steps[k] - done[k] for k in active}
-                alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp)
+                pairs = [key for key in combos if isinstance(key, tuple)] if packing else None
+                alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp, pairs)
             need_update = False
         walk = list(order)  # Gavel shuffles a fresh list each round
         if shuffle is not None:
             shuffle.shuffle(walk)
-        picks = _choose(
-            active, alloc, capacity, job_time, worker_time, deficit, rates, walk,
-            policy == "fifo",
-        )  # fmt: skip
+        if packing:
+            picks = _choose_packed(
+                active, combos, alloc, capacity, job_time, worker_time, deficit, rates, walk
+            )
+        else:
+            picks = _choose(
+                active, alloc, capacity, job_time, worker_time, deficit, rates, walk,
+                policy == "fifo",
+            )  # fmt: skip
         chosen = [k for k, _ in picks]
         ran_on = dict(picks)
         free = {wt: set(ids) for wt, ids in by_type.items()}
@@ -388,18 +493,24 @@ def run_gavel(
             wt = ran_on[k]
             if wt not in pool:
                 pool[wt] = [g for g in by_type[wt] if g in free[wt]]
-            need = jobs[k].num_gpus
+            need = jobs[k[0] if isinstance(k, tuple) else k].num_gpus
             held[k] = tuple(pool[wt][:need])
             del pool[wt][:need]
         held = {k: held[k] for k in chosen if k in held}  # leases of the last round only
         batch.sort(key=_when)
         events.extend(batch)
         batch = []
-        for k in sorted(chosen):
+        for k in sorted(chosen, key=_first):
             wt = ran_on[k]
+            if isinstance(k, tuple):
+                runs = _pair_round(k, rates[k][wt], rates, wt, steps, done, t, round_seconds)
+                last_round.append((max(r[2] for r in runs), k, wt, runs))
+                for m in k:
+                    events.append(event((t, "start", jobs[m].id, held[k])))
+                continue
             rate = rates[k][wt]
             n = min(float(int(rate * round_seconds)), steps[k] - done[k])
-            last_round.append((t + n / rate, k, wt, n))
+            last_round.append((t + n / rate, k, wt, ((k, n, t + n / rate),)))
             events.append(event((t, "start", jobs[k].id, held[k])))
         if last_round:
             rounds += 1
@@ -415,6 +526,63 @@ def run_gavel(
     events.extend(batch)
     end = max(completions.values(), default=0.0)
     return GavelResult(completions, rounds, end, events)
+
+
+def _first(key: Key) -> int:
+    return int(key[0]) if isinstance(key, tuple) else int(key)
+
+
+def _pair_rates(model: ThroughputModel, capacity: Mapping[str, int], types: Sequence[str]) -> Any:
+    """The co-located throughputs of two jobs per GPU type (0, 0 where they cannot share
+    or either cannot run), memoised by job types and gang."""
+    memo: dict[tuple[str, str, int], dict[str, tuple[float, float]]] = {}
+
+    def rates(a: SimJob, b: SimJob, ra: Mapping[str, float], rb: Mapping[str, float]) -> Any:
+        key = (a.job_type, b.job_type, a.num_gpus)
+        if key not in memo or a.gpu_types or b.gpu_types:
+            out = {}
+            for t in types:
+                fa = model.interference(a.job_type, b.job_type, t, a.num_gpus)
+                fb = model.interference(b.job_type, a.job_type, t, a.num_gpus)
+                ok = fa is not None and fb is not None and ra[t] > 0 and rb[t] > 0
+                out[t] = (ra[t] * fa, rb[t] * fb) if ok else (0.0, 0.0)  # type: ignore[operator]
+            if a.gpu_types or b.gpu_types:
+                return out
+            memo[key] = out
+        return memo[key]
+
+    return rates
+
+
+def _pair_round(
+    pair: tuple[int, int],
+    together: tuple[float, float],
+    rates: Mapping[Key, Any],
+    wt: str,
+    steps: Mapping[int, float],
+    done: Mapping[int, float],
+    t: float,
+    round_seconds: float,
+) -> tuple[tuple[int, float, float], ...]:
+    """A pair's round: each job runs Gavel's ``int(co-located rate x round)`` steps (fewer
+    if it has fewer left) at its co-located rate, and the pair returns when the later
+    one is done: a job that completes first completes then, with its partner (Gavel
+    dates both at the pair's end). A job that is done first without completing
+    stops when done, and its partner runs the rest of its steps (less than one
+    iteration's time: both ran a full round) alone, at its isolated rate, so that
+    the timeline stays physical."""
+    n = [min(float(int(r * round_seconds)), steps[m] - done[m]) for m, r in zip(pair, together)]
+    alone = [n[i] / together[i] for i in (0, 1)]
+    first = 0 if alone[0] <= alone[1] else 1
+    other = 1 - first
+    finish = [0.0, 0.0]
+    if n[first] >= steps[pair[first]] - done[pair[first]]:  # completes: leaves with the pair
+        finish[first] = finish[other] = t + alone[other]
+    else:
+        f = alone[first]
+        rest = n[other] - together[other] * f
+        finish[first], finish[other] = t + f, t + f + rest / rates[pair[other]][wt]
+    return ((pair[0], n[0], finish[0]), (pair[1], n[1], finish[1]))
 
 
 #: Events at one instant: stops and completions free GPUs before starts take them.

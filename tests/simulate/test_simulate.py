@@ -300,6 +300,7 @@ def test_gavel_semantics_reproduce_gavels_fifo_on_its_300_job_trace():
         # with Gavel's own seed, the others do not move
         ("max_min_fairness_perf", 2.65, 23.90, 0.01),
         ("max_min_fairness", 3.54, 26.26, 0.02),
+        ("max_min_fairness_packed", 2.82, 25.68, 0.01),
     ],
 )
 def test_gavel_semantics_reproduce_gavels_lp_policies(policy, jct_h, makespan_h, tol):
@@ -327,6 +328,26 @@ def test_gavel_semantics_lp_rounds_by_hand():
     res = simulate(w, gavel({"v100": 1}), "max_min_fairness_perf", semantics="gavel")
     got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
     assert got == pytest.approx({"A": 3 * n / r, "B": 4 * n / r})
+    assert res.check.feasible
+
+
+def test_gavel_semantics_packed_pair_completes_with_its_partner():
+    # One V100; A (ResNet-18) and B (ResNet-50, 50 steps) at 0. Sharing keeps 0.516
+    # and 0.809 of their rates, so max-min fairness with packing gives the pair 0.774
+    # of the time and A alone 0.226 (z_a = z_b = 0.626). The pair's priority starts
+    # at allocation x 1e9 (its time starts at 0): it runs first. B's 50 steps end
+    # early, but the pair returns when A's int(360 rA) co-located steps are done,
+    # and B completes then, as in Gavel.
+    from optsched.model import gavel
+
+    ra, rb = gavel_table().colocated[(R18, R50, "v100", 1)]
+    w = Workload("p", (SimJob("A", R18, 1, 3000 * rate(R18), 0.0), SimJob("B", R50, 1, 50, 0.0)))
+    res = simulate(w, gavel({"v100": 1}), "max_min_fairness_packed", semantics="gavel")
+    got = dict(zip(res.jobs["job"], res.jobs["completion_s"]))
+    assert got["B"] == pytest.approx(int(ra * 360) / ra)
+    assert 50 / rb < got["B"]
+    starts = [e for e in res.timeline if e.kind == "start"][:2]
+    assert [e.job for e in starts] == ["A", "B"] and starts[0].gpus == starts[1].gpus
     assert res.check.feasible
 
 

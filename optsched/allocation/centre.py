@@ -1,0 +1,286 @@
+"""The interior-point allocation of packed max-min fairness: the one Gavel's solver returns.
+
+An LP's optimum is often a whole face, and Gavel's rounds depend on which point
+of it the allocation is: which pairs get time, and how much each job gets
+beyond the bottleneck. Gavel solves its per-job LP (one variable per job and
+per pair of jobs, per GPU type) with an interior-point method (ECOS through
+cvxpy), which ends at the end of the LP's central path as its
+predictor-corrector steps approach it: a point inside the optimal face, where
+every variable that can be positive is. A simplex vertex is another point of
+the same face; with space sharing the two send the simulation elsewhere (on
+Gavel's 300-job trace, 3.26 h average JCT from a vertex against Gavel's
+2.82 h).
+
+This module follows the same central path without building the per-job LP.
+The per-job LP is symmetric under permuting jobs of one class, so its central
+path is too: every point of it treats a class's jobs alike, with one value
+per class and type (``s_ct``, a job alone) and one per class pair and type
+(``y_pdt``, one particular pair's time). In those variables each of the
+per-job LP's inequalities appears as many times as it has copies, so the
+barrier is the class-level barrier with each term weighted by its number of
+copies: ``n_c`` per job row and per ``s_ct >= 0``, ``n_c n_d`` (``n_c (n_c - 1) /
+2`` within a class) per pair variable, 1 per GPU type. :func:`central_packed`
+follows that weighted central path (``g_i lambda_i = w_i mu``) with a
+primal-dual predictor-corrector method, as ECOS does, until the duality gap is
+``1e-9`` of the objective: the per-job LP's central path at the cost of the
+class LP. On Gavel's inputs of 16 and 32 jobs every job's and every pair's
+time matches ECOS's to 1e-7. (Where the optimal face is degenerate enough,
+interior-point solvers end at different points: on a one-job toy ECOS and
+Clarabel differ by 0.02.)
+As in Gavel's LP, every pair of one gang size has its variables, also on types
+where it has no throughput.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve, lu_factor, lu_solve
+
+from .lp import Allocation, Class, classes_of, pair_rates
+from .problem import AllocProblem, equal_share
+
+#: Relative duality gap at which the path is followed no further.
+GAP = 1e-9
+
+
+def central_packed(problem: AllocProblem, memo: dict[Any, Any] | None = None) -> Allocation:
+    """Packed max-min fairness (``max_min_fairness_packed``) at the central path's end.
+    ``memo`` keeps solutions by class counts (a simulator meets the same counts again)."""
+    start = time.perf_counter()
+    classes, class_of = classes_of(problem, False, False)
+    rows = _Rows(problem, classes)
+    key = tuple((cl.job_type, cl.scale, cl.weight, cl.n) for cl in classes)
+    if memo is not None and key in memo:
+        v = memo[key]
+    else:
+        v = rows.solve()
+        if memo is not None:
+            memo[key] = v
+    out = rows.allocation(v, class_of)
+    from .lp import check, objective
+
+    bad = check(out)
+    if bad:
+        raise RuntimeError(f"central packed allocation fails its check: {bad[0]}")
+    out.objective = objective(out)
+    out.wall_s = time.perf_counter() - start
+    return out
+
+
+class CentralPacked:
+    """:func:`central_packed` round after round, solved once per set of class counts."""
+
+    def __init__(self) -> None:
+        self.memo: dict[Any, Any] = {}
+
+    def allocate(self, problem: AllocProblem) -> Allocation:
+        return central_packed(problem, self.memo)
+
+
+class _Rows:
+    """The weighted inequalities ``g = b - A v >= 0`` over ``v = (s, y, z)``."""
+
+    def __init__(self, problem: AllocProblem, classes: list[Class]) -> None:
+        self.problem, self.classes = problem, classes
+        types = problem.types
+        T, C = len(types), len(classes)
+        n = np.array([cl.n for cl in classes], dtype=float)
+        g = equal_share(problem)
+        norm = np.array([cl.weight * float(cl.throughput @ g) / cl.scale for cl in classes])
+        pairs = [
+            (c, d)
+            for c in range(C)
+            for d in range(c, C)
+            if classes[c].scale == classes[d].scale and (c != d or classes[c].n >= 2)
+        ]
+        self.pairs = pairs
+        P = len(pairs)
+        N = C * T + P * T + 1
+        self.N, self.T, self.C, self.P = N, T, C, P
+        z = N - 1
+
+        def s(c: int, k: int) -> int:
+            return c * T + k
+
+        def y(p: int, k: int) -> int:
+            return C * T + p * T + k
+
+        A: list[np.ndarray] = []
+        b: list[float] = []
+        w: list[float] = []
+
+        def row(entries: dict[int, float], rhs: float, weight: float) -> None:
+            r = np.zeros(N)
+            for j, a in entries.items():
+                r[j] += a
+            A.append(r)
+            b.append(rhs)
+            w.append(weight)
+
+        for c in range(C):  # s >= 0
+            for k in range(T):
+                row({s(c, k): -1.0}, 0.0, n[c])
+        mult = []
+        for p, (c, d) in enumerate(pairs):  # y >= 0
+            mult.append(n[c] * n[d] if c != d else n[c] * (n[c] - 1) / 2)
+            for k in range(T):
+                row({y(p, k): -1.0}, 0.0, mult[-1])
+        # a job of c has this many partners in pair p (the other class's jobs)
+        partners = {
+            (c, p): (n[e] if c != e else n[c] - 1)
+            for p, (a, bb) in enumerate(pairs)
+            for c, e in ((a, bb), (bb, a))
+        }
+        for c in range(C):  # a job's time
+            entries: dict[int, float] = {s(c, k): 1.0 for k in range(T)}
+            for p, pr in enumerate(pairs):
+                if c in pr:
+                    for k in range(T):
+                        entries[y(p, k)] = entries.get(y(p, k), 0.0) + partners[(c, p)]
+            row(entries, 1.0, n[c])
+        for k, t in enumerate(types):  # GPUs of each type
+            entries = {s(c, k): classes[c].scale * n[c] for c in range(C)}
+            for p, (c, _) in enumerate(pairs):
+                entries[y(p, k)] = classes[c].scale * mult[p]
+            row(entries, float(problem.gpus[t]), 1.0)
+        self.rates = {}
+        for c in range(C):  # fairness: thr_c >= norm_c z
+            entries = {s(c, k): -float(classes[c].throughput[k]) for k in range(T)}
+            for p, (a, bb) in enumerate(pairs):
+                if c not in (a, bb):
+                    continue
+                other = bb if c == a else a
+                rc = pair_rates(problem, classes[c], classes[other])
+                self.rates[(c, p)] = rc
+                for k in range(T):
+                    entries[y(p, k)] = entries.get(y(p, k), 0.0) - partners[(c, p)] * rc[k]
+            entries[z] = norm[c]
+            row(entries, 0.0, n[c])
+        A_ = np.array(A)
+        pos = np.arange(C * T + P * T)  # the first rows are v >= 0, one per variable
+        assert np.all(A_[pos, pos] == -1.0)
+        self.w_pos = np.array(w[: len(pos)])
+        self.B = A_[len(pos) :]
+        self.b = np.array(b[len(pos) :])
+        self.w = np.array(w[len(pos) :])
+        self.partners = partners
+        self.mult = mult
+        self.iterations = 0
+
+    def start(self) -> np.ndarray:
+        """A strictly feasible point: a small equal time for every variable, and ``z``
+        below every class's normalised throughput."""
+        B, b = self.B, self.b
+        v = np.zeros(self.N)
+        use = B[:, :-1].sum(axis=1)  # rows' use at all-ones
+        lim = [b[i] / use[i] for i in range(len(b)) if use[i] > 0 and b[i] > 0]
+        v[:-1] = 0.5 * min(lim)
+        fair = B[:, -1] > 0
+        lhs = -(B[fair, :-1] @ v[:-1])
+        v[-1] = float(np.min(lhs / B[fair, -1])) - 1.0
+        return v
+
+    def solve(self) -> np.ndarray:
+        """A weighted primal-dual interior-point method (Mehrotra's predictor-corrector,
+        as ECOS's), until the duality gap is ``GAP`` of the objective."""
+        B, b, w, wp = self.B, self.b, self.w, self.w_pos
+        W = float(w.sum() + wp.sum())
+        v = self.start()
+        g = b - B @ v
+        lam = w / g  # dual of the rows, and of x >= 0: centred at mu = 1
+        sig = wp / v[:-1]
+        c = np.zeros(self.N)
+        c[-1] = 1.0
+        for _ in range(100):
+            self.iterations += 1
+            x = v[:-1]
+            mu = (g @ lam + x @ sig) / W
+            rd = c - B.T @ lam
+            rd[:-1] += sig
+            if mu * W <= GAP * max(1.0, abs(v[-1])) and np.linalg.norm(rd) <= 1e-9:
+                break
+            (dv, dg, dl, ds), H = self._newton(v, g, lam, sig, rd, 0.0, None)  # predictor
+            ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
+            aff = ((g + ap * dg) @ (lam + ad * dl) + (x + ap * dv[:-1]) @ (sig + ad * ds)) / W
+            centre = (aff / mu) ** 3
+            second = (dg * dl, dv[:-1] * ds)
+            (dv, dg, dl, ds), _ = self._newton(v, g, lam, sig, rd, centre * mu, second, H)
+            ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
+            v, lam, sig = v + ap * dv, lam + ad * dl, sig + ad * ds
+            g = b - B @ v
+        return v
+
+    def _newton(
+        self,
+        v: np.ndarray,
+        g: np.ndarray,
+        lam: np.ndarray,
+        sig: np.ndarray,
+        rd: np.ndarray,
+        mu: float,
+        second: tuple[np.ndarray, np.ndarray] | None,
+        H: Any = None,
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Any]:
+        """The step to the weighted central point ``g lam = w mu``, ``x sig = w_x mu``, dual
+        feasibility; ``second`` adds Mehrotra's second-order terms. The system in ``v``
+        is ``(D + B^T E B) dv = r``, ``D = sig / x``, ``E = lam / g``."""
+        B, w, wp = self.B, self.w, self.w_pos
+        x = v[:-1]
+        rl = w * mu - g * lam
+        rs = wp * mu - x * sig
+        if second is not None:
+            rl = rl - second[0]
+            rs = rs - second[1]
+        rhs = rd - B.T @ (rl / g)
+        rhs[:-1] += rs / x
+        if H is None:  # factorised once, for the predictor and the corrector
+            M = (B * (lam / g)[:, None]).T @ B
+            M[np.arange(self.N - 1), np.arange(self.N - 1)] += sig / x
+            try:
+                H = cho_factor(M)
+            except np.linalg.LinAlgError:
+                H = lu_factor(M)
+        dv = cho_solve(H, rhs) if len(H) == 2 and isinstance(H[1], bool) else lu_solve(H, rhs)
+        dg = -(B @ dv)
+        dl = (rl - lam * dg) / g
+        ds = (rs - sig * dv[:-1]) / x
+        return (dv, dg, dl, ds), H
+
+    @staticmethod
+    def _steps(
+        v: np.ndarray,
+        g: np.ndarray,
+        lam: np.ndarray,
+        sig: np.ndarray,
+        dv: np.ndarray,
+        dg: np.ndarray,
+        dl: np.ndarray,
+        ds: np.ndarray,
+    ) -> tuple[float, float]:
+        """The longest primal and dual steps (at most 1) that stay 1% inside."""
+
+        def longest(now: np.ndarray, d: np.ndarray) -> float:
+            neg = d < 0
+            return float(np.min(-now[neg] / d[neg])) if neg.any() else np.inf
+
+        ap = min(1.0, 0.99 * min(longest(v[:-1], dv[:-1]), longest(g, dg)))
+        ad = min(1.0, 0.99 * min(longest(lam, dl), longest(sig, ds)))
+        return ap, ad
+
+    def allocation(self, v: np.ndarray, class_of: np.ndarray) -> Allocation:
+        p, T, C = self.problem, self.T, self.C
+        single = np.zeros((len(p.jobs), T))
+        for c, cl in enumerate(self.classes):
+            single[cl.members] = np.clip(v[c * T : (c + 1) * T], 0.0, None)
+        shared: dict[tuple[int, int], np.ndarray] = {}
+        for q, (c, d) in enumerate(self.pairs):
+            yq = np.clip(v[C * T + q * T : C * T + (q + 1) * T], 0.0, None)
+            shared[(c, d)] = self.partners[(c, q)] * yq
+            if c != d:
+                shared[(d, c)] = self.partners[(d, q)] * yq
+        out = Allocation("max_min_fairness_packed", p, single, self.classes, class_of, shared)
+        out.solver = "central path (class barrier)"
+        return out
