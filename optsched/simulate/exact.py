@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import Sense, Status
+from ..core import Sense, Status, Unsupported
 from ..errors import InputError
 from ..model.state import RULES, ClusterState
 from ..problems.placement.checker import check as check_placement
@@ -205,7 +205,10 @@ class _Round:
     def solve(
         self, start: Mapping[str, tuple[int, ...]], time_limit: float, seed: int
     ) -> tuple[dict[str, tuple[int, ...]], dict[str, Any]]:
-        f = Formulation(self.inst)
+        try:
+            f = Formulation(self.inst)
+        except Unsupported as exc:
+            raise InputError(f"exact_placement: {exc}") from None
         model = _CpModel(f)
         keep = self._objective(f, model)
         counts, u, paired = f.from_solution(PlacementSolution(dict(start)))

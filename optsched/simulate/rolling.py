@@ -8,8 +8,9 @@ overhead among them. It solves that instance with the timeslot family's
 CP-SAT model (one worker, the run's seed, a per-round time limit in
 deterministic time: :func:`.exact.round_options`) and applies
 its first slot: the type each job runs on now. A job that runs on the type it
-holds keeps its GPUs; the others are placed by the placement rule; GPUs still
-free go to the remaining jobs in shortest-remaining-time order
+holds keeps its GPUs; the others are placed by the placement rule; running jobs
+outside the window keep their GPUs where the window left them free, and GPUs
+still free go to the remaining jobs in shortest-remaining-time order
 (work-conserving). The next decision solves again over what is left.
 
 The window. Jobs enter shortest remaining time first, up to ``max_jobs``, and
@@ -93,19 +94,24 @@ class RollingHorizon:
         t0 = time.perf_counter()
         window = self._window(view, order, delta)
         types: dict[str, str] = {}
+        members: set[str] = set()
         if window is not None:
             inst, start = window
+            members = set(inst.job_index)
             sol, report = self._solve(view, inst, start)
             types = {r.job: r.gpu_type for r in sol.runs if r.slot == 0}
             report.update(t=view.time, jobs=len(inst.jobs), solve_s=time.perf_counter() - t0)
             self.solves.append(report)
-        return self._place(view, order, types)
+        return self._place(view, order, types, members)
 
     # --------------------------------------------------------------- window
     def _instance(
         self, view: View, jobs: list[JobView], delta: float, slots: int
     ) -> TimeslotInstance:
         o = max(view.overhead(j.id) for j in jobs)
+        # a job's last sliver of work (float residue) stays at least 1e-3 of a slot's
+        # progress: the model's per-job scaling would otherwise blow up its coefficients
+        least = {j.id: 1e-3 * best_rate(view, j) * delta for j in jobs}
         return TimeslotInstance(
             f"window@{view.time:g}",
             view.cluster,
@@ -114,7 +120,7 @@ class RollingHorizon:
                     j.id,
                     j.job_type,
                     j.num_gpus,
-                    j.remaining or 0.0,
+                    max(j.remaining or 0.0, least[j.id]),
                     0,
                     j.weight,
                     fastest_types(view, j),
@@ -184,8 +190,12 @@ class RollingHorizon:
 
     # ---------------------------------------------------------------- place
     def _place(
-        self, view: View, order: list[JobView], types: Mapping[str, str]
+        self, view: View, order: list[JobView], types: Mapping[str, str], window: set[str]
     ) -> dict[str, tuple[int, ...]]:
+        """The first slot's types on concrete GPUs, then the other jobs in shortest-
+        remaining order where they fit (work-conserving). A running job keeps its GPUs
+        when the window runs it on the same type, or, outside the window, when its
+        GPUs are still free at its turn."""
         c = view.cluster
         state = view.state()
         jobs = {j.id: j for j in view.jobs}
@@ -205,6 +215,12 @@ class RollingHorizon:
             picks = rule(state, jobs[jid].num_gpus, t)
             if picks:
                 plan[jid] = state.take(jid, picks)
+        for j in order:  # the rest; a running job first tries its own GPUs
+            if j.id in plan or j.id in window:
+                continue
+            if j.gpus and state.is_free(j.gpus):
+                state.take_gpus(j.id, j.gpus)
+                plan[j.id] = j.gpus
         return fill(view, order, state, plan, rule)
 
 

@@ -144,11 +144,17 @@ def test_optimus_runs_the_smallest_remaining_gpu_time_first():
 def test_every_policy_runs_a_congested_stream_checked_and_deterministic(name):
     w = congested_stream()
     c = gavel({"v100": 4, "p100": 4, "k80": 4}, 2)
-    a = simulate(w, c, name, overhead=5.0, seed=1)
-    b = simulate(w, c, name, overhead=5.0, seed=1)
+    # solvers in the loop: the first 20 jobs and a short (deterministic) time limit
+    # per round keep this quick
+    solver = hasattr(POLICIES[name][0], "with_time_limit")
+    limit = 0.02 if solver else None
+    if solver:
+        w = w.head(20)
+    a = simulate(w, c, name, overhead=5.0, seed=1, round_time_limit=limit)
+    b = simulate(w, c, name, overhead=5.0, seed=1, round_time_limit=limit)
     assert a.check.feasible
     assert a.timeline.events == b.timeline.events
-    assert a.summary["measured_jobs"] == 60
+    assert a.summary["measured_jobs"] == len(w.jobs)
 
 
 def test_a_preemptive_policy_moves_a_job_up_when_the_move_pays_within_a_round():
