@@ -132,12 +132,22 @@ def test_bad_options_are_one_line_errors():
         simulate(w, single_server(1), "fifo", round_time_limit=1.0)
 
 
+def _trace(tmp_path):
+    # Gavel's 10-column format: twelve ResNet-18 jobs, 1-GPU, 200-900 s apart
+    line = f"{R18}\tpython3 main.py\tcifar\t--num_steps\t1\t{{steps}}\t1\t1\t-1\t{{arrival}}\n"
+    rows = [line.format(steps=int((300 + 80 * k) * rate(R18)), arrival=150 * k) for k in range(12)]
+    path = tmp_path / "twelve.trace"
+    path.write_text("".join(rows))
+    return str(path)
+
+
 def test_cli_writes_the_round_solves_into_the_timeline(tmp_path, capsys):
     out = tmp_path / "run"
+    trace = _trace(tmp_path)
     code = main(
         [
-            "simulate", "gavel-generated:900:12", "--policy", "exact_placement",
-            "--cluster", "gavel:2:2:2:2", "--round-time-limit", "0.5", "-o", str(out),
+            "simulate", trace, "--policy", "exact_placement", "--cluster", "gavel:1:1:1:1",
+            "--round-time-limit", "0.5", "-o", str(out),
         ]
     )  # fmt: skip
     assert code == 0
@@ -151,12 +161,12 @@ def test_cli_writes_the_round_solves_into_the_timeline(tmp_path, capsys):
     # the written timeline re-checks, its solve records skipped
     code = main(
         [
-            "simulate", "gavel-generated:900:12", "--cluster", "gavel:2:2:2:2",
+            "simulate", trace, "--cluster", "gavel:1:1:1:1",
             "--check-timeline", str(out / "timeline.jsonl"),
         ]
     )  # fmt: skip
     assert code == 0
-    assert main(["simulate", "gavel-generated:900:12", "--round-time-limit", "0"]) == 2
+    assert main(["simulate", trace, "--round-time-limit", "0"]) == 2
 
 
 # ---------------------------------------------------------------- rolling horizon
