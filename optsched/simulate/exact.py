@@ -66,6 +66,14 @@ WEIGHTINGS = ("las", "weight")
 WALL_FACTOR = 10.0
 
 
+def check_round_options(time_limit: float, rule: str) -> None:
+    """A round solver's time limit and its placement rule, or a one-line error."""
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise InputError(f"round time limit must be a number of seconds > 0, got {time_limit!r}")
+    if rule not in RULES:
+        raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {rule!r}")
+
+
 def round_options(time_limit: float, seed: int, warm_start: Any = None) -> SolveOptions:
     """One CP-SAT worker, the run's seed, and the round's time limit in CP-SAT's
     *deterministic* time (about seconds, but the same on every machine and run), so
@@ -95,16 +103,11 @@ class ExactPlacement:
     solves: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise InputError(
-                f"round time limit must be a number of seconds > 0, got {self.time_limit!r}"
-            )
+        check_round_options(self.time_limit, self.rule)
         if self.weighting not in WEIGHTINGS:
             raise InputError(
                 f"weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}"
             )
-        if self.rule not in RULES:
-            raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         if self.max_jobs < 1:
             raise InputError(f"max_jobs must be >= 1, got {self.max_jobs!r}")
 

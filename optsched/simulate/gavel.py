@@ -192,6 +192,11 @@ def _choose(
     return chosen
 
 
+def _idle(key: Key, rate: Any) -> bool:
+    """Whether a job (rate) or a pair (both rates) has no throughput on a type."""
+    return (rate[0] <= 0.0 or rate[1] <= 0.0) if isinstance(key, tuple) else rate <= 0.0
+
+
 def _choose_packed(
     active: Mapping[int, SimJob],
     combos: Mapping[Key, None],
@@ -214,9 +219,7 @@ def _choose_packed(
         entries = []
         for key in combos:
             a = alloc[key].get(wt, 0.0) if key in alloc else 0.0
-            r = rates[key][wt]
-            zero = (r[0] <= 0.0 or r[1] <= 0.0) if isinstance(key, tuple) else r <= 0.0
-            if a == 0.0 or zero:
+            if a == 0.0 or _idle(key, rates[key][wt]):
                 entries.append((0.0, deficit[key][wt], a, key))
                 continue
             share = job_time[key][wt] / total if total > 0 else 0.0
@@ -232,8 +235,7 @@ def _choose_packed(
         members = key if isinstance(key, tuple) else (key,)
         if any(m in seen for m in members):
             continue
-        r = rates[key][wt]
-        if (r[0] <= 0.0 or r[1] <= 0.0) if isinstance(key, tuple) else r <= 0.0:
+        if _idle(key, rates[key][wt]):
             continue
         need = active[members[0]].num_gpus
         if need <= left[wt]:

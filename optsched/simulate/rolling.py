@@ -46,7 +46,7 @@ from ..problems.timeslot.instance import TimeslotInstance, TimeslotJob, Timeslot
 from ..problems.timeslot.solution import Run, TimeslotSolution
 from ..result import gap
 from .engine import JobView, View
-from .exact import round_options
+from .exact import check_round_options, round_options
 from .placing import best_rate, fastest_types, fill, restarting
 
 
@@ -65,14 +65,9 @@ class RollingHorizon:
     _last: tuple[float, TimeslotSolution] | None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise InputError(
-                f"round time limit must be a number of seconds > 0, got {self.time_limit!r}"
-            )
+        check_round_options(self.time_limit, self.rule)
         if self.max_jobs < 1 or self.max_slots < 1:
             raise InputError("rolling horizon: max_jobs and max_slots must be >= 1")
-        if self.rule not in RULES:
-            raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
 
     def reset(self) -> None:
         self.solves = []
