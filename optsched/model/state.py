@@ -60,6 +60,10 @@ class ClusterState:
         return all(g in self.free[self.c.gpu2server[g]] for g in gpus)
 
     # ---------------------------------------------------------------- changes
+    def peek(self, picks: Mapping[int, int]) -> tuple[int, ...]:
+        """The GPUs :meth:`take` would give for ``picks``, without taking them."""
+        return tuple(sorted(g for s, k in picks.items() for g in self.free[s][:k]))
+
     def take(self, job: str, picks: Mapping[int, int]) -> tuple[int, ...]:
         """Give ``job`` the first ``picks[s]`` free GPUs of each server ``s``."""
         if job in self.held:

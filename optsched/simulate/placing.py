@@ -12,8 +12,9 @@ consolidated throughput) where the rule finds room.
   winner that already runs on the type it wins keeps its GPUs (no restart),
   and the others are placed on what is left (preemptive policies). Pairs that
   share one GPU set (Gandiva's packing) go as one unit.
-* :func:`upgrade`: a running job moves to a faster type with room when the
-  move pays for its restart within a round (preemptive policies).
+* :func:`upgrade`: a running job moves to a faster placement with room (a
+  faster type, or its own more compactly) when the move pays for its restart
+  within a round (preemptive policies).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ Rule = Callable[[ClusterState, int, str], "dict[int, int] | None"]
 
 
 def fastest_types(view: View, job: JobView) -> tuple[str, ...]:
-    """GPU types the job runs on and fits, fastest first (consolidated throughput)."""
+    """GPU types the job runs on and fits, fastest first, by the throughput of its most
+    compact placement on each (:meth:`.ThroughputModel.compact`)."""
     return _fastest(view.model, view.cluster, job.job_type, job.num_gpus, job.gpu_types)
 
 
@@ -56,14 +58,19 @@ def _fastest(
             and c.capacity(t) >= num_gpus
             and (not allowed or t in allowed)
         ]
-        cache[key] = tuple(sorted(types, key=lambda t: (-m.consolidated(job_type, t, num_gpus), t)))
+        cache[key] = tuple(sorted(types, key=lambda t: (-m.compact(job_type, t, num_gpus), t)))
     return cache[key]
 
 
+def type_rate(view: View, job: JobView, gpu_type: str) -> float:
+    """The job's throughput on its most compact placement on ``gpu_type``."""
+    return view.model.compact(job.job_type, gpu_type, job.num_gpus)
+
+
 def best_rate(view: View, job: JobView) -> float:
-    """The job's consolidated throughput on its fastest GPU type (0 if none fits)."""
+    """The job's :func:`type_rate` on its fastest GPU type (0 if none fits)."""
     types = fastest_types(view, job)
-    return view.model.consolidated(job.job_type, types[0], job.num_gpus) if types else 0.0
+    return type_rate(view, job, types[0]) if types else 0.0
 
 
 def restarting(view: View, job: JobView) -> bool:
@@ -111,36 +118,36 @@ def fill(view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, 
 
 
 def on_fastest(view: View, job: JobView) -> bool:
-    """Whether a running job holds GPUs of its fastest type (nothing to move up to)."""
-    return view.cluster.gpu2type[job.gpus[0]] == fastest_types(view, job)[0]
+    """Whether a running job already runs at its best placement's rate (the most
+    compact one on its fastest type): nothing to move up to."""
+    now = view.model.isolated(job.job_type, job.gpus)
+    return now >= best_rate(view, job) * (1 - 1e-9)
 
 
 def upgrade(
     view: View, order: Sequence[JobView], state: ClusterState, plan: Plan, rule: Rule
 ) -> Plan:
-    """Running jobs that stay put move, in ``order``, to a faster GPU type with room when
-    the move pays for its restart within one round: ``rate_new (R - o) > rate_now R``
-    (``R`` the round, ``o`` the job's restart overhead). Shared GPU sets stay."""
+    """Running jobs that stay put move, in ``order``, to a faster placement with room,
+    on a faster type or more compactly on their own, when the move pays for its
+    restart within one round: ``rate_new (R - o) > rate_now R`` (``R`` the round,
+    ``o`` the job's restart overhead). Shared GPU sets stay."""
     r = view.round_seconds
     if not r or state.free_count() == 0:
         return plan
-    c, m = view.cluster, view.model
+    m = view.model
     for job in order:
         gpus = plan.get(job.id)
         if not gpus or gpus != job.gpus or job.id in state.partner:
             continue
-        own = c.gpu2type[gpus[0]]
         now = m.throughput(job.job_type, gpus) * r
         o = view.overhead(job.id)
         for t in fastest_types(view, job):
-            if t == own:
-                break  # the rest are slower
+            if type_rate(view, job, t) * (r - o) <= now:
+                break  # not even its best placement here would pay; the rest are slower
             if state.free_count(t) < job.num_gpus:
                 continue
-            if m.consolidated(job.job_type, t, job.num_gpus) * (r - o) <= now:
-                break  # it would not pay; slower types pay less
             picks = rule(state, job.num_gpus, t)
-            if picks:
+            if picks and m.throughput(job.job_type, state.peek(picks)) * (r - o) > now:
                 state.release(job.id)
                 plan[job.id] = state.take(job.id, picks)
                 break
@@ -156,6 +163,7 @@ def replan(
     pairs: Mapping[str, JobView] | None = None,
     *,
     upgrades: bool = False,
+    types: Mapping[str, str] | None = None,
 ) -> Plan:
     """Preemptive: pick the winners in ``order`` by capacity per type, keep the GPUs of
     winners that run on the type they win, then place the other winners on what is left.
@@ -164,13 +172,17 @@ def replan(
     pair is one unit, placed where the leader's order puts it, on a type both run
     on. A running job that shares GPUs with a job other than its unit's partner
     keeps them only if it comes first in ``order``; the other moves.
+
+    ``types`` fixes the GPU type of the jobs it names (a model chose it); a job
+    still paying its restart keeps its own type regardless.
     """
     pairs = pairs or {}
+    types = types or {}
     followers = {f.id for f in pairs.values()}
     # jobs still restarting go first: they keep their GPUs (see ``restarting``)
     pinned = [j for j in order if restarting(view, j) and j.id not in followers]
+    first = {j.id for j in pinned}
     if pinned:
-        first = {j.id for j in pinned}
         order = [*pinned, *(j for j in order if j.id not in first)]
     c = view.cluster
     cap = {t: c.capacity(t) for t in c.gpu_types}
@@ -179,16 +191,19 @@ def replan(
         if job.id in followers:
             continue
         mate = pairs.get(job.id)
-        types = fastest_types(view, job)
+        ok = fastest_types(view, job)
         if mate is not None:
             theirs = fastest_types(view, mate)
-            types = tuple(t for t in types if t in theirs and can_share(view, job, mate, t))
+            ok = tuple(t for t in ok if t in theirs and can_share(view, job, mate, t))
         held = job.gpus or (mate.gpus if mate is not None else ())
         if held:  # its own type first: staying costs no restart
             own = c.gpu2type[held[0]]
-            if own in types:
-                types = (own, *(t for t in types if t != own))
-        for t in types:
+            if own in ok:
+                ok = (own, *(t for t in ok if t != own))
+        fixed = types.get(job.id)
+        if fixed is not None and fixed in ok and job.id not in first:
+            ok = (fixed,)
+        for t in ok:
             if cap[t] >= job.num_gpus:
                 cap[t] -= job.num_gpus
                 units.append((job, mate, t))

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, View
-from .placing import Plan, best_rate, can_share, fastest_types, replan
+from .placing import Plan, best_rate, can_share, fastest_types, replan, type_rate
 
 
 # ---------------------------------------------------------------- Themis
@@ -206,7 +206,7 @@ class AlloX:
             for t in fastest_types(view, job):
                 if t in blocks:
                     start, ks = blocks[t]
-                    rate = view.model.consolidated(job.job_type, t, job.num_gpus)
+                    rate = type_rate(view, job, t)
                     p[i, types.index(t)] = job.num_gpus * job.remaining / rate
                     cost[i, start : start + ks.size] = ks * p[i, types.index(t)]
         rows, picked = linear_sum_assignment(cost)

@@ -7,11 +7,11 @@ weighted JCT from now), type-level throughputs and the largest restart
 overhead among them. It solves that instance with the timeslot family's
 CP-SAT model (one worker, the run's seed, a per-round time limit in
 deterministic time: :func:`.exact.round_options`) and applies
-its first slot: the type each job runs on now. A job that runs on the type it
-holds keeps its GPUs; the others are placed by the placement rule; running jobs
-outside the window keep their GPUs where the window left them free, and GPUs
-still free go to the remaining jobs in shortest-remaining-time order
-(work-conserving). The next decision solves again over what is left.
+its first slot: the type each job runs on now. The capacity the window leaves
+goes to the other jobs in shortest-remaining-time order (work-conserving), by
+capacity per type as the preemptive baselines choose; a job that runs on the
+type it holds keeps its GPUs and the others are placed by the placement rule.
+The next decision solves again over what is left.
 
 The window. Jobs enter shortest remaining time first, up to ``max_jobs``, and
 only while the greedy shortest-remaining-time schedule of the window finishes
@@ -47,7 +47,7 @@ from ..problems.timeslot.solution import Run, TimeslotSolution
 from ..result import gap
 from .engine import JobView, View
 from .exact import check_round_options, round_options
-from .placing import best_rate, fastest_types, fill, restarting
+from .placing import best_rate, fastest_types, replan
 
 
 @dataclass
@@ -89,15 +89,13 @@ class RollingHorizon:
         t0 = time.perf_counter()
         window = self._window(view, order, delta)
         types: dict[str, str] = {}
-        members: set[str] = set()
         if window is not None:
             inst, start = window
-            members = set(inst.job_index)
             sol, report = self._solve(view, inst, start)
             types = {r.job: r.gpu_type for r in sol.runs if r.slot == 0}
             report.update(t=view.time, jobs=len(inst.jobs), solve_s=time.perf_counter() - t0)
             self.solves.append(report)
-        return self._place(view, order, types, members)
+        return self._place(view, order, types)
 
     # --------------------------------------------------------------- window
     def _instance(
@@ -185,38 +183,14 @@ class RollingHorizon:
 
     # ---------------------------------------------------------------- place
     def _place(
-        self, view: View, order: list[JobView], types: Mapping[str, str], window: set[str]
+        self, view: View, order: list[JobView], types: Mapping[str, str]
     ) -> dict[str, tuple[int, ...]]:
-        """The first slot's types on concrete GPUs, then the other jobs in shortest-
-        remaining order where they fit (work-conserving). A running job keeps its GPUs
-        when the window runs it on the same type, or, outside the window, when its
-        GPUs are still free at its turn."""
-        c = view.cluster
-        state = view.state()
-        jobs = {j.id: j for j in view.jobs}
-        keep = {
-            j.id
-            for j in view.running
-            if restarting(view, j) or types.get(j.id) == c.gpu2type[j.gpus[0]]
-        }
-        for j in view.running:
-            if j.id not in keep:
-                state.release(j.id)
-        plan = {jid: state.held[jid] for jid in keep}
-        rule = RULES[self.rule]
-        for jid, t in sorted(types.items(), key=lambda kv: -jobs[kv[0]].num_gpus):
-            if jid in plan or state.free_count(t) < jobs[jid].num_gpus:
-                continue
-            picks = rule(state, jobs[jid].num_gpus, t)
-            if picks:
-                plan[jid] = state.take(jid, picks)
-        for j in order:  # the rest; a running job first tries its own GPUs
-            if j.id in plan or j.id in window:
-                continue
-            if j.gpus and state.is_free(j.gpus):
-                state.take_gpus(j.id, j.gpus)
-                plan[j.id] = j.gpus
-        return fill(view, order, state, plan, rule)
+        """The first slot's jobs on the types the model chose, then every other job in
+        shortest-remaining order on what is left (:func:`.placing.replan`: winners by
+        capacity per type; a winner that runs on the type it wins keeps its GPUs)."""
+        first = [j for j in order if j.id in types]
+        rest = [j for j in order if j.id not in types]
+        return replan(view, [*first, *rest], RULES[self.rule], upgrades=True, types=types)
 
 
 def rolling_policies() -> dict[str, tuple[Any, str]]:

@@ -79,6 +79,7 @@ class ThroughputModel:
         self.unmeasured_interference = unmeasured_interference
         self._iso = lru_cache(maxsize=None)(self._iso_uncached)
         self._packed: dict[tuple[str, str, int], float] = {}
+        self._compact: dict[tuple[str, str, int], float] = {}
 
     # ----------------------------------------------------------- components
     def job_type(self, name: str) -> JobType:
@@ -107,6 +108,53 @@ class ThroughputModel:
             )
             got = self._packed[key] = self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
         return got
+
+    def compact(self, job_type: str, gpu_type: str, k: int) -> float:
+        """Isolated throughput of ``k`` GPUs of ``gpu_type`` placed as compactly as
+        this cluster allows: on one server if one is big enough, else within one rack
+        if one has enough, else across racks (largest servers first), the best over
+        the servers and racks that qualify. 0 if the type has fewer than ``k`` GPUs.
+
+        This is what the job can reach on an empty cluster, unlike
+        :meth:`consolidated` for a gang larger than every server of the type.
+        """
+        key = (job_type, gpu_type, k)
+        got = self._compact.get(key)
+        if got is None:
+            got = self._compact[key] = max(
+                (self.isolated(job_type, g) for g in self._compact_sets(gpu_type, k)),
+                default=0.0,
+            )
+        return got
+
+    def _compact_sets(self, gpu_type: str, k: int) -> list[tuple[int, ...]]:
+        c = self.cluster
+        servers = c.type2servers.get(gpu_type, ())
+        first = c.first_gpu
+        one = [s for s in servers if c.servers[s].num_gpus >= k]
+        if one:
+            return [tuple(range(first[s], first[s] + k)) for s in one]
+
+        def greedy(group: Sequence[int]) -> tuple[int, ...]:
+            picks: list[int] = []
+            for s in sorted(group, key=lambda s: -c.servers[s].num_gpus):
+                picks.extend(range(first[s], first[s] + min(c.servers[s].num_gpus, k - len(picks))))
+                if len(picks) == k:
+                    break
+            return tuple(picks)
+
+        racks: dict[int, list[int]] = {}
+        for s in servers:
+            racks.setdefault(c.server2rack[s], []).append(s)
+        within = [
+            greedy(group)
+            for group in racks.values()
+            if sum(c.servers[s].num_gpus for s in group) >= k
+        ]
+        if within:
+            return within
+        whole = greedy(servers)
+        return [whole] if len(whole) == k else []
 
     def isolated(self, job_type: str, gpus: Sequence[int]) -> float:
         """Throughput of the job alone on GPU set ``gpus`` (one GPU type)."""

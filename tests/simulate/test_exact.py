@@ -216,3 +216,21 @@ def test_rolling_horizon_takes_a_job_with_a_sliver_of_work_left():
     pol = RollingHorizon()
     assert pol.schedule(view) == {"a": (0,)}
     assert pol.solves[0]["status"] == "optimal"
+
+
+def test_a_leftover_job_moves_up_when_the_window_frees_a_faster_gpu():
+    # One V100 and one K80, two slots at most: the window holds B only, which the
+    # model runs on the V100; A (10 slots alone) takes the K80 as a leftover. At
+    # 100 s B is done and A moves to the V100 (the move pays within a round, no
+    # overhead): JCT 100 + (1000 r_v - 100 r_k) / r_v = 1100 - 100 r_k / r_v.
+    from optsched.model.builders import from_nodes
+
+    cluster = from_nodes("vk", [("v", 1, "v100"), ("k", 1, "k80")])
+    assert cluster.gpu2type == ("k80", "v100")
+    r_v, r_k = rate(R18), gavel_table().isolated[(R18, "k80", 1)]
+    pol = RollingHorizon(max_slots=2)
+    res = simulate(two_jobs(), cluster, pol, round_seconds=100.0)
+    starts = [(e.time, e.gpus) for e in res.timeline if e.kind == "start" and e.job == "A"]
+    assert starts == [(0.0, (0,)), (100.0, (1,))]
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx({"A": 1100.0 - 100.0 * r_k / r_v, "B": 100.0})

@@ -655,3 +655,46 @@ def test_cli_gap_of_simulations_against_the_bound_and_a_policy(tmp_path, capsys)
     capsys.readouterr()
     assert main(["gap", str(tmp_path / "nob"), "--method", "fifo"]) == 2
     assert "again with --bound" in capsys.readouterr().err
+
+
+def test_a_spread_job_moves_onto_one_server_when_the_move_pays():
+    # Three 2-GPU servers. A plug-in puts a 2-GPU LM job across the first two at 0,
+    # then only calls ``upgrade`` each 360 s round. At 360 the consolidated rule finds
+    # the third server free and the move pays (p (360 - 10) > u 360, p/u the measured ratio of
+    # packed to spread rates), so the job restarts on one server: 10 s of overhead
+    # per start, 350 s at the spread rate u, then the rest at the packed rate p.
+    from optsched.model.state import RULES
+    from optsched.simulate.placing import upgrade
+    from optsched.simulate.policies import FunctionPolicy
+
+    def spread_then_upgrade(view):
+        state = view.state()
+        plan = dict(state.held)
+        for job in view.waiting:
+            plan[job.id] = state.take_gpus(job.id, (0, 2))
+        return upgrade(view, view.running, state, plan, RULES["consolidated"])
+
+    p, u = rate(LM, 2), rate(LM, 2, "unconsolidated")
+    assert p * 350 > u * 360
+    work = 2000 * p
+    w = Workload("one", (SimJob("L", LM, 2, work, 0.0),))
+    pol = FunctionPolicy("spread", spread_then_upgrade, preemptive=True)
+    res = simulate(w, homogeneous(1, 3, 2, "v100"), pol, round_seconds=360.0, overhead=10.0)
+    starts = [(e.time, e.gpus) for e in res.timeline if e.kind == "start"]
+    assert starts == [(0.0, (0, 2)), (360.0, (4, 5))]
+    assert res.summary["avg_jct_s"] == pytest.approx(360 + 10 + (work - 350 * u) / p)
+    assert res.check.feasible
+
+
+def test_compact_rate_is_the_best_placement_the_cluster_allows():
+    # 8 GPUs on 2-GPU servers cannot be consolidated: the compact rate is the
+    # measured spread rate, below the (hypothetical one-server) consolidated one
+    two = homogeneous(1, 4, 2, "v100")
+    m = ThroughputModel(two)
+    assert m.compact(LM, "v100", 8) == pytest.approx(m.isolated(LM, tuple(range(8))))
+    assert m.compact(LM, "v100", 8) < m.consolidated(LM, "v100", 8)
+    assert m.compact(LM, "v100", 2) == pytest.approx(m.consolidated(LM, "v100", 2))
+    assert m.compact(LM, "v100", 16) == 0.0  # more GPUs than the type has
+    # within a rack beats across racks: two racks of two 2-GPU servers, 4 GPUs
+    racks = ThroughputModel(homogeneous(2, 2, 2, "v100", oversubscription=4.0))
+    assert racks.compact(LM, "v100", 4) == pytest.approx(racks.isolated(LM, (0, 1, 2, 3)))
