@@ -254,10 +254,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"{s['rho_mean']:.3g}, p99 {s['rho_p99']:.3g}, max {s['rho_max']:.3g}; utilisation {util}"
     )
     if "avg_jct_lb_s" in s:
+        lp = s.get("avg_jct_lb_lp_s", math.nan)
+        parts = [f"alone {_h(s['avg_jct_lb_alone_s'])}", f"fluid {_h(s['avg_jct_lb_fluid_s'])}"]
+        parts.append(f"interval LP {_h(lp)}" if not math.isnan(lp) else "interval LP too large")
+        shared = "; capacities for space sharing" if s.get("bound_sharing") else ""
         print(
             f"  lower bounds: average JCT {_h(s['avg_jct_lb_s'])} (gap "
-            f"{s['avg_jct_gap']:.1%}), makespan {_h(s['makespan_lb_s'])} (gap "
-            f"{s['makespan_gap']:.1%})"
+            f"{s['avg_jct_gap']:.1%}; {', '.join(parts)}), makespan {_h(s['makespan_lb_s'])} "
+            f"(gap {s['makespan_gap']:.1%}){shared}"
         )
     if "solves" in s:
         print(

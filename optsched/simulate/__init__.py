@@ -139,7 +139,8 @@ def simulate(
     if bound:
         from .bounds import gaps, lower_bounds
 
-        lbs = lower_bounds(workload, cluster, metrics_model, cost)
+        sharing = bool(report.details.get("shared_starts"))
+        lbs = lower_bounds(workload, cluster, metrics_model, cost, sharing=sharing)
         stats.update(lbs)
         stats.update(gaps(stats, lbs))
     return SimResult(name, jobs, stats, timeline, report, wall)

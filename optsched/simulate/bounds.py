@@ -3,7 +3,7 @@
 For the measured jobs of a workload on a cluster (whatever the policy, the
 semantics' placement rules aside, and even with the future known):
 
-* **average JCT** >= the larger of two relaxations:
+* **average JCT** >= the largest of three relaxations:
 
   - *alone*: every job runs from its arrival on its best GPU type, alone, at
     its best consolidated rate, paying one restart overhead:
@@ -12,7 +12,18 @@ semantics' placement rules aside, and even with the future known):
     second, each job a task of ``g_j p_j`` GPU-seconds released at ``a_j``,
     preemption and any parallelism free. Shortest remaining processing time
     is optimal for the sum of completion times there, so its sum bounds
-    every real schedule's.
+    every real schedule's;
+  - *interval LP* (:func:`lp_bound`), when the workload is small enough: the
+    LP relaxation of the time-indexed (timeslot) problem, with per-type
+    capacities, over intervals of time, written with mean busy times. A job
+    does its work at density at most ``1 / p_j``, so its completion is at
+    least its mean busy time plus ``p_j / 2``; in an interval that starts at
+    ``tau`` and holds a fraction ``y`` of its work, the job's busy time there
+    is at least ``tau y + p_j y^2 / 2`` (all of it as early as possible),
+    kept in the LP by tangents of the parabola. It sees the contention for
+    each GPU type that the alone bound ignores, and the types that the fluid
+    bound pools. The jobs that arrive while the measured ones do are in it
+    too (they hold GPUs; their own completions do not count).
 
   Each is a valid bound on the sum, so their maximum is too.
 * **makespan** (the last measured completion) >= ``max_j (a_j + o_j + p_j)``
@@ -21,33 +32,69 @@ semantics' placement rules aside, and even with the future known):
 
 Best rates are consolidated throughputs (locality only slows a job down), so
 the bounds hold under the default semantics and under Gavel's.
+
+**Space sharing.** Two jobs that share a GPU set both progress, at their
+co-located rates, so a GPU can do more than one GPU-second of isolated work per
+second: up to ``kappa``, the largest sum of the two interference factors over
+the pairs of the workload's job types on the cluster's GPU types. When a run
+shares GPUs, the cluster's capacity in the fluid, makespan and LP bounds is
+``kappa G`` (``sharing=True``); otherwise it is ``G``, and the bounds are those
+of every schedule without space sharing.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
 from .engine import Overhead, constant_overhead
-from .workload import Workload
+from .workload import SimJob, Workload
+
+
+def type_rates(job: SimJob, cluster: Cluster, model: ThroughputModel) -> dict[str, float]:
+    """The job's consolidated throughput on each GPU type it may use and fits."""
+    rates = {
+        t: model.consolidated(job.job_type, t, job.num_gpus)
+        for t in cluster.gpu_types
+        if (not job.gpu_types or t in job.gpu_types)
+        and model.runs_on(job.job_type, t)
+        and cluster.capacity(t) >= job.num_gpus
+    }
+    return {t: r for t, r in rates.items() if r > 0}
 
 
 def best_times(workload: Workload, cluster: Cluster, model: ThroughputModel) -> list[float]:
     """Each measured job's time alone at its best consolidated rate (seconds)."""
     out = []
     for job in workload.measured:
-        rates = [
-            model.consolidated(job.job_type, t, job.num_gpus)
-            for t in cluster.gpu_types
-            if (not job.gpu_types or t in job.gpu_types)
-            and model.runs_on(job.job_type, t)
-            and cluster.capacity(t) >= job.num_gpus
-        ]
-        out.append(job.work / max(rates) if rates and max(rates) > 0 else math.inf)
+        rates = type_rates(job, cluster, model)
+        out.append(job.work / max(rates.values()) if rates else math.inf)
     return out
+
+
+def kappa(jobs: Sequence[SimJob], cluster: Cluster, model: ThroughputModel) -> float:
+    """Most isolated GPU-seconds one GPU does per second when two of ``jobs`` share it:
+    the largest ``f_ab + f_ba`` over their type pairs, gang sizes and GPU types (at
+    least 1: a GPU alone does one)."""
+    best = 1.0
+    kinds = sorted({(j.job_type, j.num_gpus) for j in jobs})
+    for i, (a, k) in enumerate(kinds):
+        for b, k2 in kinds[i:]:
+            if k2 != k:
+                continue
+            for t in cluster.gpu_types:
+                fab, fba = model.interference(a, b, t, k), model.interference(b, a, t, k)
+                if fab is not None and fba is not None:
+                    best = max(best, fab + fba)
+    return best
 
 
 def fluid_srpt(releases: list[float], sizes: list[float], speed: float) -> float:
@@ -74,13 +121,257 @@ def fluid_srpt(releases: list[float], sizes: list[float], speed: float) -> float
     return total
 
 
+METHOD = "highs-ipm"
+
+
+def lp_bound(
+    workload: Workload,
+    cluster: Cluster,
+    model: ThroughputModel,
+    overhead: Overhead,
+    *,
+    sharing: bool = False,
+    cells: int = 48,
+    max_columns: int = 400_000,
+) -> float:
+    """The interval LP's bound on the measured jobs' average JCT (seconds; see the module),
+    or NaN when it would need more than ``max_columns`` variables.
+
+    Each job has intervals from its release (arrival plus overhead) to a horizon
+    ``H_j`` after it, on a grid with ``cells`` steps in a typical horizon (its
+    first interval starts at its release), then one last interval without end or
+    capacity: work
+    placed there counts as done at its start, so no schedule is cut off and the
+    LP stays a relaxation whatever ``H_j``. The horizon starts at three times the
+    larger of the job's own time and the fluid bound's average JCT, and doubles
+    for the jobs whose last interval the optimum uses (up to three times).
+    Variables ``y[j, s, t]``: the fraction of job ``j``'s work done on GPU type
+    ``t`` in interval ``s``. Solved by HiGHS (through SciPy); the optimum is
+    lowered by 1e-6 of itself for the solver's tolerances. When the LP would be
+    too large, its cells grow (down to 6 in a typical horizon) before it gives up.
+
+    When every job can run alone from its release on its fastest type without
+    exceeding that type's GPUs at any time, that schedule is the LP's optimum:
+    the bound is then the alone bound, found without solving.
+    """
+    k0, k1 = workload.measure
+    measured = workload.measured
+    if not measured:
+        return math.nan
+    first, last = measured[0].arrival, measured[-1].arrival
+    jobs = [j for i, j in enumerate(workload.jobs) if k0 <= i < k1 or first <= j.arrival <= last]
+    rates = [type_rates(j, cluster, model) for j in jobs]
+    if any(not r for r in rates):
+        return math.nan
+    counted = {j.id for j in measured}
+    lp = _IntervalLP(jobs, rates, [j.id in counted for j in jobs], cluster, model, overhead)
+    lp.sharing(sharing)
+    arrivals = sum(j.arrival for j in measured) / 3600.0
+    if lp.alone_fits():  # every job alone from its release fits: the LP's optimum
+        value = float((lp.rel + lp.p)[lp.counts].sum())
+        return max(0.0, (value - arrivals) * 3600.0 / len(measured))
+    fluid = fluid_srpt(
+        [j.arrival / 3600.0 for j in jobs],
+        list(lp.gang * lp.p * lp.fmax),
+        float(lp.cap.sum() * lp.speed),
+    )
+    typical = max((fluid - sum(j.arrival for j in jobs) / 3600.0) / len(jobs), float(lp.p.mean()))
+    horizon = lp.p + 2.0 * typical
+    step = typical * 3.0 / cells
+    value = math.nan
+    for _ in range(4):
+        got = lp.solve(horizon, step, max_columns)
+        while got is None and step < typical / 2:  # too large: coarser cells
+            step *= 2.0
+            got = lp.solve(horizon, step, max_columns)
+        if got is None:
+            break
+        value, late = got
+        if not late.any():
+            break
+        horizon = np.where(late, 2.0 * horizon, horizon)
+    if math.isnan(value):
+        return math.nan
+    return max(0.0, (value * (1 - 1e-6) - arrivals) * 3600.0 / len(measured))
+
+
+class _IntervalLP:
+    """The interval LP of :func:`lp_bound`, in hours, built with sparse matrices."""
+
+    def __init__(
+        self,
+        jobs: Sequence[SimJob],
+        rates: Sequence[dict[str, float]],
+        counts: Sequence[bool],
+        cluster: Cluster,
+        model: ThroughputModel,
+        overhead: Overhead,
+    ) -> None:
+        self.jobs, self.rates, self.model, self.cluster = jobs, rates, model, cluster
+        self.counts = np.array(counts)
+        self.types = list(cluster.gpu_types)
+        self.cap = np.array([cluster.capacity(t) for t in self.types], dtype=float)
+        self.rel = np.array([(j.arrival + overhead(j)) / 3600.0 for j in jobs])
+        self.best = np.array([j.work / max(r.values()) / 3600.0 for j, r in zip(jobs, rates)])
+        self.gang = np.array([j.num_gpus for j in jobs], dtype=float)
+        self.sharing(False)
+
+    def sharing(self, on: bool) -> None:
+        """Capacities for runs that share GPUs (``kappa``) or not; ``p``: the least time
+        a job can take, ``best / fmax`` with ``fmax`` its largest speed-up from a partner."""
+        jobs, m = self.jobs, self.model
+        self.speed = kappa(jobs, self.cluster, m) if on else 1.0
+        self.fmax = 1.0
+        if on:
+            kinds = {(j.job_type, j.num_gpus) for j in jobs}
+            for a, k in kinds:
+                for b, k2 in kinds:
+                    for t in self.types:
+                        if k == k2:
+                            self.fmax = max(self.fmax, m.interference(a, b, t, k) or 0.0)
+        self.p = self.best / self.fmax
+
+    def alone_fits(self) -> bool:
+        """Whether every job alone from its release on its fastest type (for ``p``)
+        stays within each type's GPUs at all times."""
+        events: list[tuple[float, int, int, float]] = []  # (time, end first, type, GPUs)
+        for j, r in enumerate(self.rates):
+            t = self.types.index(max(r, key=lambda name: r[name]))
+            use = self.gang[j] * self.fmax
+            events += [(self.rel[j], 1, t, use), (self.rel[j] + self.p[j], 0, t, -use)]
+        busy = np.zeros(len(self.types))
+        for _, _, t, use in sorted(events):
+            busy[t] += use
+            if busy[t] > self.speed * self.cap[t] + 1e-9:
+                return False
+        return True
+
+    def solve(
+        self, horizon: np.ndarray, step: float, max_columns: int
+    ) -> tuple[float, np.ndarray] | None:
+        """The LP's optimum (sum of counted completions, hours) and which jobs use their
+        endless last interval; None when too large or not solved."""
+        rel, p, n_jobs, n_types = self.rel, self.p, len(self.jobs), len(self.types)
+        start, end = float(rel.min()), float((rel + horizon).max())
+        grid = np.arange(start, end + step, step)
+        edges = np.unique(np.concatenate([grid, [end]]))
+        width = np.diff(edges)
+        lo = np.searchsorted(edges, rel, side="right") - 1
+        hi = np.minimum(np.searchsorted(edges, rel + horizon, side="left"), len(edges) - 1)
+        # cells: (job, interval) for lo <= s < hi, then the job's endless one (s = -1)
+        counts = hi - lo + 1
+        cell_job = np.repeat(np.arange(n_jobs), counts)
+        offset = np.arange(len(cell_job)) - np.repeat(np.cumsum(counts) - counts, counts)
+        cell_s = np.repeat(lo, counts) + offset
+        tail = offset == counts[cell_job] - 1
+        cell_s[tail] = -1
+        tau = np.where(tail, edges[np.repeat(hi, counts)], 0.0)
+        tau[~tail] = np.maximum(edges[cell_s[~tail]], rel[cell_job[~tail]])
+        cell_len = np.full(len(cell_job), np.inf)
+        cell_len[~tail] = edges[cell_s[~tail] + 1] - tau[~tail]
+        # columns: one per (cell, GPU type the job may use)
+        allowed = np.zeros((n_jobs, n_types))
+        for j, r in enumerate(self.rates):
+            top = max(r.values())
+            for t, rt in r.items():
+                allowed[j, self.types.index(t)] = top / rt  # seconds per best second
+        pairs = np.argwhere(allowed[cell_job] > 0)
+        col_cell, col_type = pairs[:, 0], pairs[:, 1]
+        ny = len(col_cell)
+        counted_cells = np.flatnonzero(self.counts[cell_job])
+        counted_jobs = np.flatnonzero(self.counts)
+        n = ny + len(counted_cells) + len(counted_jobs)
+        if n > max_columns:
+            return None
+        cj = cell_job[col_cell]
+        cp = allowed[cj, col_type]
+        q_of = np.full(len(cell_job), -1)
+        q_of[counted_cells] = ny + np.arange(len(counted_cells))
+        c_of = np.full(n_jobs, -1)
+        c_of[counted_jobs] = ny + len(counted_cells) + np.arange(len(counted_jobs))
+
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        rhs: list[np.ndarray] = []
+        n_rows = 0
+
+        def block(r: np.ndarray, c: np.ndarray, v: np.ndarray) -> None:
+            rows.append(n_rows + r)
+            cols.append(c)
+            vals.append(v)
+
+        fin = np.flatnonzero(~tail[col_cell])
+        # a job's time in a finite interval: sum_t y p_t <= length
+        fin_cells, fin_row = np.unique(col_cell[fin], return_inverse=True)
+        block(fin_row, fin, cp[fin] * p[cj[fin]] / cell_len[col_cell[fin]])
+        rhs.append(np.ones(len(fin_cells)))
+        n_rows += len(fin_cells)
+        # capacity of type t in interval s: sum_j g_j y p_t fmax <= speed cap_t width_s
+        s_of = cell_s[col_cell[fin]]
+        keys, cap_row = np.unique(s_of * n_types + col_type[fin], return_inverse=True)
+        v = self.gang[cj[fin]] * cp[fin] * p[cj[fin]] * self.fmax / width[s_of]
+        block(cap_row, fin, v)
+        rhs.append(self.speed * self.cap[keys % n_types])
+        n_rows += len(keys)
+        # busy time in a cell >= tau y + p y^2 / 2, the parabola kept by tangents at h:
+        # p h y - q <= p h^2 / 2, y = sum_t y[j, s, t]
+        ymax = np.minimum(1.0, cell_len / p[cell_job])
+        local = np.full(len(cell_job), -1)
+        local[counted_cells] = np.arange(len(counted_cells))
+        use = np.flatnonzero(local[col_cell] >= 0)
+        for frac in (0.5, 1.0):
+            h = frac * ymax[counted_cells]
+            pj = p[cell_job[counted_cells]]
+            block(local[col_cell[use]], use, (pj * h)[local[col_cell[use]]])
+            block(np.arange(len(counted_cells)), q_of[counted_cells], -np.ones(len(counted_cells)))
+            rhs.append(pj * h * h / 2)
+            n_rows += len(counted_cells)
+        # completion >= its mean busy time + p / 2: sum tau y + sum q - C <= -p / 2
+        job_row = np.full(n_jobs, -1)
+        job_row[counted_jobs] = np.arange(len(counted_jobs))
+        use = np.flatnonzero(self.counts[cj])
+        block(job_row[cj[use]], use, tau[col_cell[use]])
+        block(job_row[cell_job[counted_cells]], q_of[counted_cells], np.ones(len(counted_cells)))
+        block(job_row[counted_jobs], c_of[counted_jobs], -np.ones(len(counted_jobs)))
+        rhs.append(-p[counted_jobs] / 2)
+        n_rows += len(counted_jobs)
+
+        a_ub = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_rows, n),
+        )
+        a_eq = sp.csr_matrix((np.ones(ny), (cj, np.arange(ny))), shape=(n_jobs, n))
+        c = np.zeros(n)
+        c[c_of[counted_jobs]] = 1.0
+        low = np.zeros(n)
+        low[c_of[counted_jobs]] = (rel + p)[counted_jobs]  # the alone bound, per job
+        res = linprog(
+            c, A_ub=a_ub, b_ub=np.concatenate(rhs), A_eq=a_eq, b_eq=np.ones(n_jobs),
+            bounds=np.c_[low, np.full(n, np.inf)], method=METHOD,
+        )  # fmt: skip
+        if res.status != 0:
+            return None
+        late = np.zeros(n_jobs)
+        on_tail = tail[col_cell]
+        np.add.at(late, cj[on_tail], res.x[:ny][on_tail])
+        return float(res.fun), late > 1e-7
+
+
 def lower_bounds(
     workload: Workload,
     cluster: Cluster,
     model: ThroughputModel | None = None,
     overhead: Overhead | None = None,
+    *,
+    sharing: bool = False,
+    lp: bool = True,
 ) -> dict[str, Any]:
-    """Lower bounds on the measured jobs' average JCT and makespan (see the module)."""
+    """Lower bounds on the measured jobs' average JCT and makespan (see the module).
+
+    ``sharing``: the run space-shares GPUs (capacities scaled by :func:`kappa`).
+    ``lp``: also the interval LP (:func:`lp_bound`); ``avg_jct_lb_lp_s`` is NaN
+    when the workload is too large for it."""
     model = model or ThroughputModel(cluster)
     overhead = overhead or constant_overhead(0.0)
     jobs = workload.measured
@@ -91,16 +382,26 @@ def lower_bounds(
     arrive = [j.arrival for j in jobs]
     alone = [a + oj + pj for a, oj, pj in zip(arrive, o, p)]
     work = [j.num_gpus * pj for j, pj in zip(jobs, p)]
-    fluid = fluid_srpt(arrive, work, float(cluster.num_gpus))
+    speed = cluster.num_gpus * (kappa(jobs, cluster, model) if sharing else 1.0)
+    fluid = fluid_srpt(arrive, work, speed)
     n = len(jobs)
     jct_alone = sum(c - a for c, a in zip(alone, arrive)) / n
     jct_fluid = (fluid - sum(arrive)) / n
-    return {
-        "avg_jct_lb_s": max(jct_alone, jct_fluid),
+    out = {
         "avg_jct_lb_alone_s": jct_alone,
         "avg_jct_lb_fluid_s": jct_fluid,
-        "makespan_lb_s": max(max(alone), min(arrive) + sum(work) / cluster.num_gpus),
+        "makespan_lb_s": max(max(alone), min(arrive) + sum(work) / speed),
+        "bound_sharing": sharing,
     }
+    best = max(jct_alone, jct_fluid)
+    if lp:
+        out["avg_jct_lb_lp_s"] = lp_s = lp_bound(
+            workload, cluster, model, overhead, sharing=sharing
+        )
+        if not math.isnan(lp_s):
+            best = max(best, lp_s)
+    out["avg_jct_lb_s"] = best
+    return out
 
 
 def gaps(summary: dict[str, Any], bounds: dict[str, Any]) -> dict[str, float]:

@@ -115,6 +115,7 @@ def check_timeline(
         h.rate = rate(jid, h.gpus, partner)
 
     completed: set[str] = set()
+    shared = 0  # starts onto GPUs another job holds (space sharing)
     waits: dict[str, tuple[float, str, float]] = {}  # partner -> (when, job, how late)
     alone_since: dict[str, float] = {}  # job -> when its partner left
     last_t = 0.0
@@ -185,6 +186,7 @@ def check_timeline(
             if host is not None:
                 running[job.id].partner = host
                 rerate(host, t0, job.id)
+                shared += 1
             r.starts += 1
             if r.last_gpus and r.last_gpus != gpus:
                 r.moves += 1
@@ -239,4 +241,4 @@ def check_timeline(
     measured = [rec[j.id] for j in workload.measured]
     jcts = [r.completion - r.arrival for r in measured if not math.isnan(r.completion)]
     objective = sum(jcts) / len(jcts) if jcts and len(jcts) == len(measured) else math.nan
-    return CheckReport("simulate", objective, bad.freeze(), {}), rec
+    return CheckReport("simulate", objective, bad.freeze(), {"shared_starts": shared}), rec

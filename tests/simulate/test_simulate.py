@@ -574,9 +574,38 @@ def test_no_policy_beats_the_lower_bounds(policy):
 
     w, c = congested_stream(), gavel({"v100": 4, "p100": 4, "k80": 4}, 2)
     res = simulate(w, c, policy, overhead=5.0, bound=True)
-    lbs = lower_bounds(w, c, overhead=lambda job: 5.0)
+    sharing = policy == "gandiva"  # the only one here that space-shares
+    assert res.summary["bound_sharing"] is sharing
+    lbs = lower_bounds(w, c, overhead=lambda job: 5.0, sharing=sharing)
+    assert res.summary["avg_jct_lb_s"] == pytest.approx(lbs["avg_jct_lb_s"])
+    assert lbs["avg_jct_lb_lp_s"] >= max(lbs["avg_jct_lb_alone_s"], lbs["avg_jct_lb_fluid_s"])
     assert res.summary["avg_jct_s"] >= lbs["avg_jct_lb_s"] * (1 - 1e-9)
     assert res.summary["makespan_s"] >= lbs["makespan_lb_s"] * (1 - 1e-9)
+
+
+def test_the_interval_lp_sees_contention_for_one_gpu_type():
+    # One V100 and one K80; A and B (1000 s each on the V100) may only use the V100.
+    # Alone: 1000 s each. Fluid: one machine doing 2 GPU-s per s, 1000 GPU-s each,
+    # done at 500 and 1000 s: average 750. The best
+    # schedule runs them one after the other: JCTs 1000 and 2000, average 1500. The
+    # interval LP sees the V100's capacity: its bound is between the others and 1500
+    # (its cells are 62.5 s: 3 x 1000 s / 48; in a cell of length L holding a fraction
+    # y of a job, the LP's busy time is at most L y short, so it loses at most one cell).
+    from optsched.model.builders import from_nodes
+    from optsched.simulate.bounds import lower_bounds
+
+    cluster = from_nodes("vk", [("v", 1, "v100"), ("k", 1, "k80")])
+    w = Workload(
+        "v100-only",
+        tuple(SimJob(j, R18, 1, 1000 * rate(R18), 0.0, 1.0, ("v100",)) for j in "AB"),
+    )
+    lbs = lower_bounds(w, cluster)
+    assert lbs["avg_jct_lb_alone_s"] == pytest.approx(1000.0)
+    assert lbs["avg_jct_lb_fluid_s"] == pytest.approx(750.0)
+    assert 1500.0 - 62.5 <= lbs["avg_jct_lb_lp_s"] <= 1500.0
+    srtf = simulate(w, cluster, "srtf", bound=True).summary
+    assert srtf["avg_jct_s"] == pytest.approx(1500.0)
+    assert srtf["avg_jct_lb_s"] == lbs["avg_jct_lb_lp_s"]
 
 
 def test_a_gang_the_rule_cannot_place_is_a_one_line_error():
