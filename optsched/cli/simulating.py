@@ -297,7 +297,7 @@ def write_outputs(folder: Path, result: Any) -> None:
 def cmd_policies(args: argparse.Namespace) -> int:
     from importlib.metadata import entry_points
 
-    from ..simulate.gavel import GAVEL_POLICIES
+    from ..simulate.gavel import GAVEL_ONLY, GAVEL_POLICIES
     from ..simulate.policies import ENTRY_POINT_GROUP, POLICIES
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -330,7 +330,10 @@ def cmd_policies(args: argparse.Namespace) -> int:
     for name in GAVEL_POLICIES:
         if name in POLICIES:
             continue
-        summary = f"Gavel LP: {LP_POLICIES[name]} (rounds)"
+        if name in LP_POLICIES:
+            summary = f"Gavel LP: {LP_POLICIES[name]} (rounds)"
+        else:
+            summary = GAVEL_ONLY[name]
         if args.json:
             emit({"name": name, "summary": summary, "preemptive": True, "clairvoyant": False,
                   "gavel_semantics": True, "default_semantics": False})  # fmt: skip

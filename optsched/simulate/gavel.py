@@ -119,6 +119,122 @@ class _Fifo:
         return dict(self.alloc)
 
 
+def _fifo_packed(
+    active: Mapping[int, SimJob],
+    rates: Mapping[Key, Mapping[str, Any]],
+    capacity: Mapping[str, int],
+    threshold: float = 1.5,
+) -> dict[Key, dict[str, float]]:
+    """Gavel's FIFO with packing (``FIFOPolicyWithPacking``): in arrival order each job
+    takes its fastest GPU type with room (the first job that fits nowhere ends the
+    pass and is left out); then the queue, in order, packs each job with the placed
+    job of its gang size whose pair has the largest normalised co-located
+    throughput on that job's type, when above ``threshold``; the first job that
+    packs with none ends it (no job jumps the queue). Allocation 1 on the type."""
+    available = dict(capacity)
+    placed: dict[Key, str] = {}
+    queue = sorted(active)
+    open_types = sorted(t for t in available if available[t] > 0)
+    while queue and open_types:
+        k = queue.pop(0)
+        need = active[k].num_gpus
+        fits = [t for t in open_types if available[t] >= need]
+        if not fits:
+            break
+        best, top = fits[0], -1.0
+        for t in fits:
+            if rates[k][t] > top:
+                best, top = t, rates[k][t]
+        if rates[k][best] > 0.0:
+            placed[k] = best
+            available[best] -= need
+            if available[best] == 0:
+                open_types.remove(best)
+    while queue:
+        k = queue.pop(0)
+        gain, partner = threshold, None
+        for other, wt in placed.items():
+            if isinstance(other, tuple) or active[other].num_gpus != active[k].num_gpus:
+                continue
+            pair = (min(other, k), max(other, k))
+            together = rates[pair][wt]
+            norm = sum(r / rates[m][wt] for m, r in zip(pair, together) if r > 0.0)
+            if norm > gain:
+                gain, partner = norm, other
+        if partner is None:
+            break
+        wt = placed.pop(partner)
+        placed[(min(partner, k), max(partner, k))] = wt
+    return {key: {wt: 1.0} for key, wt in placed.items()}
+
+
+class _Gandiva:
+    """Gavel's Gandiva policy (``GandivaPolicy``): when the jobs' GPUs fit the cluster,
+    every job gets an equal time share of each type; otherwise jobs not yet paired
+    are paired at random (Gavel's seeded draws of two, same gang size), a pair is
+    kept while its normalised co-located throughput summed over the types is at
+    least 1, and every job or pair gets an equal share."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random()
+        self.rng.seed(seed)
+        self.assigned: dict[int, tuple[Key, int | None]] = {}
+
+    def _gain(self, key: Key, rates: Mapping[Key, Any], types: Sequence[str]) -> float:
+        if not isinstance(key, tuple):
+            return 0.0
+        total = 0.0
+        for wt in types:
+            for m, r in zip(key, rates[key][wt]):
+                if r <= 0.0:
+                    return 0.0
+                total += r / rates[m][wt]
+        return total
+
+    def allocate(
+        self,
+        active: Mapping[int, SimJob],
+        combos: Sequence[Key],
+        rates: Mapping[Key, Mapping[str, Any]],
+        capacity: Mapping[str, int],
+    ) -> dict[Key, dict[str, float]]:
+        types = sorted(capacity)
+        drop: list[int | None] = []
+        for k, (key, other) in self.assigned.items():
+            gone = k not in active or (other is not None and other not in active)
+            if gone or self._gain(key, rates, types) < 1.0:
+                drop += [k, other]
+        for gone_id in drop:
+            if gone_id is not None:
+                self.assigned.pop(gone_id, None)
+        singles = sorted(active)
+        if sum(active[k].num_gpus for k in singles) <= sum(capacity.values()):
+            chosen: Sequence[Key] = singles
+        else:
+            loose = [k for k in singles if k not in self.assigned]
+            n, i = len(loose), 0
+            while len(loose) > 1 and i < n:
+                i += 1
+                a, b = self.rng.sample(loose, 2)
+                if active[a].num_gpus != active[b].num_gpus:
+                    continue
+                loose.remove(a)
+                loose.remove(b)
+                pair = (min(a, b), max(a, b))
+                self.assigned[a], self.assigned[b] = (pair, b), (pair, a)
+            for k in loose:
+                self.assigned[k] = (k, None)
+            chosen = list(dict.fromkeys(key for key, _ in self.assigned.values()))
+        m = len(chosen)
+        out: dict[Key, dict[str, float]] = {key: dict.fromkeys(types, 0.0) for key in combos}
+        for key in chosen:
+            g = active[key[0] if isinstance(key, tuple) else key].num_gpus
+            x = [capacity[wt] / m / g for wt in types]
+            row = max(sum(x), 1.0)
+            out[key] = {wt: v / row for wt, v in zip(types, x)}
+        return out
+
+
 def _choose(
     active: Mapping[int, SimJob],
     alloc: Mapping[int, Mapping[str, float]],
@@ -207,11 +323,13 @@ def _choose_packed(
     deficit: Mapping[Key, Mapping[str, float]],
     rates: Mapping[Key, Mapping[str, Any]],
     order: Sequence[str],
+    fifo: bool = False,
 ) -> list[tuple[Key, str]]:
-    """:func:`_choose` over jobs and pairs (``max_min_fairness_packed``): the entries of
-    each type are every job and every pair of active jobs of one gang size, in the
+    """:func:`_choose` over jobs and pairs (the packing policies): the entries of each
+    type are every job and every pair of active jobs of one gang size, in the
     order Gavel created them; a pair runs when neither of its jobs runs yet, on
-    GPUs enough for one of them, if both have throughput there."""
+    GPUs enough for one of them, if both have throughput there. FIFO skips
+    entries of priority 0."""
     queue: list[tuple[Key, str]] = []
     rank = itemgetter(0, 1, 2)
     for wt in order:
@@ -220,7 +338,8 @@ def _choose_packed(
         for key in combos:
             a = alloc[key].get(wt, 0.0) if key in alloc else 0.0
             if a == 0.0 or _idle(key, rates[key][wt]):
-                entries.append((0.0, deficit[key][wt], a, key))
+                if not fifo:  # FIFO never runs an entry of priority 0
+                    entries.append((0.0, deficit[key][wt], a, key))
                 continue
             share = job_time[key][wt] / total if total > 0 else 0.0
             entries.append((a / share if share > 0 else a * 1e9, deficit[key][wt], a, key))
@@ -252,6 +371,8 @@ GAVEL_ORDER = ("v100", "p100", "k80")
 #: Policies that run under these semantics: FIFO and the allocation LPs.
 GAVEL_POLICIES = (
     "fifo",
+    "fifo_packed",
+    "gandiva",
     "max_min_fairness",
     "max_min_fairness_perf",
     "max_min_fairness_packed",
@@ -259,6 +380,13 @@ GAVEL_POLICIES = (
     "min_total_duration",
     "finish_time_fairness",
 )
+#: What the policies that run only under these semantics do, and have no LP.
+GAVEL_ONLY = {
+    "fifo_packed": "Gavel's FIFO with packing: fastest free type in arrival order, then "
+    "queued jobs packed onto placed ones (normalised throughput > 1.5)",
+}
+#: The policies with space sharing: Gavel gives them an entry per pair of jobs.
+GAVEL_PACKING = ("fifo_packed", "gandiva", "max_min_fairness_packed")
 #: A job (its index) or a pair of jobs sharing GPUs (their indices, in arrival order).
 Key = Any
 
@@ -366,7 +494,8 @@ def run_gavel(
                 f"job {job.id!r}: {job.num_gpus} GPU(s) of {job.job_type!r} fit no GPU type "
                 f"of cluster {cluster.name!r}"
             )
-    packing = policy == "max_min_fairness_packed"
+    packing = policy in GAVEL_PACKING
+    gandiva = _Gandiva(seed)
     # with packing, Gavel's entries: every job and every pair of active jobs of one
     # gang size, in the order it creates them; a pair's rates are its co-located ones
     combos: dict[Key, None] = {}
@@ -463,6 +592,10 @@ def run_gavel(
             last_reset = t
             if policy == "fifo":
                 alloc = {k: {wt: 1.0} for k, wt in fifo.allocate(active, rates, capacity).items()}
+            elif policy == "fifo_packed":
+                alloc = _fifo_packed(active, rates, capacity)
+            elif policy == "gandiva":
+                alloc = gandiva.allocate(active, list(combos), rates, capacity)
             else:
                 left = {k: steps[k] - done[k] for k in active}
                 pairs = [key for key in combos if isinstance(key, tuple)] if packing else None
@@ -473,8 +606,9 @@ def run_gavel(
             shuffle.shuffle(walk)
         if packing:
             picks = _choose_packed(
-                active, combos, alloc, capacity, job_time, worker_time, deficit, rates, walk
-            )
+                active, combos, alloc, capacity, job_time, worker_time, deficit, rates, walk,
+                policy == "fifo_packed",
+            )  # fmt: skip
         else:
             picks = _choose(
                 active, alloc, capacity, job_time, worker_time, deficit, rates, walk,

@@ -14,6 +14,12 @@ the type they win keep their GPUs (a lease extension, no restart); the others
 are placed by the placement rule, so locality and restarts count. Rounds are
 the engine's (``--round``).
 
+``max_min_fairness_packed`` adds Gavel's pairs: a pair of jobs of one gang size
+has its own allocation (the class LP's time of one class next to another,
+spread over the partners), its own share of time received and so its own
+priority; a winning pair runs as one unit on one GPU set
+(:func:`.placing.replan`), at its co-located rates.
+
 Differences from ``--semantics gavel``: the allocation is recomputed whenever
 jobs come or go (Gavel waits at least 1,920 s), jobs that came after the last
 allocation can use idle GPUs, and types are not walked one after the other but
@@ -33,7 +39,7 @@ from ..allocation.problem import IsolatedClock, rounds_on
 from ..errors import InputError
 from ..model.state import RULES
 from .engine import JobView, View
-from .placing import fastest_types, restarting
+from .placing import can_share, fastest_types, replan, restarting
 
 #: Allocation policies that read each job's remaining work.
 CLAIRVOYANT = ("min_total_duration", "finish_time_fairness")
@@ -50,16 +56,16 @@ class AllocationPolicy:
     clairvoyant: bool = False
     _jobs: frozenset[str] = frozenset()
     _alloc: dict[str, dict[str, float]] = field(default_factory=dict)
-    _time: dict[str, dict[str, float]] = field(default_factory=dict)  # since the allocation
+    _time: dict[Any, dict[str, float]] = field(default_factory=dict)  # since the allocation
     _seen: dict[str, float] = field(default_factory=dict)  # executed at the last decision
     _lp: Any = None
     _make: Any = None
     _clock: IsolatedClock = field(default_factory=IsolatedClock)  # finish-time fairness
+    _pairs: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # packed
 
     def __post_init__(self) -> None:
-        if self.policy not in ALLOCATION_POLICIES or self.policy == "max_min_fairness_packed":
-            known = [p for p in ALLOCATION_POLICIES if p != "max_min_fairness_packed"]
-            raise InputError(f"allocation policy must be one of {', '.join(known)}")
+        if self.policy not in ALLOCATION_POLICIES:
+            raise InputError(f"allocation policy must be one of {', '.join(ALLOCATION_POLICIES)}")
         if self.rule not in RULES:
             raise InputError(f"placement rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         self.name = self.name or self.policy
@@ -80,28 +86,39 @@ class AllocationPolicy:
         if frozenset(jobs) != self._jobs:
             self._allocate(view, jobs)
         # Gavel's priorities: allocation over the share of the type's time received
-        total = {t: sum(self._time.get(j, {}).get(t, 0.0) for j in jobs) for t in c.gpu_types}
+        total = {t: sum(per.get(t, 0.0) for per in self._time.values()) for t in c.gpu_types}
         entries = []
-        for k, jid in enumerate(jobs):
-            for t, a in self._alloc.get(jid, {}).items():
-                if a <= 0 or t not in fastest_types(view, jobs[jid]):
+        rank = {jid: k for k, jid in enumerate(jobs)}
+        units: list[tuple[tuple[str, ...], Mapping[str, float]]]
+        units = [((jid,), self._alloc.get(jid, {})) for jid in jobs]
+        units += list(self._pairs.items())
+        for unit, alloc in units:
+            key = unit[0] if len(unit) == 1 else unit
+            for t, a in alloc.items():
+                if a <= 0 or any(t not in fastest_types(view, jobs[m]) for m in unit):
                     continue
-                got = self._time.get(jid, {}).get(t, 0.0)
+                got = self._time.get(key, {}).get(t, 0.0)
                 share = got / total[t] if total[t] > 0 else 0.0
-                entries.append((-(a / share if share > 0 else a * 1e9), k, jid, t))
+                first = min(rank[m] for m in unit)
+                entries.append((-(a / share if share > 0 else a * 1e9), first, len(unit), unit, t))
         entries.sort()
         cap = {t: c.capacity(t) for t in c.gpu_types}
         won: dict[str, str] = {}
+        mates: dict[str, str] = {}
         for job in view.running:  # still restarting: keeps its GPUs
             if restarting(view, job):
                 t = c.gpu2type[job.gpus[0]]
-                cap[t] -= job.num_gpus
+                if job.partner is None or job.partner not in won:
+                    cap[t] -= job.num_gpus
                 won[job.id] = t
-        for _, _, jid, t in entries:
-            g = jobs[jid].num_gpus
-            if jid not in won and cap[t] >= g:
+        for *_, unit, t in entries:
+            g = jobs[unit[0]].num_gpus
+            if all(m not in won for m in unit) and cap[t] >= g:
                 cap[t] -= g
-                won[jid] = t
+                for m in unit:
+                    won[m] = t
+                if len(unit) == 2:
+                    mates[unit[0]], mates[unit[1]] = unit[1], unit[0]
         for jid, job in jobs.items():  # the rest, work-conserving, fastest type first
             if jid in won:
                 continue
@@ -110,14 +127,22 @@ class AllocationPolicy:
                     cap[t] -= job.num_gpus
                     won[jid] = t
                     break
+        if self._pairs:
+            return self._place_units(view, jobs, won, mates)
         return self._place(view, jobs, won)
 
     def _account(self, view: View) -> None:
-        """Time each running job held its type since the last decision."""
+        """Time each running job (or pair, counted once) held its type since the last
+        decision."""
         for job in view.running:
+            key: Any = job.id
+            if job.partner is not None and self._pairs:
+                key = tuple(sorted((job.id, job.partner)))
+                if job.id != key[0]:
+                    continue
             before = self._seen.get(job.id, job.executed)
             t = view.cluster.gpu2type[job.gpus[0]]
-            per = self._time.setdefault(job.id, {})
+            per = self._time.setdefault(key, {})
             per[t] = per.get(t, 0.0) + max(0.0, job.executed - before)
         self._seen = {j.id: j.executed for j in view.jobs}
 
@@ -139,9 +164,57 @@ class AllocationPolicy:
         a = self._lp.allocate(problem) if self._lp is not None else allocate(problem, self.policy)
         if self.policy == "finish_time_fairness":
             self._clock.allocated(problem, [r.id for r in rows])
-        self._alloc = {j.id: a.share(i) for i, j in enumerate(rows)}
+        if self.policy == "max_min_fairness_packed":
+            self._alloc, self._pairs = self._packed(view, a, rows)
+        else:
+            self._alloc = {j.id: a.share(i) for i, j in enumerate(rows)}
         self._time = {}  # shares count from the new allocation on (Gavel's reset)
         self._jobs = frozenset(jobs)
+
+    def _packed(
+        self, view: View, a: Any, rows: list[AllocJob]
+    ) -> tuple[dict[str, dict[str, float]], dict[tuple[str, str], dict[str, float]]]:
+        """Each job's time alone, and each pair's time together: its class pair's time
+        spread evenly over the partners (as under ``--semantics gavel``), for the
+        pairs that may share the type."""
+        types = a.problem.types
+        alone = {
+            r.id: {t: max(0.0, float(a.single[i, k])) for k, t in enumerate(types)}
+            for i, r in enumerate(rows)
+        }
+        members: dict[int, list[str]] = {}
+        for i, r in enumerate(rows):
+            members.setdefault(int(a.class_of[i]), []).append(r.id)
+        jobs = {j.id: j for j in view.jobs}
+        pairs: dict[tuple[str, str], dict[str, float]] = {}
+        for (ca, cb), frac in a.shared.items():
+            if ca > cb or not any(f > 1e-9 for f in frac):
+                continue
+            n = len(members[cb]) - (ca == cb)
+            for x in members[ca]:
+                for y in members[cb]:
+                    if x == y or (ca == cb and x > y):
+                        continue
+                    share = {
+                        t: max(0.0, float(frac[k])) / n
+                        for k, t in enumerate(types)
+                        if frac[k] > 1e-9 and can_share(view, jobs[x], jobs[y], t)
+                    }
+                    if share:
+                        pairs[(min(x, y), max(x, y))] = share
+        return alone, pairs
+
+    def _place_units(
+        self,
+        view: View,
+        jobs: Mapping[str, JobView],
+        won: Mapping[str, str],
+        mates: Mapping[str, str],
+    ) -> dict[str, tuple[int, ...]]:
+        """The winners, pairs as one unit each, on their types (:func:`.placing.replan`)."""
+        order = [jobs[jid] for jid in won if mates.get(jid, jid) >= jid]
+        pairs = {jid: jobs[m] for jid, m in mates.items() if m > jid}
+        return replan(view, order, RULES[self.rule], pairs, types=won)
 
     def _place(
         self, view: View, jobs: Mapping[str, JobView], won: Mapping[str, str]
@@ -166,5 +239,4 @@ def allocation_policies() -> dict[str, tuple[AllocationPolicy, str]]:
     return {
         name: (AllocationPolicy(name), f"Gavel LP: {text} (rounds)")
         for name, text in ALLOCATION_POLICIES.items()
-        if name != "max_min_fairness_packed"
     }

@@ -272,7 +272,7 @@ def test_gavel_semantics_refuses_what_gavel_has_not():
     # GPU types Gavel never measured run at the model's consolidated throughput
     res = simulate(w, single_server(1, "a100"), "fifo", semantics="gavel")
     assert res.check.feasible and res.summary["measured_jobs"] == 2
-    with pytest.raises(InputError, match="runs policies fifo, max_min_fairness"):
+    with pytest.raises(InputError, match="runs policies fifo, fifo_packed, gandiva, max_min_fairness"):
         simulate(w, gavel({"v100": 1}), "srtf", semantics="gavel")
 
 
@@ -301,6 +301,10 @@ def test_gavel_semantics_reproduce_gavels_fifo_on_its_300_job_trace():
         ("max_min_fairness_perf", 2.65, 23.90, 0.01),
         ("max_min_fairness", 3.54, 26.26, 0.02),
         ("max_min_fairness_packed", 2.82, 25.68, 0.01),
+        # Gavel's simulator, run unmodified on this stream (docs/simulator.md):
+        # 8,772.982 s and 86,040.445 s; 9,962.793 s and 86,040.683 s
+        ("fifo_packed", 8772.982 / 3600, 86040.445 / 3600, 1e-6),
+        ("gandiva", 9962.793 / 3600, 86040.683 / 3600, 1e-6),
     ],
 )
 def test_gavel_semantics_reproduce_gavels_lp_policies(policy, jct_h, makespan_h, tol):
@@ -349,6 +353,84 @@ def test_gavel_semantics_packed_pair_completes_with_its_partner():
     starts = [e for e in res.timeline if e.kind == "start"][:2]
     assert [e.job for e in starts] == ["A", "B"] and starts[0].gpus == starts[1].gpus
     assert res.check.feasible
+
+
+R18_16 = "ResNet-18 (batch size 16)"
+
+
+def test_gavel_semantics_fifo_packed_packs_the_queue_onto_placed_jobs():
+    # One V100. Gavel's FIFO with packing places A (ResNet-18, batch 64) first; B
+    # (batch 16) packs with it, the pair's normalised co-located throughput (2.0 in
+    # Gavel's table) being above 1.5; C (ResNet-50) finds no placed single to pack
+    # with, and ends the pass. A and B share GPU 0 from t = 0; C waits for a
+    # completion.
+    from optsched.model import gavel
+
+    t = gavel_table()
+    ra, rb = t.colocated[(R18, R18_16, "v100", 1)]
+    assert ra / rate(R18) + rb / rate(R18_16) == pytest.approx(2.0)
+    w = Workload(
+        "q",
+        (
+            SimJob("A", R18, 1, 2 * 360 * rate(R18), 0.0),
+            SimJob("B", R18_16, 1, 2 * 360 * rate(R18_16), 0.0),
+            SimJob("C", R50, 1, 360 * rate(R50), 0.0),
+        ),
+    )
+    res = simulate(w, gavel({"v100": 1}), "fifo_packed", semantics="gavel")
+    first = [(e.job, e.gpus) for e in res.timeline if e.kind == "start" and e.time == 0.0]
+    assert first == [("A", (0,)), ("B", (0,))]
+    c_start = min(e.time for e in res.timeline if e.kind == "start" and e.job == "C")
+    done = dict(zip(res.jobs["job"], res.jobs["completion_s"]))
+    assert c_start == pytest.approx(min(done["A"], done["B"]))
+    assert res.check.feasible
+
+
+def test_gavel_semantics_gandiva_pairs_jobs_only_when_the_cluster_is_short():
+    # Gandiva (Gavel's): with two V100s, two jobs fit alone: each gets an equal share,
+    # both start at 0 on their own GPUs. With one V100 they do not fit: the two are
+    # paired (Gavel's seeded draw of two) and the pair has all the time: they share
+    # GPU 0 from 0.
+    from optsched.model import gavel
+
+    w = Workload(
+        "two",
+        (
+            SimJob("A", R18, 1, 3 * 360 * rate(R18), 0.0),
+            SimJob("B", R18_16, 1, 3 * 360 * rate(R18_16), 0.0),
+        ),
+    )
+    for n, gpus in ((2, {"A": (0,), "B": (1,)}), (1, {"A": (0,), "B": (0,)})):
+        res = simulate(w, gavel({"v100": n}), "gandiva", semantics="gavel")
+        first = {e.job: e.gpus for e in res.timeline if e.kind == "start" and e.time == 0.0}
+        assert first == gpus
+        assert res.check.feasible
+
+
+def test_packed_max_min_fairness_shares_a_gpu_under_the_default_semantics():
+    # One V100; A (ResNet-18, batch 64: 1000 s alone) and B (batch 16: 500 s). Gavel's
+    # table keeps both at their isolated rates when they share (factor 1 each), so
+    # the packed LP gives the pair all the time: they share GPU 0 from 0, B ends at
+    # 500, and A runs on alone at the same rate to 1000, no restart.
+    res = simulate(
+        Workload(
+            "pair",
+            (
+                SimJob("A", R18, 1, 1000 * rate(R18), 0.0),
+                SimJob("B", R18_16, 1, 500 * rate(R18_16), 0.0),
+            ),
+        ),
+        single_server(1),
+        "max_min_fairness_packed",
+        bound=True,
+    )
+    got = dict(zip(res.jobs["job"], res.jobs["jct_s"]))
+    assert got == pytest.approx({"A": 1000.0, "B": 500.0})
+    starts = [(e.time, e.job, e.gpus) for e in res.timeline if e.kind == "start"]
+    assert starts == [(0.0, "A", (0,)), (0.0, "B", (0,))]
+    # the bound knows GPUs were shared: its capacity is kappa = 2 GPU-seconds a second
+    assert res.summary["bound_sharing"] is True
+    assert res.summary["avg_jct_s"] >= res.summary["avg_jct_lb_s"]
 
 
 def test_las_preempts_when_a_queue_threshold_is_crossed():
