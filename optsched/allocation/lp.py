@@ -76,6 +76,7 @@ class Class:
     weight: float
     job_type: str
     throughput: np.ndarray  # per GPU type
+    allowed: np.ndarray | None = None  # 1 per GPU type its jobs may use (None: all)
 
     @property
     def n(self) -> int:
@@ -127,25 +128,30 @@ class Allocation:
 
 def pair_rates(problem: AllocProblem, c: Class, d: Class) -> np.ndarray:
     """Throughput per GPU type of a job of ``c`` next to a job of ``d``."""
-    return np.array(
+    rates = np.array(
         [problem.pair_throughput(c.job_type, d.job_type, c.scale, t)[0] for t in problem.types]
     )
+    for mask in (c.allowed, d.allowed):
+        if mask is not None:
+            rates = rates * mask
+    return rates
 
 
 def classes_of(
     problem: AllocProblem, per_job: bool, agnostic: bool
 ) -> tuple[list[Class], np.ndarray]:
-    T = np.ones_like(problem.throughputs) if agnostic else problem.throughputs
+    T = problem.allowed if agnostic else problem.throughputs
     out: list[Class] = []
     index: dict[tuple, int] = {}
     class_of = np.zeros(len(problem.jobs), dtype=int)
     for m, job in enumerate(problem.jobs):
         # heterogeneity-agnostic: every type runs every job at 1, so types do not matter
         kind = "" if agnostic and not per_job else job.job_type
-        key = (m,) if per_job else (kind, job.scale, job.weight)
+        key = (m,) if per_job else (kind, job.scale, job.weight, job.gpu_types)
         if key not in index:
             index[key] = len(out)
-            out.append(Class([], job.scale, job.weight, kind, T[m]))
+            mask = problem.allowed[m] if job.gpu_types else None
+            out.append(Class([], job.scale, job.weight, kind, T[m], mask))
         out[index[key]].members.append(m)
         class_of[m] = index[key]
     return out, class_of
@@ -229,7 +235,7 @@ class _Builder:
 
 def normaliser(problem: AllocProblem, agnostic: bool) -> np.ndarray:
     """``w_m T^eq_m / scale_m``: a job's max-min objective is its throughput over this."""
-    T = np.ones_like(problem.throughputs) if agnostic else problem.throughputs
+    T = problem.allowed if agnostic else problem.throughputs
     eq = T @ equal_share(problem)
     w = np.array([j.weight for j in problem.jobs])
     scale = np.array([j.scale for j in problem.jobs], dtype=float)
@@ -417,8 +423,7 @@ def objective(a: Allocation) -> float:
     """The policy's objective of the allocation, from the allocation alone."""
     p = a.problem
     if a.policy == "max_min_fairness":
-        ones = np.ones_like(p.throughputs)
-        thr = (ones * a.single).sum(axis=1)
+        thr = (p.allowed * a.single).sum(axis=1)
         for (c, _d), frac in a.shared.items():
             thr[a.classes[c].members] += frac.sum()
         return float((thr / normaliser(p, True)).min())
@@ -471,7 +476,10 @@ class RoundLP:
         start = time.perf_counter()
         agnostic = self.policy == "max_min_fairness"
         present, class_of = classes_of(problem, False, agnostic)
-        keys = [(cl.job_type, cl.scale, cl.weight) for cl in present]
+        keys = [
+            (cl.job_type, cl.scale, cl.weight, problem.jobs[cl.members[0]].gpu_types)
+            for cl in present
+        ]
         new = [k for k in keys if k not in self.keys]
         if new or self._built_for != (problem.types, tuple(problem.gpus.values())):
             self.keys += new
@@ -518,18 +526,19 @@ class RoundLP:
         assert isinstance(m, MathOptModel)
         self.model = m
         types = problem.types
+
+        def mask(allowed: tuple[str, ...]) -> np.ndarray:
+            return np.array([float(not allowed or t in allowed) for t in types])
+
         self.universe = [
-            Class([], k[1], k[2], k[0], np.array([
+            Class([], k[1], k[2], k[0], mask(k[3]) * np.array([
                 1.0 if agnostic else problem.single(k[0], k[1], t) for t in types
-            ]))
+            ]), mask(k[3]) if k[3] else None)
             for k in self.keys
         ]  # fmt: skip
         classes = self.universe
         g = equal_share(problem)
-        self.norm = [
-            cl.weight * float((np.ones(len(types)) if agnostic else cl.throughput) @ g) / cl.scale
-            for cl in classes
-        ]
+        self.norm = [cl.weight * float(cl.throughput @ g) / cl.scale for cl in classes]
         self.s = [[m.continuous(f"s{c}_{t}") for t in types] for c in range(len(classes))]
         self.pairs: dict[tuple[int, int], list[Any]] = {}
         self.rates: dict[tuple[int, int], np.ndarray] = {}

@@ -41,6 +41,7 @@ class AllocJob:
     steps_left: float = 0.0
     elapsed: float = 0.0  # seconds since it arrived
     done_isolated: float = 0.0  # seconds its progress would have taken on its isolated share
+    gpu_types: tuple[str, ...] = ()  # the types it may use (empty: any)
 
 
 #: Throughput of (job type, scale, GPU type) alone, iterations per second.
@@ -74,11 +75,19 @@ class AllocProblem:
         return tuple(sorted(self.gpus))
 
     @cached_property
-    def throughputs(self) -> np.ndarray:
-        """``T[m, t]``: job ``m`` alone on GPU type ``t``."""
+    def allowed(self) -> np.ndarray:
+        """``A[m, t]``: 1 if job ``m`` may use GPU type ``t`` (its ``gpu_types``), else 0."""
         return np.array(
+            [[float(not j.gpu_types or t in j.gpu_types) for t in self.types] for j in self.jobs]
+        )
+
+    @cached_property
+    def throughputs(self) -> np.ndarray:
+        """``T[m, t]``: job ``m`` alone on GPU type ``t`` (0 on types it may not use)."""
+        rates = np.array(
             [[self.single(j.job_type, j.scale, t) for t in self.types] for j in self.jobs]
         )
+        return rates * self.allowed
 
     def pair_throughput(self, a: str, b: str, scale: int, t: str) -> tuple[float, float]:
         if self.pair is None:

@@ -411,7 +411,7 @@ def _lp_allocation(
     jobs = tuple(
         AllocJob(
             str(k), active[k].job_type, active[k].num_gpus, active[k].weight, left[k],
-            t - active[k].arrival, clock.advance(k, left[k]),
+            t - active[k].arrival, clock.advance(k, left[k]), active[k].gpu_types,
         )
         for k in keys
     )  # fmt: skip

@@ -157,6 +157,7 @@ class AllocationPolicy:
                 j.id, j.job_type, j.num_gpus, j.weight,
                 j.remaining if j.remaining is not None else 0.0, view.time - j.arrival,
                 self._clock.advance(j.id, j.remaining) if j.remaining is not None else 0.0,
+                j.gpu_types,
             )
             for j in jobs.values()
         ]  # fmt: skip

@@ -66,6 +66,31 @@ def test_packing_a_pair_on_one_gpu_by_hand():
     assert a.objective > allocate(p, "max_min_fairness_perf").objective == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("policy", ["max_min_fairness_perf", "max_sum_throughput"])
+def test_allowed_gpu_types_bind_inside_the_lp(policy):
+    # Two jobs of one type that runs at 2 it/s on the V100 and 1 on the K80, one
+    # GPU of each, but A may use only the K80 and B only the V100: A gets the K80
+    # and B the V100, nothing else (without the restriction A would take V100 time);
+    # the sum of throughputs is 1 + 2 = 3.
+    rates = {"v100": 2.0, "k80": 1.0}
+    jobs = (
+        AllocJob("a", "J", gpu_types=("k80",)),
+        AllocJob("b", "J", gpu_types=("v100",)),
+    )
+    for lp in ("plain", "incremental"):
+        p = AllocProblem(jobs, {"v100": 1, "k80": 1}, lambda jt, k, t: rates[t])
+        if lp == "plain":
+            a = allocate(p, policy)
+        else:
+            from optsched.allocation.lp import RoundLP
+
+            a = RoundLP(policy).allocate(p)
+        assert a.share(0) == pytest.approx({"v100": 0.0, "k80": 1.0})
+        assert a.share(1) == pytest.approx({"v100": 1.0, "k80": 0.0})
+        assert not check(a)
+    assert allocate(p, "max_sum_throughput").objective == pytest.approx(3.0)
+
+
 @pytest.mark.parametrize("n, published", [(256, 1.1060718), (512, 1.1078288), (1024, 1.1050263)])
 def test_packed_max_min_fairness_matches_gavels_objective(n, published):
     # Gavel's own runs of sweep_policy_runtimes.py, seed 2 (its README), to 1e-6

@@ -272,7 +272,9 @@ def test_gavel_semantics_refuses_what_gavel_has_not():
     # GPU types Gavel never measured run at the model's consolidated throughput
     res = simulate(w, single_server(1, "a100"), "fifo", semantics="gavel")
     assert res.check.feasible and res.summary["measured_jobs"] == 2
-    with pytest.raises(InputError, match="runs policies fifo, fifo_packed, gandiva, max_min_fairness"):
+    with pytest.raises(
+        InputError, match="runs policies fifo, fifo_packed, gandiva, max_min_fairness"
+    ):
         simulate(w, gavel({"v100": 1}), "srtf", semantics="gavel")
 
 
