@@ -45,6 +45,14 @@ GAVEL_RUNS = {
     "max_min_fairness_packed": {"300-job trace": (2.82, 25.68, 11.4), "continuous, jobs 0-299":
                                 (15.14, 232.5, 136.0), "continuous, jobs 0-999":
                                 (15.08, 487.2, 285.0)},
+    # Gavel's packing policies that are not LPs: Gavel run unmodified on this machine
+    # (same streams, 36:36:36, seed 0; its JCT and total duration in s over 3600)
+    "fifo_packed": {"300-job trace": (8772.982 / 3600, 86040.445 / 3600, 7.5),
+                    "continuous, jobs 0-299": (47447.696 / 3600, 831590.787 / 3600, 56.1),
+                    "continuous, jobs 0-999": (50540.721 / 3600, 1747420.793 / 3600, 120.7)},
+    "gandiva": {"300-job trace": (9962.793 / 3600, 86040.683 / 3600, 8.4),
+                "continuous, jobs 0-299": (54974.086 / 3600, 872269.908 / 3600, 77.7),
+                "continuous, jobs 0-999": (56444.661 / 3600, 1801779.027 / 3600, 170.1)},
 }  # fmt: skip
 
 
