@@ -115,6 +115,15 @@ class Allocation:
                 thr[m] += float((tc * frac).sum())
         return thr
 
+    def pair_share(self, c: int, d: int) -> np.ndarray | None:
+        """The time per GPU type of one pair of jobs of classes ``c`` and ``d`` together:
+        the class pair's time per job of ``c`` spread evenly over its partners in ``d``
+        (None if the classes never share)."""
+        frac = self.shared.get((c, d))
+        if frac is None:
+            return None
+        return np.clip(frac, 0.0, None) / (self.classes[d].n - (c == d))
+
     def share(self, m: int) -> dict[str, float]:
         """Job ``m``'s total time fraction per GPU type (alone and shared)."""
         out = {t: float(self.single[m, k]) for k, t in enumerate(self.problem.types)}

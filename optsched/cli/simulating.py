@@ -255,8 +255,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     if "avg_jct_lb_s" in s:
         lp = s.get("avg_jct_lb_lp_s", math.nan)
-        parts = [f"alone {_h(s['avg_jct_lb_alone_s'])}", f"fluid {_h(s['avg_jct_lb_fluid_s'])}"]
-        parts.append(f"interval LP {_h(lp)}" if not math.isnan(lp) else "interval LP too large")
+        alone, fluid = s.get("avg_jct_lb_alone_s", math.nan), s.get("avg_jct_lb_fluid_s", math.nan)
+        parts = [f"alone {_h(alone)}", f"fluid {_h(fluid)}"]
+        parts.append(f"interval LP {_h(lp)}" if not math.isnan(lp) else "no interval LP")
         shared = "; capacities for space sharing" if s.get("bound_sharing") else ""
         print(
             f"  lower bounds: average JCT {_h(s['avg_jct_lb_s'])} (gap "

@@ -22,8 +22,8 @@ semantics' placement rules aside, and even with the future known):
     is at least ``tau y + p_j y^2 / 2`` (all of it as early as possible),
     kept in the LP by tangents of the parabola. It sees the contention for
     each GPU type that the alone bound ignores, and the types that the fluid
-    bound pools. The jobs that arrive while the measured ones do are in it
-    too (they hold GPUs; their own completions do not count).
+    bound pools. It holds the measured jobs only (the others could always do
+    their work in its endless last interval, so they would bind nothing).
 
   Each is a valid bound on the sum, so their maximum is too.
 * **makespan** (the last measured completion) >= ``max_j (a_j + o_j + p_j)``
@@ -80,11 +80,14 @@ def best_times(workload: Workload, cluster: Cluster, model: ThroughputModel) -> 
     return out
 
 
-def kappa(jobs: Sequence[SimJob], cluster: Cluster, model: ThroughputModel) -> float:
-    """Most isolated GPU-seconds one GPU does per second when two of ``jobs`` share it:
-    the largest ``f_ab + f_ba`` over their type pairs, gang sizes and GPU types (at
-    least 1: a GPU alone does one)."""
-    best = 1.0
+def sharing_factors(
+    jobs: Sequence[SimJob], cluster: Cluster, model: ThroughputModel
+) -> tuple[float, float]:
+    """``(kappa, fmax)`` for runs where two of ``jobs`` may share a GPU set: the most
+    isolated GPU-seconds one GPU does per second (the largest ``f_ab + f_ba`` over
+    their type pairs, gang sizes and GPU types), and the largest speed-up a job can
+    get from a partner (the largest ``f_ab``); each at least 1 (a job alone)."""
+    kappa = fmax = 1.0
     kinds = sorted({(j.job_type, j.num_gpus) for j in jobs})
     for i, (a, k) in enumerate(kinds):
         for b, k2 in kinds[i:]:
@@ -93,8 +96,9 @@ def kappa(jobs: Sequence[SimJob], cluster: Cluster, model: ThroughputModel) -> f
             for t in cluster.gpu_types:
                 fab, fba = model.interference(a, b, t, k), model.interference(b, a, t, k)
                 if fab is not None and fba is not None:
-                    best = max(best, fab + fba)
-    return best
+                    kappa = max(kappa, fab + fba)
+                    fmax = max(fmax, fab, fba)
+    return kappa, fmax
 
 
 def fluid_srpt(releases: list[float], sizes: list[float], speed: float) -> float:
@@ -142,9 +146,10 @@ def lp_bound(
     first interval starts at its release), then one last interval without end or
     capacity: work
     placed there counts as done at its start, so no schedule is cut off and the
-    LP stays a relaxation whatever ``H_j``. The horizon starts at three times the
-    larger of the job's own time and the fluid bound's average JCT, and doubles
-    for the jobs whose last interval the optimum uses (up to three times).
+    LP stays a relaxation whatever ``H_j``. The horizon starts at the job's own
+    time plus twice a typical JCT (the larger of the fluid bound's average JCT
+    and the mean time alone), and doubles for the jobs whose last interval the
+    optimum uses (up to three times).
     Variables ``y[j, s, t]``: the fraction of job ``j``'s work done on GPU type
     ``t`` in interval ``s``. Solved by HiGHS (through SciPy); the optimum is
     lowered by 1e-6 of itself for the solver's tolerances. When the LP would be
@@ -154,17 +159,13 @@ def lp_bound(
     exceeding that type's GPUs at any time, that schedule is the LP's optimum:
     the bound is then the alone bound, found without solving.
     """
-    k0, k1 = workload.measure
-    measured = workload.measured
+    jobs = measured = workload.measured
     if not measured:
         return math.nan
-    first, last = measured[0].arrival, measured[-1].arrival
-    jobs = [j for i, j in enumerate(workload.jobs) if k0 <= i < k1 or first <= j.arrival <= last]
     rates = [type_rates(j, cluster, model) for j in jobs]
     if any(not r for r in rates):
         return math.nan
-    counted = {j.id for j in measured}
-    lp = _IntervalLP(jobs, rates, [j.id in counted for j in jobs], cluster, model, overhead)
+    lp = _IntervalLP(jobs, rates, [True] * len(jobs), cluster, model, overhead)
     lp.sharing(sharing)
     arrivals = sum(j.arrival for j in measured) / 3600.0
     if lp.alone_fits():  # every job alone from its release fits: the LP's optimum
@@ -218,17 +219,9 @@ class _IntervalLP:
 
     def sharing(self, on: bool) -> None:
         """Capacities for runs that share GPUs (``kappa``) or not; ``p``: the least time
-        a job can take, ``best / fmax`` with ``fmax`` its largest speed-up from a partner."""
-        jobs, m = self.jobs, self.model
-        self.speed = kappa(jobs, self.cluster, m) if on else 1.0
-        self.fmax = 1.0
-        if on:
-            kinds = {(j.job_type, j.num_gpus) for j in jobs}
-            for a, k in kinds:
-                for b, k2 in kinds:
-                    for t in self.types:
-                        if k == k2:
-                            self.fmax = max(self.fmax, m.interference(a, b, t, k) or 0.0)
+        a job can take, ``best / fmax`` (:func:`sharing_factors`)."""
+        got = sharing_factors(self.jobs, self.cluster, self.model) if on else (1.0, 1.0)
+        self.speed, self.fmax = got
         self.p = self.best / self.fmax
 
     def alone_fits(self) -> bool:
@@ -369,7 +362,8 @@ def lower_bounds(
 ) -> dict[str, Any]:
     """Lower bounds on the measured jobs' average JCT and makespan (see the module).
 
-    ``sharing``: the run space-shares GPUs (capacities scaled by :func:`kappa`).
+    ``sharing``: the run space-shares GPUs (capacities scaled by ``kappa``, and times
+    by ``1 / fmax`` should a partner ever speed a job up: :func:`sharing_factors`).
     ``lp``: also the interval LP (:func:`lp_bound`); ``avg_jct_lb_lp_s`` is NaN
     when the workload is too large for it."""
     model = model or ThroughputModel(cluster)
@@ -377,12 +371,13 @@ def lower_bounds(
     jobs = workload.measured
     if not jobs:
         return {"avg_jct_lb_s": math.nan, "makespan_lb_s": math.nan}
-    p = best_times(workload, cluster, model)
+    kappa, fmax = sharing_factors(jobs, cluster, model) if sharing else (1.0, 1.0)
+    p = [t / fmax for t in best_times(workload, cluster, model)]
     o = [overhead(j) for j in jobs]
     arrive = [j.arrival for j in jobs]
     alone = [a + oj + pj for a, oj, pj in zip(arrive, o, p)]
-    work = [j.num_gpus * pj for j, pj in zip(jobs, p)]
-    speed = cluster.num_gpus * (kappa(jobs, cluster, model) if sharing else 1.0)
+    work = [j.num_gpus * pj * fmax for j, pj in zip(jobs, p)]  # isolated GPU-seconds
+    speed = cluster.num_gpus * kappa
     fluid = fluid_srpt(arrive, work, speed)
     n = len(jobs)
     jct_alone = sum(c - a for c, a in zip(alone, arrive)) / n

@@ -429,12 +429,11 @@ def _lp_allocation(
         index = {k: i for i, k in enumerate(keys)}
         for key in pairs or ():
             ca, cb = (int(a.class_of[index[m]]) for m in key)
-            frac = a.shared.get((ca, cb))
+            frac = a.pair_share(ca, cb)
             if frac is None:
                 out[key] = dict.fromkeys(types, 0.0)
                 continue
-            n = a.classes[cb].n - (ca == cb)
-            out[key] = {wt: min(1.0, max(0.0, float(frac[i]) / n)) for i, wt in enumerate(types)}
+            out[key] = {wt: min(1.0, float(frac[i])) for i, wt in enumerate(types)}
         return out
     for i, k in enumerate(keys):
         share = a.share(i)

@@ -105,12 +105,14 @@ class AllocationPolicy:
         cap = {t: c.capacity(t) for t in c.gpu_types}
         won: dict[str, str] = {}
         mates: dict[str, str] = {}
-        for job in view.running:  # still restarting: keeps its GPUs
-            if restarting(view, job):
+        for job in view.running:  # still restarting: keeps its GPUs (with its partner)
+            if restarting(view, job) and job.id not in won:
                 t = c.gpu2type[job.gpus[0]]
-                if job.partner is None or job.partner not in won:
-                    cap[t] -= job.num_gpus
+                cap[t] -= job.num_gpus
                 won[job.id] = t
+                if job.partner is not None and job.partner in jobs:
+                    won[job.partner] = t
+                    mates[job.id], mates[job.partner] = job.partner, job.id
         for *_, unit, t in entries:
             g = jobs[unit[0]].num_gpus
             if all(m not in won for m in unit) and cap[t] >= g:
@@ -188,16 +190,16 @@ class AllocationPolicy:
             members.setdefault(int(a.class_of[i]), []).append(r.id)
         jobs = {j.id: j for j in view.jobs}
         pairs: dict[tuple[str, str], dict[str, float]] = {}
-        for (ca, cb), frac in a.shared.items():
-            if ca > cb or not any(f > 1e-9 for f in frac):
+        for ca, cb in a.shared:
+            frac = a.pair_share(ca, cb)
+            if ca > cb or frac is None or not (frac > 1e-9).any():
                 continue
-            n = len(members[cb]) - (ca == cb)
             for x in members[ca]:
                 for y in members[cb]:
                     if x == y or (ca == cb and x > y):
                         continue
                     share = {
-                        t: max(0.0, float(frac[k])) / n
+                        t: float(frac[k])
                         for k, t in enumerate(types)
                         if frac[k] > 1e-9 and can_share(view, jobs[x], jobs[y], t)
                     }

@@ -173,8 +173,10 @@ def replan(
     on. A running job that shares GPUs with a job other than its unit's partner
     keeps them only if it comes first in ``order``; the other moves.
 
-    ``types`` fixes the GPU type of the jobs it names (a model chose it); a job
-    still paying its restart keeps its own type regardless.
+    ``types`` puts first the GPU type of the jobs it names (a model chose it; the
+    job's other types follow, for when that one is full); a job still paying its
+    restart keeps its own type regardless. With ``upgrades`` a winner that keeps
+    its GPUs may still move to a faster placement afterwards.
     """
     pairs = pairs or {}
     types = types or {}
@@ -202,7 +204,7 @@ def replan(
                 ok = (own, *(t for t in ok if t != own))
         fixed = types.get(job.id)
         if fixed is not None and fixed in ok and job.id not in first:
-            ok = (fixed,)
+            ok = (fixed, *(t for t in ok if t != fixed))  # the others if it is full
         for t in ok:
             if cap[t] >= job.num_gpus:
                 cap[t] -= job.num_gpus

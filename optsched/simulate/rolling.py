@@ -47,7 +47,7 @@ from ..problems.timeslot.solution import Run, TimeslotSolution
 from ..result import gap
 from .engine import JobView, View
 from .exact import check_round_options, round_options
-from .placing import best_rate, fastest_types, replan
+from .placing import best_rate, fastest_types, replan, type_rate
 
 
 @dataclass
@@ -188,6 +188,16 @@ class RollingHorizon:
         """The first slot's jobs on the types the model chose, then every other job in
         shortest-remaining order on what is left (:func:`.placing.replan`: winners by
         capacity per type; a winner that runs on the type it wins keeps its GPUs)."""
+        c = view.cluster
+        # a running job the model moves to a type no faster than its own stays on its
+        # own (the model sees types, not the restart that moving costs)
+        chosen = dict(types)
+        for j in order:
+            if j.id in chosen and j.gpus:
+                own = c.gpu2type[j.gpus[0]]
+                if type_rate(view, j, own) >= type_rate(view, j, chosen[j.id]):
+                    chosen[j.id] = own
+        types = chosen
         first = [j for j in order if j.id in types]
         rest = [j for j in order if j.id not in types]
         return replan(view, [*first, *rest], RULES[self.rule], upgrades=True, types=types)

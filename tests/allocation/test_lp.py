@@ -88,7 +88,8 @@ def test_allowed_gpu_types_bind_inside_the_lp(policy):
         assert a.share(0) == pytest.approx({"v100": 0.0, "k80": 1.0})
         assert a.share(1) == pytest.approx({"v100": 1.0, "k80": 0.0})
         assert not check(a)
-    assert allocate(p, "max_sum_throughput").objective == pytest.approx(3.0)
+    if policy == "max_sum_throughput":
+        assert a.objective == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize("n, published", [(256, 1.1060718), (512, 1.1078288), (1024, 1.1050263)])
