@@ -308,6 +308,10 @@ def get_policy(name: str, rule: str = "consolidated") -> Any:
     installed = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     target = installed.get(name)
     if target is None and ":" not in name:
+        from .gavel import GAVEL_ONLY
+
+        if name in GAVEL_ONLY:
+            raise InputError(f"policy {name!r} runs under --semantics gavel only")
         known = ", ".join([*POLICIES, *installed])
         raise InputError(f"unknown policy {name!r} (known: {known}; or module:function)")
     spec = target or name

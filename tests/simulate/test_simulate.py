@@ -521,6 +521,8 @@ def test_a_plugin_policy_runs_and_is_checked(tmp_path, monkeypatch):
         simulate(w, single_server(1), "no_such_mod:f")
     with pytest.raises(InputError, match="unknown policy 'nope'"):
         simulate(w, single_server(1), "nope")
+    with pytest.raises(InputError, match="'fifo_packed' runs under --semantics gavel only"):
+        simulate(w, single_server(1), "fifo_packed")
 
 
 def test_a_preemptive_policy_without_hints_replans_every_round():
