@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -22,26 +23,67 @@ from .problems import family
 from .problems.base import INSTANCE_FORMAT, SOLUTION_FORMAT, check_envelope
 
 
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as messages print it: on one line (control characters escaped)."""
+    text = os.fspath(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
-    """A file's text; a missing or unreadable file is a one-line ``InputError``."""
+    """A regular file's text. Anything else (missing, a directory, a FIFO or device, a
+    symlink loop, a name too long, unreadable or not UTF-8) is a one-line
+    ``InputError``; nothing blocks on a FIFO, which is refused before it is opened."""
     p = Path(path)
     try:
-        return p.read_text()
+        info = p.stat()
     except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+        raise InputError(f"{shown(p)}: no such file") from None
+    except OSError as exc:  # a symlink loop, a name too long, a component not a folder
+        raise InputError(f"{shown(p)}: cannot read ({_why(exc)})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{shown(p)}: cannot read (a directory)")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{shown(p)}: cannot read (not a regular file)")
+    try:
+        return p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{shown(p)}: cannot read ({exc.__class__.__name__})") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise InputError(f"{name} is not a JSON number")
+
+
+def loads(text: str, where: str = "input") -> Any:
+    """Parse JSON strictly: duplicate keys, ``NaN`` and ``Infinity`` and nesting too deep
+    to parse are one-line ``InputError``s naming ``where``."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deep") from None
 
 
 def _load_json(path: str | os.PathLike[str]) -> Any:
-    p = Path(path)
-    text = read_text(p)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    return loads(read_text(path), shown(path))
 
 
 def instance_from_dict(data: Any) -> Any:
@@ -79,14 +121,27 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write text atomically (temporary file, then rename)."""
+    """Write text atomically (temporary file, then rename), with the mode the umask
+    gives a new file. A path that cannot be a file (a directory, under a file, on a
+    read-only or virtual file system) is a one-line ``InputError``."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    if p.is_dir():
+        raise InputError(f"{shown(p)}: cannot write (a directory)")
     try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"{shown(p)}: cannot write ({_why(exc)})") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{shown(p)}: cannot write ({_why(exc)})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -14,7 +14,6 @@ is infeasible, or whose recomputed objective crosses its bound, is an error.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from ..core import REFERENCE_ABS_TOL, REFERENCE_TOL, Sense
 from ..errors import InputError
-from ..io import read_solution
+from ..io import loads, read_solution, read_text
 from ..problems import check
 
 REFERENCE_FORMAT = "optsched-reference"
@@ -47,8 +46,13 @@ def load(instance: Any, folder: Path) -> Reference | None:
     path = folder / REFERENCE_FILE
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
-    if data.get("format") != REFERENCE_FORMAT or data.get("version") != 1:
+    data = loads(read_text(path), str(path))
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != REFERENCE_FORMAT
+        or data.get("version") != 1
+        or not isinstance(data.get("entries", {}), dict)
+    ):
         raise InputError(f"{path}: not an optsched reference file (format version 1)")
     entry = data.get("entries", {}).get(instance.name)
     if entry is None:

@@ -93,12 +93,15 @@ def _repair(out: Path) -> None:
 def _done(out: Path) -> set[tuple[str, str, str, int]]:
     keys = set()
     if out.exists():
-        for line in out.read_text().splitlines():
+        for n, line in enumerate(out.read_text(errors="replace").splitlines(), 1):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill
-            keys.add((row["suite"], row["file"], row["method"], row["seed"]))
+            try:
+                keys.add((row["suite"], row["file"], row["method"], row["seed"]))
+            except (TypeError, KeyError):
+                raise InputError(f"{out}: line {n} is not a benchmark row") from None
     return keys
 
 

@@ -130,12 +130,10 @@ def load_workload(args: argparse.Namespace, cluster: Any) -> Any:
 
 def read_timeline(path: Path) -> list[Any]:
     """Events from a ``timeline.jsonl`` of ``simulate -o``."""
+    from ..io import read_text
     from ..simulate.engine import Event
 
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    text = read_text(path)
     events = []
     for n, line in enumerate(text.splitlines(), 1):
         try:

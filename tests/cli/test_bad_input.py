@@ -1,0 +1,155 @@
+"""Bad files and paths: each is exit 2 with one line naming the file, nothing hangs,
+and nothing is left behind."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from optsched.cli import main
+from optsched.io import write_text
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err, *fragments):
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_a_fifo_is_refused_without_blocking(capsys, tmp_path):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    code, out, err = run(capsys, "validate", str(fifo))  # would block if it were opened
+    assert code == 2 and out == ""
+    one_line(err, "pipe.json", "not a regular file")
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda d: "/dev/zero", "not a regular file"),
+        (lambda d: str(d), "a directory"),
+        (lambda d: str(d / ("x" * 300 + ".json")), "cannot read"),
+        (lambda d: str(d / "nowhere.json"), "no such file"),
+        (lambda d: str(d / "a.json" / "b.json"), ""),
+    ],
+    ids=["device", "directory", "name-too-long", "missing", "under-a-file"],
+)
+def test_paths_that_are_not_readable_files(capsys, tmp_path, make, fragment):
+    (tmp_path / "a.json").write_text("{}")
+    code, out, err = run(capsys, "validate", make(tmp_path))
+    assert code == 2 and out == ""
+    one_line(err, fragment)
+
+
+def test_a_symlink_loop_and_a_newline_in_the_name(capsys, tmp_path):
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    code, _, err = run(capsys, "validate", str(loop))
+    assert code == 2
+    one_line(err, "loop.json", "cannot read")
+    odd = tmp_path / "two\nlines.json"
+    code, _, err = run(capsys, "validate", str(odd))
+    assert code == 2
+    one_line(err, "two\\nlines.json", "no such file")  # the name stays on one line
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"format": "optsched-instance", "format": "x"}', "duplicate key 'format'"),
+        ('{"format": NaN}', "NaN is not a JSON number"),
+        ('{"format": Infinity}', "Infinity is not a JSON number"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+        ("\x00\x01binary", "malformed JSON"),
+    ],
+    ids=["duplicate-key", "nan", "infinity", "deep", "binary"],
+)
+def test_json_is_parsed_strictly(capsys, tmp_path, text, fragment):
+    p = tmp_path / "x.json"
+    p.write_text(text)
+    code, out, err = run(capsys, "validate", str(p))
+    assert code == 2 and out == ""
+    one_line(err, "x.json", fragment)
+
+
+def test_a_file_that_is_not_utf8(capsys, tmp_path):
+    p = tmp_path / "latin.json"
+    p.write_bytes(b'{"name": "caf\xe9"}')
+    code, _, err = run(capsys, "validate", str(p))
+    assert code == 2
+    one_line(err, "latin.json", "cannot read")
+
+
+@pytest.mark.parametrize(
+    "target, fragment",
+    [
+        (lambda d: d, "a directory"),
+        (lambda d: d / "file.txt" / "out.json", "cannot write"),
+        (lambda d: "/proc/optsched-out.json", "cannot write"),
+    ],
+    ids=["directory", "parent-is-a-file", "proc"],
+)
+def test_outputs_that_cannot_be_files(capsys, tmp_path, examples, target, fragment):
+    (tmp_path / "file.txt").write_text("x")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out_path = target(tmp_path)
+    code, out, err = run(
+        capsys, "solve", str(examples / "placement_small.json"), "-m", "greedy", "-o", str(out_path)
+    )
+    assert code == 2
+    one_line(err, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing left behind
+
+
+def test_outputs_get_the_umask_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.json", "{}\n")
+        os.umask(0o077)
+        write_text(tmp_path / "b.json", "{}\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json at all",
+        "[1, 2]",
+        json.dumps({"format": "optsched-reference", "version": 1, "entries": [1]}),
+    ],  # fmt: skip
+    ids=["corrupt", "a-list", "entries-a-list"],
+)
+def test_a_bad_reference_file_is_bad_input(capsys, tmp_path, examples, content):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "placement_small.json").write_text((examples / "placement_small.json").read_text())
+    (suite / "reference.json").write_text(content)
+    code, _, err = run(capsys, "gap", str(suite), "--method", "greedy")
+    assert code == 2
+    one_line(err, "reference.json")
+
+
+@pytest.mark.parametrize(
+    "line", ["3", '{"suite": "s"}', '["a", "b"]'], ids=["scalar", "missing-keys", "list"]
+)
+def test_a_results_file_with_a_foreign_line_is_bad_input(capsys, tmp_path, examples, line):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "placement_small.json").write_text((examples / "placement_small.json").read_text())
+    results = tmp_path / "bench.jsonl"
+    results.write_text(line + "\n")
+    code, _, err = run(capsys, "bench", str(suite), "-m", "greedy", "-o", str(results))
+    assert code == 2
+    one_line(err, "bench.jsonl", "line 1")
