@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
-from .common import EXIT_OK, add_command, emit, nonnegative_int, positive_int
+from .common import EXIT_OK, add_command, emit, nonnegative_int, positive_int, seed_number
 
 
 def peak_rss_mb() -> float:
@@ -93,7 +93,7 @@ def register(sub: Any) -> None:
         help="N jobs from Gavel's sweep_policy_runtimes.py generator (N // 4 GPUs per type)",
     )
     sp.add_argument("--cluster", default="gavel:36:36:36", help=CLUSTER_HELP)
-    sp.add_argument("--seed", "-s", type=nonnegative_int, default=2, help="generator seed")
+    sp.add_argument("--seed", "-s", type=seed_number, default=2, help="generator seed")
     sp.add_argument(
         "--solver",
         default="glop",

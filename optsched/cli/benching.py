@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import EXIT_OK, add_command, add_run_options, emit, positive_int
+from .common import EXIT_OK, MAX_SEED, add_command, add_run_options, emit, positive_int, seed_number
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -17,10 +17,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     suites = args.suites or list(DEFAULT_SUITES)
     methods = [m for m in (args.methods.split(",") if args.methods else DEFAULT_METHODS) if m]
     try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
+        seeds = [seed_number(s) for s in args.seeds.split(",")]
+    except argparse.ArgumentTypeError:
         raise InputError(
-            f"bench: --seeds must be integers separated by commas, got {args.seeds!r}"
+            f"bench: --seeds must be integers in [0, {MAX_SEED}] separated by commas, "
+            f"got {args.seeds!r}"
         ) from None
     out = Path(args.out)
     df = run(

@@ -72,6 +72,40 @@ def _not_negative(text: str, cast: Callable[[str], float], need: str) -> float:
     return value
 
 
+#: Limits of the flags that reach solvers: CP-SAT's seed is a 32-bit integer, its
+#: workers and CBC's threads are threads, and solver clocks overflow far below 1e308.
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 1024
+MAX_SECONDS = 1e7
+
+
+def seed_number(text: str) -> int:
+    """A random seed in ``[0, 2^31 - 1]`` (CP-SAT's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in [0, {MAX_SEED}], got {value}")
+    return value
+
+
+def thread_count(text: str) -> int:
+    """Solver threads, ``1 .. MAX_WORKERS``."""
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_WORKERS}], got {value}")
+    return value
+
+
+def limit_seconds(text: str) -> float:
+    """A solver time limit in seconds, ``(0, MAX_SECONDS]``."""
+    value = positive_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be in (0, {MAX_SECONDS:.0f}] seconds, got {text!r}")
+    return value
+
+
 def nonnegative_int(text: str) -> int:
     return int(_not_negative(text, int, "an integer >= 0"))
 
@@ -201,17 +235,17 @@ def add_run_options(
     sp.add_argument(
         "--time-limit",
         "-t",
-        type=positive_float,
+        type=limit_seconds,
         default=time_limit,
         help="seconds of solver time per run (model building comes on top; unset: no limit)",
     )
     sp.add_argument(
-        "--workers", "-w", type=positive_int, default=1, help="CP-SAT workers / MILP threads"
+        "--workers", "-w", type=thread_count, default=1, help="CP-SAT workers / MILP threads"
     )
     if seeds:
         sp.add_argument("--seeds", default="0", help="comma-separated seeds")
     else:
-        sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
+        sp.add_argument("--seed", "-s", type=seed_number, default=0, help="random seed")
 
 
 def add_solver_options(sp: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_OK, Parser, counts, emit, positive_float, positive_int
+from .common import EXIT_OK, Parser, counts, emit, positive_float, positive_int, seed_number
 
 _TYPES = {"int": positive_int, "float": positive_float, "str": str, "counts": counts}
 
@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
             # argparse formats help with %, so a summary's own % must be doubled
             help="; ".join(f"{s.name}: {s.summary}" for s in fam.sources).replace("%", "%%"),
         )
-        sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
+        sp.add_argument("--seed", "-s", type=seed_number, default=0, help="random seed")
         for opt in fam.options:
             # Unset options are absent, so the source's own default applies, and an
             # option a source does not take is refused only when given.

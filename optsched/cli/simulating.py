@@ -15,9 +15,11 @@ from .common import (
     EXIT_OK,
     add_command,
     emit,
+    limit_seconds,
     nonnegative_int,
     positive_float,
     seconds,
+    seed_number,
 )
 
 #: Cluster specs: a builder and its arguments, or a cluster JSON file.
@@ -389,7 +391,7 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "--skip", type=nonnegative_int, default=0, help="trace lines to skip at the top"
     )
-    sp.add_argument("--seed", "-s", type=int, default=0, help="random seed")
+    sp.add_argument("--seed", "-s", type=seed_number, default=0, help="random seed")
     sp.add_argument(
         "--semantics",
         choices=("default", "gavel"),
@@ -399,7 +401,7 @@ def register(sub: Any) -> None:
     )
     sp.add_argument(
         "--round-time-limit",
-        type=positive_float,
+        type=limit_seconds,
         metavar="S",
         help="solver time limit per round of the exact policies, in CP-SAT's deterministic "
         "seconds so that runs repeat (default 1)",

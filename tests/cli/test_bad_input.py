@@ -153,3 +153,40 @@ def test_a_results_file_with_a_foreign_line_is_bad_input(capsys, tmp_path, examp
     code, _, err = run(capsys, "bench", str(suite), "-m", "greedy", "-o", str(results))
     assert code == 2
     one_line(err, "bench.jsonl", "line 1")
+
+
+PLACEMENT = "instances/examples/placement_small.json"
+
+
+@pytest.mark.parametrize(
+    "argv, flag, fragment",
+    [
+        (["solve", PLACEMENT, "-m", "milp", "--seed", "-1"], "--seed", "[0, 2147483647]"),
+        (["solve", PLACEMENT, "-m", "cpsat", "--seed", str(2**40)], "--seed", "[0, 2147483647]"),
+        (["solve", PLACEMENT, "--workers", str(10**9)], "--workers", "[1, 1024]"),
+        (["solve", PLACEMENT, "-m", "milp", "--time-limit", "1e10"], "--time-limit", "(0, 1"),
+        (["solve", PLACEMENT, "-m", "milp", "--time-limit", "1e308"], "--time-limit", "(0, 1"),
+        (["solve", PLACEMENT, "--time-limit", "nan"], "--time-limit", "finite"),
+        (["solve", PLACEMENT, "--time-limit", "-3"], "--time-limit", "> 0"),
+        (["bench", "x", "--workers", "0"], "--workers", ">= 1"),
+        (["generate", "placement", "--seed", "-5"], "--seed", "[0, 2147483647]"),
+        (["simulate", "gavel-generated:600:5", "--seed", "-1"], "--seed", "[0, 2147483647]"),
+        (
+            ["simulate", "gavel-generated:600:5", "--round-time-limit", "1e300"],
+            "--round-time-limit",
+            "(0, 1",
+        ),
+        (["allocate", "--gavel-input", "16", "--seed", "-2"], "--seed", "[0, 2147483647]"),
+    ],
+)
+def test_numeric_flags_are_checked_when_parsed(capsys, argv, flag, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    one_line(err, flag, fragment)
+
+
+def test_bench_seeds_out_of_range(capsys, tmp_path):
+    code, _, err = run(capsys, "bench", str(tmp_path), "--seeds", "0,-1", "-o", str(tmp_path / "r"))
+    assert code == 2
+    one_line(err, "--seeds", "[0, 2147483647]")
+    assert not (tmp_path / "r").exists()
