@@ -20,6 +20,7 @@ from .core import OPTIMAL_TOL, Instance, Sense, Solution, Status, Unsupported
 from .errors import InputError
 from .problems import bound as solver_free_bound
 from .problems import check, family
+from .problems.record import keep_traceback
 from .registry import get
 from .result import Result
 from .solvers.common import MethodOutput, SolveOptions
@@ -83,7 +84,10 @@ def solve(
         raise
     except Unsupported as exc:  # the method does not take this instance: a row, not a crash
         out = MethodOutput(Status.UNSUPPORTED, message=str(exc))
+    except SystemExit as exc:  # a plug-in that exits must not end optsched with its code
+        out = MethodOutput(Status.ERROR, message=f"{m.name} called sys.exit({exc.code!r})")
     except Exception as exc:  # a failing method still yields a row
+        keep_traceback()
         out = MethodOutput(Status.ERROR, message=f"{exc.__class__.__name__}: {exc}")
     runtime = time.perf_counter() - start
     if not isinstance(out, MethodOutput):  # a plug-in returned a bare solution

@@ -38,17 +38,43 @@ def load_target(target: str, package: str | None = None) -> Any:
     return getattr(module, attr)
 
 
+def debugging() -> bool:
+    """Whether ``OPTSCHED_DEBUG`` asks for tracebacks."""
+    import os
+
+    return bool(os.environ.get("OPTSCHED_DEBUG"))
+
+
+def keep_traceback() -> None:
+    """Under ``OPTSCHED_DEBUG``, print the exception being handled (a plug-in's) to
+    stderr before it becomes a one-line message."""
+    if debugging():
+        import traceback
+
+        traceback.print_exc()
+
+
 def load_plugin(kind: str, name: str, target: str) -> Any:
     """``load_target`` for a user's plug-in (a method, a policy): anything that goes
-    wrong is a one-line ``InputError`` naming the plug-in, never a traceback."""
+    wrong, a ``sys.exit`` included, is a one-line ``InputError`` naming the plug-in
+    (with the traceback on stderr under ``OPTSCHED_DEBUG``)."""
     module_name, _, attr = target.partition(":")
+    if module_name.startswith("."):
+        raise InputError(f"{kind} {name!r}: {module_name!r} is a relative module name")
     try:
         return load_target(target)
     except ImportError as exc:
+        keep_traceback()
         raise InputError(f"{kind} {name!r}: cannot import {module_name!r} ({exc})") from None
     except AttributeError:
+        keep_traceback()
         raise InputError(f"{kind} {name!r}: {module_name!r} has no {attr!r}") from None
+    except SystemExit as exc:
+        raise InputError(
+            f"{kind} {name!r}: {module_name!r} called sys.exit({exc.code!r}) while loading"
+        ) from None
     except Exception as exc:  # a broken plug-in must not break optsched
+        keep_traceback()
         raise InputError(f"{kind} {name!r}: cannot load {target!r} ({exc})") from None
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES
+from ..problems.record import keep_traceback
 from .engine import JobView, ServiceHistory, View
 from .placing import best_rate, fill, on_fastest, replan, upgrade
 from .published import AlloX, Gandiva, _optimus, _themis
@@ -317,16 +318,56 @@ def get_policy(name: str, rule: str = "consolidated") -> Any:
     spec = target or name
     obj = load_plugin("policy", name, spec)
     if all(hasattr(obj, a) for a in ("schedule", "preemptive", "clairvoyant")):
-        return obj
+        return Guarded(obj, name)
     if isinstance(obj, type) or getattr(obj, "optsched_factory", False):
-        made = obj()
+        try:
+            made = obj()
+        except (Exception, SystemExit) as exc:
+            keep_traceback()
+            raise InputError(f"policy {name!r}: {spec!r} failed to build ({exc!r})") from None
         if all(hasattr(made, a) for a in ("schedule", "preemptive", "clairvoyant")):
-            return made
+            return Guarded(made, name)
     if callable(obj):
-        return FunctionPolicy(
+        return Guarded(
+            FunctionPolicy(
+                name,
+                obj,
+                bool(getattr(obj, "optsched_preemptive", False)),
+                bool(getattr(obj, "optsched_clairvoyant", False)),
+            ),
             name,
-            obj,
-            bool(getattr(obj, "optsched_preemptive", False)),
-            bool(getattr(obj, "optsched_clairvoyant", False)),
         )
     raise InputError(f"policy {name!r}: {spec!r} is not a policy or a function")
+
+
+class Guarded:
+    """A plug-in policy as the engine runs it: an exception (or ``sys.exit``) in its
+    ``schedule`` is a one-line ``InputError`` naming the policy and the time (the
+    traceback on stderr under ``OPTSCHED_DEBUG``), and a plan that is not a mapping
+    of job ids to GPU ids says so. Everything else is the policy's own."""
+
+    def __init__(self, inner: Any, label: str) -> None:
+        self._inner, self._label = inner, label
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+    def schedule(self, view: View) -> Mapping[str, tuple[int, ...]]:
+        try:
+            plan = self._inner.schedule(view)
+        except InputError:
+            raise
+        except (Exception, SystemExit) as exc:
+            keep_traceback()
+            raise InputError(
+                f"policy {self._label!r} failed at t={view.time:g}: {exc.__class__.__name__}: {exc}"
+            ) from None
+        if not isinstance(plan, Mapping) or not all(
+            isinstance(k, str) and isinstance(g, (tuple, list)) for k, g in plan.items()
+        ):
+            got = type(plan).__name__
+            raise InputError(
+                f"policy {self._label!r} returned a {got}, not a mapping of job ids to "
+                "tuples of GPU ids"
+            )
+        return plan

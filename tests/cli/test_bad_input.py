@@ -190,3 +190,86 @@ def test_bench_seeds_out_of_range(capsys, tmp_path):
     assert code == 2
     one_line(err, "--seeds", "[0, 2147483647]")
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ plug-ins
+PLUGINS = {
+    "broken_syntax": "def f(:\n",
+    "empty_module": "",
+    "exits_on_import": "import sys\nsys.exit(0)\n",
+    "exits_when_run": "import sys\n\ndef f(instance, options):\n    sys.exit(0)\n",
+    "raises_when_run": "def f(instance, options):\n    raise ValueError('plug-in bug')\n",
+    "policy_raises": "def p(view):\n    raise KeyError('oops')\n",
+    "policy_exits": "import sys\n\ndef p(view):\n    sys.exit(3)\n",
+    "policy_list": "def p(view):\n    return [1, 2]\n",
+}
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    for name, text in PLUGINS.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "target, fragment",
+    [
+        ("no_such_module_here:f", "cannot import 'no_such_module_here'"),
+        ("broken_syntax:f", "cannot load 'broken_syntax:f'"),
+        ("empty_module:f", "'empty_module' has no 'f'"),
+        ("exits_on_import:f", "called sys.exit(0) while loading"),
+        (".relative:f", "is a relative module name"),
+    ],
+)
+def test_plugin_methods_that_do_not_load_are_bad_input(capsys, plugins, examples, target, fragment):
+    code, out, err = run(capsys, "solve", str(examples / "placement_small.json"), "-m", target)
+    assert code == 2 and out == ""
+    one_line(err, fragment)
+
+
+@pytest.mark.parametrize(
+    "target, fragment",
+    [
+        ("exits_when_run:f", "called sys.exit(0)"),
+        ("raises_when_run:f", "ValueError: plug-in bug"),
+    ],
+)
+def test_a_plugin_method_that_fails_is_a_row_not_an_exit(
+    capsys, plugins, examples, target, fragment
+):
+    code, out, _ = run(
+        capsys, "solve", str(examples / "placement_small.json"), "-m", target, "--json"
+    )
+    row = json.loads(out.splitlines()[0])
+    assert code == 1 and row["status"] == "error" and fragment in row["message"]
+
+
+def test_a_plugin_traceback_is_kept_under_debug(capsys, plugins, examples, monkeypatch):
+    monkeypatch.setenv("OPTSCHED_DEBUG", "1")
+    small = str(examples / "placement_small.json")
+    code, _, err = run(capsys, "solve", small, "-m", "raises_when_run:f")
+    assert code == 1 and "Traceback" in err and "ValueError: plug-in bug" in err
+    code, _, err = run(capsys, "solve", small, "-m", "broken_syntax:f")
+    assert code == 2 and "Traceback" in err and "SyntaxError" in err
+    monkeypatch.delenv("OPTSCHED_DEBUG")
+    code, _, err = run(capsys, "solve", small, "-m", "raises_when_run:f")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "target, fragment",
+    [
+        ("policy_raises:p", "policy 'policy_raises:p' failed at t=0: KeyError"),
+        ("policy_exits:p", "failed at t=0: SystemExit: 3"),
+        ("policy_list:p", "returned a list, not a mapping of job ids"),
+    ],
+)
+def test_plugin_policies_that_fail_are_bad_input(capsys, plugins, tmp_path, target, fragment):
+    code, out, err = run(
+        capsys, "simulate", "gavel-generated:600:3", "--policy", target, "-o", str(tmp_path / "o")
+    )
+    assert code == 2
+    one_line(err, fragment)
+    assert not (tmp_path / "o").exists()
