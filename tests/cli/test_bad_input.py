@@ -267,8 +267,15 @@ def test_a_plugin_traceback_is_kept_under_debug(capsys, plugins, examples, monke
     ],
 )
 def test_plugin_policies_that_fail_are_bad_input(capsys, plugins, tmp_path, target, fragment):
+    # a trace of its own (Gavel's 10-column format): three ResNet-18 jobs
+    r18 = "ResNet-18 (batch size 64)"
+    trace = tmp_path / "three.trace"
+    trace.write_text(
+        "".join(f"{r18}\tpython3 main.py\tcifar\t--num_steps\t1\t5000\t1\t1\t-1\t{k * 60}\n"
+                for k in range(3))
+    )  # fmt: skip
     code, out, err = run(
-        capsys, "simulate", "gavel-generated:600:3", "--policy", target, "-o", str(tmp_path / "o")
+        capsys, "simulate", str(trace), "--policy", target, "-o", str(tmp_path / "o")
     )
     assert code == 2
     one_line(err, fragment)
