@@ -1,6 +1,7 @@
 """Figures for papers: one public function per plot, each drawing on an optional ``ax``.
 
-Nothing here calls ``show()``; callers save the figure (``ax.figure.savefig``).
+Nothing here calls ``show()`` or changes matplotlib's backend; callers save the
+figure (``ax.figure.savefig``) or pass their own ``ax``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ import pandas as pd
 
 
 def _axes(ax: Any) -> Any:
+    """``ax``, or the axes of a new figure made without pyplot: the user's backend (a
+    notebook's inline one, say) is never changed, and ``ax.figure.savefig`` works."""
     if ax is not None:
         return ax
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6, 3.5))
-    return ax
+    return Figure(figsize=(6, 3.5)).subplots()
 
 
 def plot_gaps(results: pd.DataFrame, by: str = "method", ax: Any = None) -> Any:

@@ -42,3 +42,24 @@ def test_gap_plot_from_a_results_file():
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == sorted(set(df.loc[df["family"] == "hopper", "method"]))
     plt.close(ax.figure)
+
+
+def test_plots_leave_the_users_backend_alone(tmp_path):
+    # in a fresh interpreter whose backend is svg (a notebook would have its inline
+    # one): a plot without axes neither switches the backend nor needs pyplot
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib, pandas as pd\n"
+        "from optsched.bench.figures import plot_gaps\n"
+        "ax = plot_gaps(pd.DataFrame({'method': ['a'], 'gap': [0.1]}))\n"
+        f"ax.figure.savefig({str(tmp_path / 'g.png')!r})\n"
+        "import sys\n"
+        "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "MPLBACKEND": "svg"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["svg", "False"]
+    assert (tmp_path / "g.png").stat().st_size > 0
