@@ -172,15 +172,23 @@ def run(
 
 
 class Progress:
-    """A one-line progress bar on stderr (no extra dependency)."""
+    """Progress on stderr (no extra dependency): a one-line bar redrawn in place on a
+    terminal; plain lines otherwise (a log file, CI), one per cell, or one per tenth
+    of the way for :meth:`update`."""
 
     def __init__(self, total: int, done: int, enabled: bool) -> None:
         self.total, self.done = total, done
         self.enabled = enabled and total > 0
-        self._draw("")
+        self.tty = sys.stderr.isatty()
+        if self.tty:
+            self._draw("")
 
     def _draw(self, what: str) -> None:
         if not self.enabled:
+            return
+        if not self.tty:
+            sys.stderr.write(f"[{self.done}/{self.total}] {what}".rstrip() + "\n")
+            sys.stderr.flush()
             return
         width = 30
         filled = int(width * self.done / self.total)
@@ -194,12 +202,13 @@ class Progress:
         self._draw(f"{cell.key[1]} {cell.method}")
 
     def update(self, done: int, what: str = "") -> None:
-        """Redraw at ``done``, at most once per percent."""
-        if self.enabled and (done * 100) // self.total != (self.done * 100) // self.total:
+        """Redraw at ``done``: at most once per percent on a terminal, per tenth else."""
+        step = 100 if self.tty else 10
+        if self.enabled and (done * step) // self.total != (self.done * step) // self.total:
             self.done = done
             self._draw(what)
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.tty:
             sys.stderr.write("\n")
             sys.stderr.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.workers,
         args.parallel,
         seeds,
-        progress=not args.json and sys.stderr.isatty(),
+        progress=not args.json,
     )
     if args.json:
         for row in df.to_dict(orient="records"):

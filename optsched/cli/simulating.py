@@ -211,7 +211,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return cmd_check_timeline(args, workload, cluster)
     from ..bench.run import Progress
 
-    bar = Progress(len(workload.jobs), 0, enabled=not args.json and sys.stderr.isatty())
+    bar = Progress(len(workload.jobs), 0, enabled=not args.json)
     try:
         result = simulate(
             workload,
@@ -222,7 +222,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             rule=args.rule,
             seed=args.seed,
             semantics=args.semantics,
-            progress=lambda done, n: bar.update(done, f"{done}/{n} jobs done"),
+            progress=lambda done, n: bar.update(done, "jobs done"),
             bound=args.bound,
             round_time_limit=args.round_time_limit,
         )

@@ -280,3 +280,14 @@ def test_plugin_policies_that_fail_are_bad_input(capsys, plugins, tmp_path, targ
     assert code == 2
     one_line(err, fragment)
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_shows_as_plain_lines_off_a_terminal(capsys, tmp_path, examples):
+    # stderr is captured here (not a TTY): one plain line per cell, no carriage returns
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "placement_small.json").write_text((examples / "placement_small.json").read_text())
+    code, _, err = run(capsys, "bench", str(suite), "-m", "greedy", "-o", str(tmp_path / "r"))
+    assert code == 0
+    assert "\r" not in err
+    assert "[1/1] placement_small greedy\n" in err
