@@ -52,7 +52,7 @@ from ..core import Status
 from ..errors import InputError
 from ..solvers.common import SolveOptions
 from ..solvers.linear import LinearModel, new_model
-from .problem import AllocProblem, equal_share, isolated_share
+from .problem import AllocProblem, allowed_row, equal_share, isolated_share
 
 POLICIES = {
     "max_min_fairness": "max-min fairness, heterogeneity-agnostic (Gavel's LAS)",
@@ -536,13 +536,10 @@ class RoundLP:
         self.model = m
         types = problem.types
 
-        def mask(allowed: tuple[str, ...]) -> np.ndarray:
-            return np.array([float(not allowed or t in allowed) for t in types])
-
         self.universe = [
-            Class([], k[1], k[2], k[0], mask(k[3]) * np.array([
+            Class([], k[1], k[2], k[0], allowed_row(types, k[3]) * np.array([
                 1.0 if agnostic else problem.single(k[0], k[1], t) for t in types
-            ]), mask(k[3]) if k[3] else None)
+            ]), allowed_row(types, k[3]) if k[3] else None)
             for k in self.keys
         ]  # fmt: skip
         classes = self.universe

@@ -77,9 +77,7 @@ class AllocProblem:
     @cached_property
     def allowed(self) -> np.ndarray:
         """``A[m, t]``: 1 if job ``m`` may use GPU type ``t`` (its ``gpu_types``), else 0."""
-        return np.array(
-            [[float(not j.gpu_types or t in j.gpu_types) for t in self.types] for j in self.jobs]
-        )
+        return np.array([allowed_row(self.types, j.gpu_types) for j in self.jobs])
 
     @cached_property
     def throughputs(self) -> np.ndarray:
@@ -93,6 +91,11 @@ class AllocProblem:
         if self.pair is None:
             return (0.0, 0.0)
         return self.pair(a, b, scale, t)
+
+
+def allowed_row(types: Sequence[str], gpu_types: Sequence[str]) -> np.ndarray:
+    """1 for each of ``types`` a job limited to ``gpu_types`` may use (empty: all)."""
+    return np.array([float(not gpu_types or t in gpu_types) for t in types])
 
 
 def gavel_throughputs() -> tuple[Single, Pair]:

@@ -61,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # a bug: say so in one line unless debugging
-        if os.environ.get("OPTSCHED_DEBUG"):
+        from ..problems.record import debugging
+
+        if debugging():
             raise
         print(
             f"optsched: internal error: {exc.__class__.__name__}: {exc} "

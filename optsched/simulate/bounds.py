@@ -144,9 +144,8 @@ def lp_bound(
     Each job has intervals from its release (arrival plus overhead) to a horizon
     ``H_j`` after it, on a grid with ``cells`` steps in a typical horizon (its
     first interval starts at its release), then one last interval without end or
-    capacity: work
-    placed there counts as done at its start, so no schedule is cut off and the
-    LP stays a relaxation whatever ``H_j``. The horizon starts at the job's own
+    capacity: work placed there counts as done at its start, so no schedule is
+    cut off and the LP stays a relaxation whatever ``H_j``. The horizon starts at the job's own
     time plus twice a typical JCT (the larger of the fluid bound's average JCT
     and the mean time alone), and doubles for the jobs whose last interval the
     optimum uses (up to three times).
@@ -165,11 +164,10 @@ def lp_bound(
     rates = [type_rates(j, cluster, model) for j in jobs]
     if any(not r for r in rates):
         return math.nan
-    lp = _IntervalLP(jobs, rates, [True] * len(jobs), cluster, model, overhead)
-    lp.sharing(sharing)
+    lp = _IntervalLP(jobs, rates, cluster, model, overhead, sharing)
     arrivals = sum(j.arrival for j in measured) / 3600.0
     if lp.alone_fits():  # every job alone from its release fits: the LP's optimum
-        value = float((lp.rel + lp.p)[lp.counts].sum())
+        value = float((lp.rel + lp.p).sum())
         return max(0.0, (value - arrivals) * 3600.0 / len(measured))
     fluid = fluid_srpt(
         [j.arrival / 3600.0 for j in jobs],
@@ -197,30 +195,26 @@ def lp_bound(
 
 
 class _IntervalLP:
-    """The interval LP of :func:`lp_bound`, in hours, built with sparse matrices."""
+    """The interval LP of :func:`lp_bound`, in hours, built with sparse matrices. With
+    ``sharing``, capacities are for runs that share GPUs (``kappa``), and ``p``, the
+    least time a job can take, is ``best / fmax`` (:func:`sharing_factors`)."""
 
     def __init__(
         self,
         jobs: Sequence[SimJob],
         rates: Sequence[dict[str, float]],
-        counts: Sequence[bool],
         cluster: Cluster,
         model: ThroughputModel,
         overhead: Overhead,
+        sharing: bool,
     ) -> None:
-        self.jobs, self.rates, self.model, self.cluster = jobs, rates, model, cluster
-        self.counts = np.array(counts)
+        self.jobs, self.rates = jobs, rates
         self.types = list(cluster.gpu_types)
         self.cap = np.array([cluster.capacity(t) for t in self.types], dtype=float)
         self.rel = np.array([(j.arrival + overhead(j)) / 3600.0 for j in jobs])
         self.best = np.array([j.work / max(r.values()) / 3600.0 for j, r in zip(jobs, rates)])
         self.gang = np.array([j.num_gpus for j in jobs], dtype=float)
-        self.sharing(False)
-
-    def sharing(self, on: bool) -> None:
-        """Capacities for runs that share GPUs (``kappa``) or not; ``p``: the least time
-        a job can take, ``best / fmax`` (:func:`sharing_factors`)."""
-        got = sharing_factors(self.jobs, self.cluster, self.model) if on else (1.0, 1.0)
+        got = sharing_factors(jobs, cluster, model) if sharing else (1.0, 1.0)
         self.speed, self.fmax = got
         self.p = self.best / self.fmax
 
@@ -242,7 +236,7 @@ class _IntervalLP:
     def solve(
         self, horizon: np.ndarray, step: float, max_columns: int
     ) -> tuple[float, np.ndarray] | None:
-        """The LP's optimum (sum of counted completions, hours) and which jobs use their
+        """The LP's optimum (sum of completions, hours) and which jobs use their
         endless last interval; None when too large or not solved."""
         rel, p, n_jobs, n_types = self.rel, self.p, len(self.jobs), len(self.types)
         start, end = float(rel.min()), float((rel + horizon).max())
@@ -270,18 +264,14 @@ class _IntervalLP:
                 allowed[j, self.types.index(t)] = top / rt  # seconds per best second
         pairs = np.argwhere(allowed[cell_job] > 0)
         col_cell, col_type = pairs[:, 0], pairs[:, 1]
-        ny = len(col_cell)
-        counted_cells = np.flatnonzero(self.counts[cell_job])
-        counted_jobs = np.flatnonzero(self.counts)
-        n = ny + len(counted_cells) + len(counted_jobs)
+        ny, n_cells = len(col_cell), len(cell_job)
+        n = ny + n_cells + n_jobs  # columns y, then q per cell, then C per job
         if n > max_columns:
             return None
         cj = cell_job[col_cell]
         cp = allowed[cj, col_type]
-        q_of = np.full(len(cell_job), -1)
-        q_of[counted_cells] = ny + np.arange(len(counted_cells))
-        c_of = np.full(n_jobs, -1)
-        c_of[counted_jobs] = ny + len(counted_cells) + np.arange(len(counted_jobs))
+        q_of = ny + np.arange(n_cells)
+        c_of = ny + n_cells + np.arange(n_jobs)
 
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
@@ -310,25 +300,20 @@ class _IntervalLP:
         # busy time in a cell >= tau y + p y^2 / 2, the parabola kept by tangents at h:
         # p h y - q <= p h^2 / 2, y = sum_t y[j, s, t]
         ymax = np.minimum(1.0, cell_len / p[cell_job])
-        local = np.full(len(cell_job), -1)
-        local[counted_cells] = np.arange(len(counted_cells))
-        use = np.flatnonzero(local[col_cell] >= 0)
+        every = np.arange(ny)
+        pj = p[cell_job]
         for frac in (0.5, 1.0):
-            h = frac * ymax[counted_cells]
-            pj = p[cell_job[counted_cells]]
-            block(local[col_cell[use]], use, (pj * h)[local[col_cell[use]]])
-            block(np.arange(len(counted_cells)), q_of[counted_cells], -np.ones(len(counted_cells)))
+            h = frac * ymax
+            block(col_cell, every, (pj * h)[col_cell])
+            block(np.arange(n_cells), q_of, -np.ones(n_cells))
             rhs.append(pj * h * h / 2)
-            n_rows += len(counted_cells)
+            n_rows += n_cells
         # completion >= its mean busy time + p / 2: sum tau y + sum q - C <= -p / 2
-        job_row = np.full(n_jobs, -1)
-        job_row[counted_jobs] = np.arange(len(counted_jobs))
-        use = np.flatnonzero(self.counts[cj])
-        block(job_row[cj[use]], use, tau[col_cell[use]])
-        block(job_row[cell_job[counted_cells]], q_of[counted_cells], np.ones(len(counted_cells)))
-        block(job_row[counted_jobs], c_of[counted_jobs], -np.ones(len(counted_jobs)))
-        rhs.append(-p[counted_jobs] / 2)
-        n_rows += len(counted_jobs)
+        block(cj, every, tau[col_cell])
+        block(cell_job, q_of, np.ones(n_cells))
+        block(np.arange(n_jobs), c_of, -np.ones(n_jobs))
+        rhs.append(-p / 2)
+        n_rows += n_jobs
 
         a_ub = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
@@ -336,9 +321,9 @@ class _IntervalLP:
         )
         a_eq = sp.csr_matrix((np.ones(ny), (cj, np.arange(ny))), shape=(n_jobs, n))
         c = np.zeros(n)
-        c[c_of[counted_jobs]] = 1.0
+        c[c_of] = 1.0
         low = np.zeros(n)
-        low[c_of[counted_jobs]] = (rel + p)[counted_jobs]  # the alone bound, per job
+        low[c_of] = rel + p  # the alone bound, per job
         res = linprog(
             c, A_ub=a_ub, b_ub=np.concatenate(rhs), A_eq=a_eq, b_eq=np.ones(n_jobs),
             bounds=np.c_[low, np.full(n, np.inf)], method=METHOD,

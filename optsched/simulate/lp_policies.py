@@ -94,12 +94,12 @@ class AllocationPolicy:
         units += list(self._pairs.items())
         for unit, alloc in units:
             key = unit[0] if len(unit) == 1 else unit
+            first = min(rank[m] for m in unit)
             for t, a in alloc.items():
                 if a <= 0 or any(t not in fastest_types(view, jobs[m]) for m in unit):
                     continue
                 got = self._time.get(key, {}).get(t, 0.0)
                 share = got / total[t] if total[t] > 0 else 0.0
-                first = min(rank[m] for m in unit)
                 entries.append((-(a / share if share > 0 else a * 1e9), first, len(unit), unit, t))
         entries.sort()
         cap = {t: c.capacity(t) for t in c.gpu_types}

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
+from .bounds import type_rates
 from .checker import JobRecord
 from .workload import Workload
 
@@ -40,14 +41,8 @@ def job_table(
     rows = []
     for idx, job in enumerate(workload.jobs):
         r = records[job.id]
-        rates = [
-            model.consolidated(job.job_type, t, job.num_gpus)
-            for t in cluster.gpu_types
-            if cluster.capacity(t) >= job.num_gpus
-            and model.runs_on(job.job_type, t)
-            and (not job.gpu_types or t in job.gpu_types)
-        ]
-        t_iso = job.work / max(rates) if rates else math.inf
+        rates = type_rates(job, cluster, model)
+        t_iso = job.work / max(rates.values()) if rates else math.inf
         jct = r.completion - r.arrival
         rows.append(
             {

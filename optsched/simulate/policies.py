@@ -34,7 +34,7 @@ import numpy as np
 from ..core import FLOAT_EPS
 from ..errors import InputError
 from ..model.state import RULES
-from ..problems.record import keep_traceback
+from ..problems.record import keep_traceback, load_plugin
 from .engine import JobView, ServiceHistory, View
 from .placing import best_rate, fill, on_fastest, replan, upgrade
 from .published import AlloX, Gandiva, _optimus, _themis
@@ -303,8 +303,6 @@ def get_policy(name: str, rule: str = "consolidated") -> Any:
     if name in POLICIES:
         return POLICIES[name][0].with_rule(rule)
     from importlib.metadata import entry_points
-
-    from ..problems.record import load_plugin
 
     installed = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     target = installed.get(name)
