@@ -11,8 +11,9 @@ Usage, from the repository root::
 generator, seed 2) in a fresh process per size, so that ``peak_rss_mb`` is that
 allocation's, beside Gavel's times and objectives on this machine
 (``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel`` replays Gavel's job
-streams under ``--semantics gavel`` for ``max_min_fairness`` and ``_perf``, beside
-Gavel's results and wall times. Output: ``paper_figures/allocate/``.
+streams under ``--semantics gavel`` for the LP policies (``max_min_fairness``,
+``_perf``, ``_packed``) and the packing baselines (``fifo_packed``, ``gandiva``),
+beside Gavel's results and wall times (``--policy`` picks some). Output: ``paper_figures/allocate/``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ GAVEL_RUNS = {
                 "continuous, jobs 0-299": (54974.086 / 3600, 872269.908 / 3600, 77.7),
                 "continuous, jobs 0-999": (56444.661 / 3600, 1801779.027 / 3600, 170.1)},
 }  # fmt: skip
+
+
+#: The tables of paper_figures/allocate/, by the policies they hold.
+GROUPS = {
+    ("max_min_fairness", "max_min_fairness_perf", "max_min_fairness_packed"): "gavel_lp_policies",
+    ("fifo_packed", "gandiva"): "gavel_lp_fifo_packed_gandiva",
+}
 
 
 def scale() -> None:
@@ -119,7 +127,7 @@ def pop() -> None:
     )
 
 
-def gavel_streams(policies: list[str] | None = None) -> None:
+def gavel_streams(policies: list[str]) -> None:
     folder = sources.data_dir() / "gavel" / "generated"
     cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
     cont = read_gavel_trace(
@@ -131,7 +139,7 @@ def gavel_streams(policies: list[str] | None = None) -> None:
         "continuous, jobs 0-999": cont.with_measure(0, 1000),
     }
     rows = []
-    only = [p for p in policies if p in GAVEL_RUNS] if policies else list(GAVEL_RUNS)
+    only = [p for p in GAVEL_RUNS if p in policies]
     for policy, runs in ((p, GAVEL_RUNS[p]) for p in only):
         for name, w in streams.items():
             jct, makespan, wall = runs[name]
@@ -154,7 +162,7 @@ def gavel_streams(policies: list[str] | None = None) -> None:
             )
             print(rows[-1], flush=True)
     save(
-        "gavel_lp_policies" if not policies else "gavel_lp_" + "_".join(only),
+        GROUPS.get(tuple(only), "gavel_lp_" + "_".join(only)),
         pd.DataFrame(rows),
         "Gavel's LP policies under `--semantics gavel`, 36 V100 + 36 P100 + 36 K80, seed 0, "
         "beside Gavel's own runs on this machine (its wall time is the whole process; for the "
@@ -176,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("pop", "all"):
         pop()
     if args.which in ("gavel", "all"):
-        gavel_streams(args.policy)
+        for group in [args.policy] if args.policy else [list(g) for g in GROUPS]:
+            gavel_streams(group)
     return 0
 
 

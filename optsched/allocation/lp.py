@@ -489,26 +489,7 @@ class RoundLP:
             (cl.job_type, cl.scale, cl.weight, problem.jobs[cl.members[0]].gpu_types)
             for cl in present
         ]
-        new = [k for k in keys if k not in self.keys]
-        if new or self._built_for != (problem.types, tuple(problem.gpus.values())):
-            self.keys += new
-            self._build(problem, agnostic)
-        count = dict.fromkeys(self.keys, 0)
-        for k, cl in zip(keys, present):
-            count[k] = cl.n
-        n = tuple(count[k] for k in self.keys)
-        index = {k: i for i, k in enumerate(self.keys)}
-        if n not in self._memo:  # the same counts make the same LP: solve it once
-            self._update(list(n))
-            outcome = self.model.resolve()
-            if outcome.status is not Status.OPTIMAL:
-                raise RuntimeError(f"allocation LP of {self.policy} ended {outcome.status.value}")
-            values = {
-                u: np.clip(self.model.values(self.s[u]), 0, None) for u in range(len(self.keys))
-            }
-            pairs = {key: np.clip(self.model.values(xs), 0, None) for key, xs in self.pairs.items()}
-            self._memo[n] = (values, pairs)
-        values, pairs = self._memo[n]
+        values, pairs, index = self._solve(dict(zip(keys, (cl.n for cl in present))), problem)
         p = problem
         single = np.zeros((len(p.jobs), len(p.types)))
         shared: dict[tuple[int, int], np.ndarray] = {}
@@ -528,6 +509,71 @@ class RoundLP:
         out.wall_s = time.perf_counter() - start
         return out
 
+    def rows(self, counts: dict[tuple, int], cluster: AllocProblem) -> dict[tuple, np.ndarray]:
+        """The allocation by class, for a simulator that keeps its jobs' classes: ``counts``
+        maps each class present, ``(job type, scale, weight, allowed GPU types)`` (job
+        type ``""`` for heterogeneity-agnostic max-min fairness), to its number of
+        jobs; ``cluster`` is any round of the cluster (its GPUs and throughputs; its
+        jobs are not read). Each class's time per GPU type, which every job of the
+        class gets; checked at the class level like :func:`check` (fractions in [0, 1],
+        a job's total <= 1, each type's GPUs), and the objective recomputed from the
+        rows (``self.objective``). Space sharing has pairs of classes: use
+        :meth:`allocate`."""
+        if self.policy == "max_min_fairness_packed":
+            raise InputError("RoundLP.rows: packed max-min fairness allocates pairs; use allocate")
+        values, _, index = self._solve(counts, cluster)
+        types = cluster.types
+        out = {k: values[index[k]] for k in counts}
+        if self.policy == "max_min_fairness":  # as spread_evenly, row by row
+            g = equal_share(cluster)
+            out = {k: float(row.sum()) * g for k, row in out.items()}
+        keys = list(out)
+        R = np.array([out[k] for k in keys])
+        n = np.array([counts[k] * k[1] for k in keys], dtype=float)
+        tol = 1e-6
+        bad = (R < -tol).any(axis=1) | (R.sum(axis=1) > 1 + tol)
+        if bad.any():
+            raise RuntimeError(
+                f"allocation of {self.policy} fails its check: class {keys[int(np.argmax(bad))]}"
+            )
+        used = n @ R
+        for i, t in enumerate(types):
+            if used[i] > cluster.gpus[t] * (1 + tol) + tol:
+                raise RuntimeError(f"allocation of {self.policy}: type {t} uses {used[i]:.9g}")
+        at = [index[k] for k in keys]
+        thr = (self._thr[at] * R).sum(axis=1)
+        if self.policy == "max_sum_throughput":
+            self.objective = float(np.array([counts[k] for k in keys]) @ thr)
+        else:
+            self.objective = float((thr / self._norm[at]).min())
+        return out
+
+    def _solve(
+        self, counts: dict[tuple, int], problem: AllocProblem
+    ) -> tuple[dict[int, np.ndarray], dict[tuple[int, int], np.ndarray], dict[tuple, int]]:
+        """The LP's values for these class counts: per class of the universe (its index)
+        and per class pair, and the universe's index; built again when a class is new or
+        the cluster changed, re-solved only for counts not met before."""
+        new = [k for k in counts if k not in self.keys]
+        if new or self._built_for != (problem.types, tuple(problem.gpus.values())):
+            self.keys += new
+            self._build(problem, self.policy == "max_min_fairness")
+            self._index = {k: i for i, k in enumerate(self.keys)}
+        n = tuple(counts.get(k, 0) for k in self.keys)
+        if n not in self._memo:  # the same counts make the same LP: solve it once
+            self._update(list(n))
+            outcome = self.model.resolve()
+            if outcome.status is not Status.OPTIMAL:
+                raise RuntimeError(f"allocation LP of {self.policy} ended {outcome.status.value}")
+            flat = np.clip(self.model.values(self._flat), 0, None)
+            nt = len(problem.types)
+            values = dict(enumerate(flat[: nt * len(self.keys)].reshape(len(self.keys), nt)))
+            rest = flat[nt * len(self.keys) :].reshape(-1, nt)
+            pairs = dict(zip(self.pairs, rest))
+            self._memo[n] = (values, pairs)
+        values, pairs = self._memo[n]
+        return values, pairs, self._index
+
     def _build(self, problem: AllocProblem, agnostic: bool) -> None:
         from ..solvers.mathopt import MathOptModel
 
@@ -545,6 +591,8 @@ class RoundLP:
         classes = self.universe
         g = equal_share(problem)
         self.norm = [cl.weight * float(cl.throughput @ g) / cl.scale for cl in classes]
+        self._norm = np.array(self.norm)
+        self._thr = np.array([cl.throughput for cl in classes])
         self.s = [[m.continuous(f"s{c}_{t}") for t in types] for c in range(len(classes))]
         self.pairs: dict[tuple[int, int], list[Any]] = {}
         self.rates: dict[tuple[int, int], np.ndarray] = {}
@@ -561,6 +609,9 @@ class RoundLP:
                             for k, t in enumerate(types)
                         ]
         self.hi = {key: [v.upper_bound for v in xs] for key, xs in self.pairs.items()}
+        self._flat = [v for row in self.s for v in row] + [
+            v for xs in self.pairs.values() for v in xs
+        ]  # every class's and pair's variables, read in one call
         self.consistency = {}
         for (c, d), xs in self.pairs.items():
             if c < d:

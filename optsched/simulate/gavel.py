@@ -46,9 +46,10 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from ..errors import InputError
 from ..model.topology import Cluster
@@ -245,6 +246,7 @@ def _choose(
     rates: Mapping[int, Mapping[str, float]],
     order: Sequence[str],
     fifo: bool,
+    given: Mapping[str, Sequence[tuple[int, float]]] | None = None,
 ) -> list[tuple[int, str]]:
     """The (job, type) runs of this round (``_schedule_jobs_on_workers_helper``).
 
@@ -255,57 +257,78 @@ def _choose(
     in arrival order; the types' lists one after the other. A job runs once, on
     the first entry whose type still has room for its gang; FIFO skips entries
     of priority 0.
+
+    ``given``: per type, the jobs of the allocation with time and throughput there,
+    in arrival order, with their allocation (:func:`_given`; made from ``alloc``
+    when None). Entries of priority 0 without throughput can never run, so they
+    are left out; those with throughput are sorted only when a type still has
+    room after the others (their deficits, fixed between resets, order them).
     """
-    queue: list[tuple[int, str]] = []
+    if given is None:
+        given = _given(alloc, rates, order)
     rank = itemgetter(0, 1, 2)
-    if fifo:  # one type per job, allocation 1 there: only those entries can run
-        per: dict[str, list[tuple[float, float, float, int]]] = {wt: [] for wt in order}
-        for k in active:
-            if k not in alloc:
-                continue
-            (wt,) = alloc[k]
-            if rates[k][wt] == 0.0:
-                continue
-            total = worker_time[wt]
-            share = job_time[k][wt] / total if total > 0 else 0.0
-            per[wt].append((1.0 / share if share > 0 else 1e9, deficit[k][wt], 1.0, k))
-        for wt in order:
-            per[wt].sort(key=rank, reverse=True)
-            queue += [(e[3], wt) for e in per[wt]]
-        order = ()
-    for wt in order:
-        total = worker_time[wt]
-        entries = []
-        for k in active:  # arrival order, as Gavel's priority dicts
-            a = alloc[k].get(wt, 0.0) if k in alloc else 0.0
-            if a == 0.0 or rates[k][wt] == 0.0:
-                if fifo:
-                    continue  # FIFO never runs an entry of priority 0
-                entries.append((0.0, deficit[k][wt], a, k))
-                continue
-            share = job_time[k][wt] / total if total > 0 else 0.0
-            entries.append((a / share if share > 0 else a * 1e9, deficit[k][wt], a, k))
-        entries.sort(key=rank, reverse=True)
-        queue += [(e[3], wt) for e in entries]
     left = dict(capacity)
     room = sum(left.values())
-    chosen, seen = [], set()
-    for k, wt in queue:
-        if k in seen or left[wt] == 0 or rates[k][wt] <= 0:
+    chosen: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    for wt in order:
+        cap = left[wt]
+        if cap == 0:
             continue
-        need = active[k].num_gpus
-        if need <= left[wt]:
-            left[wt] -= need
-            room -= need
-            seen.add(k)
-            if k in alloc:
-                chosen.append((k, wt))
-            # else: a job that came after the last allocation holds its place in this
-            # round's count but is never given workers (Gavel assigns workers only to
-            # jobs in the allocation), so those GPUs idle for the round
-            if room == 0:
+        total = worker_time[wt]
+        pos = []
+        for k, a in given[wt]:
+            if k in active:
+                share = job_time[k][wt] / total if total > 0 else 0.0
+                prio = a / share if share > 0 else a * 1e9  # FIFO's allocation is 1
+                pos.append((prio, deficit[k][wt], a, k))
+        pos.sort(key=rank, reverse=True)
+        for stage in (0, 1):
+            if stage == 0:
+                queue: Any = [e[3] for e in pos]
+            elif fifo:  # FIFO never runs an entry of priority 0
                 break
+            else:
+                has = {e[3] for e in pos}
+                queue = [k for k in active if k not in has and rates[k][wt] > 0]
+                queue.sort(key=lambda k: deficit[k][wt], reverse=True)
+            for k in queue:
+                if k in seen:
+                    continue
+                need = active[k].num_gpus
+                if need <= cap:
+                    cap -= need
+                    room -= need
+                    seen.add(k)
+                    if k in alloc:
+                        chosen.append((k, wt))
+                    # else: a job that came after the last allocation holds its place in
+                    # this round's count but is never given workers (Gavel assigns workers
+                    # only to jobs in the allocation), so those GPUs idle for the round
+                    if cap == 0:
+                        break
+            if cap == 0:
+                break
+        left[wt] = cap
+        if room == 0:
+            break
     return chosen
+
+
+def _given(
+    alloc: Mapping[int, Mapping[str, float]],
+    rates: Mapping[int, Mapping[str, float]],
+    types: Sequence[str],
+) -> dict[str, list[tuple[int, float]]]:
+    """Per type, the jobs (in arrival order) with allocation and throughput there, and
+    their allocation: the entries of positive priority of :func:`_choose`."""
+    out: dict[str, list[tuple[int, float]]] = {wt: [] for wt in types}
+    for k, row in alloc.items():
+        rk = rates[k]
+        for wt, a in row.items():
+            if a != 0.0 and rk[wt] != 0.0:
+                out[wt].append((k, a))
+    return out
 
 
 def _idle(key: Key, rate: Any) -> bool:
@@ -441,6 +464,30 @@ def _lp_allocation(
     return out
 
 
+def _class_allocation(
+    round_lp: Any,
+    active: Mapping[int, SimJob],
+    class_key: Mapping[int, tuple],
+    make_round: Any,
+    types: Sequence[str],
+) -> dict[Key, dict[str, float]]:
+    """:func:`_lp_allocation` for the LPs that treat a class's jobs alike (max-min
+    fairness, its perf form, max sum throughput): the LP over the classes' counts,
+    checked by class (``RoundLP.rows``), each job given its class's row."""
+    from ..allocation import AllocJob
+
+    if not active:
+        return {}
+    counts: dict[tuple, int] = {}
+    for k in active:
+        counts[class_key[k]] = counts.get(class_key[k], 0) + 1
+    some = next(iter(active.values()))
+    probe = make_round((AllocJob(some.id, some.job_type, some.num_gpus),), "round")
+    rows = round_lp.rows(counts, probe)
+    share = {key: dict(zip(types, np.minimum(row, 1.0).tolist())) for key, row in rows.items()}
+    return {k: share[class_key[k]] for k in active}
+
+
 def packed_model(cluster: Cluster) -> ThroughputModel:
     """Throughputs under these semantics: the consolidated one, whatever the GPU set."""
     return ThroughputModel(cluster, locality=False)
@@ -474,6 +521,13 @@ def run_gavel(
     round_lp: Any = RoundLP(policy) if policy in RoundLP.INCREMENTAL else None
     if policy == "max_min_fairness_packed":
         round_lp = CentralPacked()
+    # the LPs whose jobs of a class get one row: allocated by class counts alone
+    by_class = policy in RoundLP.INCREMENTAL and policy != "max_min_fairness_packed"
+    agnostic = policy == "max_min_fairness"
+    class_key = {
+        k: ("" if agnostic else j.job_type, j.num_gpus, j.weight, j.gpu_types)
+        for k, j in enumerate(workload.jobs)
+    }
     capacity = {t: cluster.capacity(t) for t in types}
     model = packed_model(cluster)
     make_round = rounds_on(capacity, model)
@@ -510,6 +564,7 @@ def run_gavel(
     nxt, t = 0, jobs[0].arrival if jobs else 0.0
     need_update, last_reset = False, 0.0
     alloc: dict[Key, dict[str, float]] = {}
+    given: dict[str, list[tuple[int, float]]] | None = None
     clock = IsolatedClock()  # finish-time fairness's isolated time of the progress
     rounds, idle = 0, 0
     events: list[Event] = []
@@ -528,7 +583,8 @@ def run_gavel(
     # Gavel stops once the measured jobs are done (``is_done(jobs_to_complete)``)
     measured = {j.id for j in workload.measured}
     left_to_measure = len(measured)
-    event = partial(tuple.__new__, Event)  # an Event without its keyword wrapper: many
+    new = tuple.__new__  # an Event without its keyword wrapper: there are many
+    ids = [job.id for job in jobs]
     while left_to_measure:
         if nxt >= len(jobs) and not last_round:
             last_reset = 0.0  # nothing ran and nothing comes: Gavel forces a reset
@@ -549,7 +605,7 @@ def run_gavel(
                     if steps[k] - done[k] <= 0:
                         completions[jobs[k].id] = end
                         left_to_measure -= jobs[k].id in measured
-                        batch.append(event((end, "complete", jobs[k].id, ())))
+                        batch.append(new(Event, (end, "complete", ids[k], ())))
                         del active[k], job_time[k], deficit[k]
                         for pair in pairs_of.pop(k, ()):  # its pairs go with it
                             if pair in combos:
@@ -557,7 +613,7 @@ def run_gavel(
                         combos.pop(k, None)
                         need_update = True
                     else:
-                        batch.append(event((end, "stop", jobs[k].id, ())))
+                        batch.append(new(Event, (end, "stop", ids[k], ())))
             last_round = []
         elif nxt < len(jobs):
             t = max(t, jobs[nxt].arrival)
@@ -576,7 +632,7 @@ def run_gavel(
             active[nxt] = jobs[nxt]
             job_time[nxt] = dict.fromkeys(types, half)
             deficit[nxt] = dict.fromkeys(types, 0.0)
-            batch.append(event((jobs[nxt].arrival, "arrive", jobs[nxt].id, ())))
+            batch.append(new(Event, (jobs[nxt].arrival, "arrive", ids[nxt], ())))
             nxt += 1
             need_update = True
         if need_update and (t - last_reset >= reset_seconds or last_reset == 0.0):
@@ -595,11 +651,14 @@ def run_gavel(
                 alloc = _fifo_packed(active, rates, capacity)
             elif policy == "gandiva":
                 alloc = gandiva.allocate(active, list(combos), rates, capacity)
+            elif by_class:
+                alloc = _class_allocation(round_lp, active, class_key, make_round, types)
             else:
                 left = {k: steps[k] - done[k] for k in active}
                 pairs = [key for key in combos if isinstance(key, tuple)] if packing else None
                 alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp, pairs)
             need_update = False
+            given = None if packing else _given(alloc, rates, types)
         walk = list(order)  # Gavel shuffles a fresh list each round
         if shuffle is not None:
             shuffle.shuffle(walk)
@@ -611,7 +670,7 @@ def run_gavel(
         else:
             picks = _choose(
                 active, alloc, capacity, job_time, worker_time, deficit, rates, walk,
-                policy == "fifo",
+                policy == "fifo", given,
             )  # fmt: skip
         chosen = [k for k, _ in picks]
         ran_on = dict(picks)
@@ -635,18 +694,19 @@ def run_gavel(
         batch.sort(key=_when)
         events.extend(batch)
         batch = []
-        for k in sorted(chosen, key=_first):
+        for k in sorted(chosen, key=_first) if packing else sorted(chosen):
             wt = ran_on[k]
-            if isinstance(k, tuple):
+            if packing and isinstance(k, tuple):
                 runs = _pair_round(k, rates[k][wt], rates, wt, steps, done, t, round_seconds)
                 last_round.append((max(r[2] for r in runs), k, wt, runs))
                 for m in k:
-                    events.append(event((t, "start", jobs[m].id, held[k])))
+                    events.append(new(Event, (t, "start", ids[m], held[k])))
                 continue
             rate = rates[k][wt]
             n = min(float(int(rate * round_seconds)), steps[k] - done[k])
-            last_round.append((t + n / rate, k, wt, ((k, n, t + n / rate),)))
-            events.append(event((t, "start", jobs[k].id, held[k])))
+            end = t + n / rate
+            last_round.append((end, k, wt, ((k, n, end),)))
+            events.append(new(Event, (t, "start", ids[k], held[k])))
         if last_round:
             rounds += 1
             idle = 0

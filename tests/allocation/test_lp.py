@@ -107,6 +107,30 @@ def test_the_class_aggregation_is_exact(policy):
     assert a.objective == pytest.approx(b.objective, rel=1e-7)
 
 
+@pytest.mark.parametrize("policy", ["max_min_fairness", "max_min_fairness_perf", "max_sum_throughput"])
+def test_rows_by_class_counts_are_the_allocation(policy):
+    # A simulator that keeps its jobs' classes asks for rows by class counts: the same
+    # optimum as the per-job allocation, every job of a class on its class's row.
+    from optsched.allocation.lp import RoundLP
+
+    p = gavel_input(64, 2)
+    full = allocate(p, policy)
+    lp = RoundLP(policy)
+    kind = (lambda j: "") if policy == "max_min_fairness" else (lambda j: j.job_type)
+    counts = {}
+    for j in p.jobs:
+        key = (kind(j), j.scale, j.weight, j.gpu_types)
+        counts[key] = counts.get(key, 0) + 1
+    rows = lp.rows(counts, p)
+    assert lp.objective == pytest.approx(full.objective, rel=1e-7)
+    used = sum(counts[k] * k[1] * row for k, row in rows.items())
+    assert (used <= np.array([p.gpus[t] for t in p.types]) + 1e-9).all()
+    assert all(row.sum() <= 1 + 1e-9 for row in rows.values())
+    # a second call with the same counts is the memoised solve: the same rows
+    again = lp.rows(counts, p)
+    assert all(np.array_equal(again[k], rows[k]) for k in rows)
+
+
 def test_pop_splits_and_reports_its_loss():
     p = gavel_input(64, 2)
     exact = allocate(p, "max_min_fairness_perf")
