@@ -13,7 +13,8 @@ allocation's, beside Gavel's times and objectives on this machine
 (``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel`` replays Gavel's job
 streams under ``--semantics gavel`` for the LP policies (``max_min_fairness``,
 ``_perf``, ``_packed``) and the packing baselines (``fifo_packed``, ``gandiva``),
-beside Gavel's results and wall times (``--policy`` picks some). Output: ``paper_figures/allocate/``.
+beside Gavel's results and wall times (``--policy`` picks some).
+Output: ``paper_figures/allocate/``.
 """
 
 from __future__ import annotations
