@@ -218,7 +218,7 @@ def build(name: str) -> None:
             if bound is None or (r.bound > bound if inst.sense is Sense.MIN else r.bound < bound):
                 bound = r.bound
         assert best is not None, inst.name
-        write_solution(folder / "solutions" / f"{inst.name}.json", best.solution, inst.name)
+        write_solution(folder / "solutions" / f"{inst.name}.json", best.solution, instance=inst)
         proven = abs(best.objective - bound) <= 1e-6 * max(1.0, abs(bound))
         entries[inst.name] = {
             "objective": best.objective,

@@ -38,7 +38,7 @@ def cerebro_fig5() -> None:
     write_solution(
         OUT / "cerebro_fig5.optimal.solution.json",
         HopperSolution(tuple(tuple(float(s) for s in r) for r in starts)),
-        inst.name,
+        instance=inst,
     )
 
 
@@ -88,7 +88,7 @@ def saturn_fig4() -> None:
             "A": TaskPlan(0, (6, 7), 0.0),
         }
     )
-    write_solution(OUT / "saturn_fig4.optimal.solution.json", optimal, inst.name)
+    write_solution(OUT / "saturn_fig4.optimal.solution.json", optimal, instance=inst)
     plan54 = SpaseSolution(
         {
             "C": TaskPlan(0, (0, 1, 2, 3), 0.0),
@@ -96,7 +96,7 @@ def saturn_fig4() -> None:
             "A": TaskPlan(0, (4, 5), 0.0),
         }
     )
-    write_solution(OUT / "saturn_fig4.54h.solution.json", plan54, inst.name)
+    write_solution(OUT / "saturn_fig4.54h.solution.json", plan54, instance=inst)
 
 
 def placement_small() -> None:
@@ -123,7 +123,7 @@ def placement_small() -> None:
     write_solution(
         OUT / "placement_small.solution.json",
         PlacementSolution({k: v for k, v in sol.assignment.items() if v}),
-        inst.name,
+        instance=inst,
     )
 
 
@@ -141,7 +141,9 @@ def timeslot_small() -> None:
     runs = [Run("a", s, "v100") for s in range(2)] + [Run("d", s, "v100") for s in range(2)]
     runs += [Run("c", s, "k80") for s in range(3)]
     runs += [Run("b", s, "v100") for s in range(2, 5)]
-    write_solution(OUT / "timeslot_small.solution.json", TimeslotSolution(tuple(runs)), inst.name)
+    write_solution(
+        OUT / "timeslot_small.solution.json", TimeslotSolution(tuple(runs)), instance=inst
+    )
 
 
 def main() -> None:

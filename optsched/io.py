@@ -10,7 +10,9 @@ throughputs known).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import stat
 import tempfile
@@ -86,12 +88,48 @@ def _load_json(path: str | os.PathLike[str]) -> Any:
     return loads(read_text(path), shown(path))
 
 
+#: The largest magnitude of a number in an instance. Beyond it the exact models lose
+#: exactness (CP-SAT scales times and weights to 64-bit integers, a MILP's coefficients
+#: lose their tolerances), so a larger value is refused, naming its field, rather than
+#: answered wrongly.
+MAX_MAGNITUDE = 1e9
+
+
+def _magnitudes(data: Any, where: str = "") -> None:
+    """Refuse a number in ``data`` beyond :data:`MAX_MAGNITUDE`, naming its field."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _magnitudes(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _magnitudes(v, f"{where}[{i}]")
+    elif (
+        isinstance(data, (int, float))
+        and not isinstance(data, bool)
+        and math.isfinite(data)  # NaN and infinities: each field's own check names them
+        and abs(data) > MAX_MAGNITUDE
+    ):
+        raise InputError(
+            f"instance: {where} = {data:.6g} is beyond {MAX_MAGNITUDE:g} in magnitude, "
+            "the largest optsched's exact models solve exactly"
+        )
+
+
 def instance_from_dict(data: Any) -> Any:
-    return family(check_envelope(data, INSTANCE_FORMAT)).instance_type.from_dict(data)
+    fam = check_envelope(data, INSTANCE_FORMAT)
+    _magnitudes(data)
+    return family(fam).instance_type.from_dict(data)
 
 
 def solution_from_dict(data: Any) -> Any:
     return family(check_envelope(data, SOLUTION_FORMAT)).solution_type.from_dict(data)
+
+
+def fingerprint(instance: Any) -> str:
+    """The instance's fingerprint: the sha256 of its canonical JSON (keys sorted, no
+    spaces). A solution written by optsched carries it (``instance_sha256``)."""
+    text = json.dumps(instance.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_instance(path: str | os.PathLike[str]) -> Any:
@@ -103,12 +141,39 @@ def read_instance(path: str | os.PathLike[str]) -> Any:
         raise InputError(f"{path}: {exc}") from None
 
 
-def read_solution(path: str | os.PathLike[str]) -> Any:
+def read_solution(path: str | os.PathLike[str], instance: Any = None) -> Any:
+    """Load and validate a solution. With ``instance``, also that it was made for that
+    instance: its family, its fingerprint (``instance_sha256``) when it has one, else
+    its instance name when it names one; a solution of another instance is an
+    :class:`InputError` (the shape may fit, the numbers would be another problem's)."""
     data = _load_json(path)
     try:
-        return solution_from_dict(data)
+        solution = solution_from_dict(data)
+        if instance is not None:
+            _belongs(data, instance)
+        return solution
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
+
+
+def _belongs(data: Any, instance: Any) -> None:
+    if data["family"] != instance.family:
+        raise InputError(
+            f"solution: family {data['family']!r} does not match the instance's "
+            f"({instance.family!r})"
+        )
+    stamp, name = data.get("instance_sha256"), data.get("instance") or ""
+    if stamp is not None:
+        if not isinstance(stamp, str):
+            raise InputError(f"solution: instance_sha256 must be a string, got {stamp!r}")
+        want = fingerprint(instance)
+        if stamp != want:
+            raise InputError(
+                f"solution: made for another instance (instance_sha256 {stamp[:19]}..., "
+                f"this instance's is {want[:19]}...)"
+            )
+    elif name and name != instance.name:
+        raise InputError(f"solution: made for instance {name!r}, not {instance.name!r}")
 
 
 def dumps(data: Any) -> str:
@@ -151,8 +216,14 @@ def write_instance(path: str | os.PathLike[str], instance: Any) -> None:
     write_json(path, instance.to_dict())
 
 
-def write_solution(path: str | os.PathLike[str], solution: Any, instance_name: str = "") -> None:
-    write_json(path, solution.to_dict(instance_name))
+def write_solution(
+    path: str | os.PathLike[str], solution: Any, instance_name: str = "", instance: Any = None
+) -> None:
+    """Write a solution; with ``instance``, stamped with its name and fingerprint."""
+    data = solution.to_dict(instance.name if instance is not None else instance_name)
+    if instance is not None:
+        data["instance_sha256"] = fingerprint(instance)
+    write_json(path, data)
 
 
 def schema() -> dict[str, Any]:

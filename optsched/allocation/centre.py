@@ -34,16 +34,25 @@ where it has no throughput.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, lu_factor, lu_solve
+from scipy.linalg import LinAlgWarning, cho_factor, cho_solve, lu_factor, lu_solve
 
 from .lp import Allocation, Class, classes_of, pair_rates
 from .problem import AllocProblem, equal_share
 
 #: Relative duality gap at which the path is followed no further.
 GAP = 1e-9
+#: Relative gap below which a step that double precision cannot compute ends the path.
+STALL_GAP = 1e-7
+#: Conjugate-gradient steps on a Newton system, and their relative residual.
+PCG_STEPS, PCG_TOL = 30, 1e-11
+
+
+class _Singular(Exception):
+    """A Newton system singular to working precision."""
 
 
 def central_packed(problem: AllocProblem, memo: dict[Any, Any] | None = None) -> Allocation:
@@ -169,6 +178,7 @@ class _Rows:
         self.partners = partners
         self.mult = mult
         self.iterations = 0
+        self.full_steps = 0
 
     def start(self) -> np.ndarray:
         """A strictly feasible point: a small equal time for every variable, and ``z``
@@ -202,15 +212,27 @@ class _Rows:
             rd[:-1] += sig
             if mu * W <= GAP * max(1.0, abs(v[-1])) and np.linalg.norm(rd) <= 1e-9:
                 break
-            (dv, dg, dl, ds), H = self._newton(v, g, lam, sig, rd, 0.0, None)  # predictor
-            ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
-            aff = ((g + ap * dg) @ (lam + ad * dl) + (x + ap * dv[:-1]) @ (sig + ad * ds)) / W
-            centre = (aff / mu) ** 3
-            second = (dg * dl, dv[:-1] * ds)
-            (dv, dg, dl, ds), _ = self._newton(v, g, lam, sig, rd, centre * mu, second, H)
-            ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
-            v, lam, sig = v + ap * dv, lam + ad * dl, sig + ad * ds
-            g = b - B @ v
+            try:
+                (dv, dg, dl, ds), H = self._newton(v, g, lam, sig, rd, 0.0, None)  # predictor
+                ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
+                aff = ((g + ap * dg) @ (lam + ad * dl) + (x + ap * dv[:-1]) @ (sig + ad * ds)) / W
+                centre = (aff / mu) ** 3
+                second = (dg * dl, dv[:-1] * ds)
+                (dv, dg, dl, ds), _ = self._newton(v, g, lam, sig, rd, centre * mu, second, H)
+                ap, ad = self._steps(v, g, lam, sig, dv, dg, dl, ds)
+                nv, nlam, nsig = v + ap * dv, lam + ad * dl, sig + ad * ds
+                ng = b - B @ nv
+                if not all(np.all(a > 0) for a in (ng, nv[:-1], nlam, nsig)):
+                    raise _Singular  # a slack computed as 0 or less: precision is spent
+            except _Singular:
+                # the last steps are singular to working precision: the point is as close
+                # to the path's end as double precision goes
+                if mu * W > STALL_GAP * max(1.0, abs(v[-1])):
+                    raise RuntimeError(
+                        f"central packed allocation stalled at duality gap {mu * W:.3g}"
+                    ) from None
+                break
+            v, lam, sig, g = nv, nlam, nsig, ng
         return v
 
     def _newton(
@@ -225,8 +247,17 @@ class _Rows:
         H: Any = None,
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Any]:
         """The step to the weighted central point ``g lam = w mu``, ``x sig = w_x mu``, dual
-        feasibility; ``second`` adds Mehrotra's second-order terms. The system in ``v``
-        is ``(D + B^T E B) dv = r``, ``D = sig / x``, ``E = lam / g``."""
+        feasibility; ``second`` adds Mehrotra's second-order terms.
+
+        The step solves ``M dv = r``, ``M = D + B^T E B`` (``D = sig / x`` on the times, 0
+        on the free ``z``; ``E = lam / g``), an ``N x N`` system with far fewer rows in
+        ``B`` than variables. Through the rows it is small: with ``u = E B dv``,
+        ``dx = D^-1 (r_x - B_x^T u)``, and ``(u, -dz)`` solves the bordered system
+        ``[[E^-1 + B_x D^-1 B_x^T, b_z], [b_z^T, 0]]`` of the rows and ``z``. Near the
+        path's end that system loses accuracy where ``M`` does not, so it serves as the
+        preconditioner of conjugate gradients on ``M`` itself (:meth:`_pcg`), which then
+        converge in a step or two; only when they do not is ``M`` factorised. ``H``
+        keeps the factorisation for the corrector."""
         B, w, wp = self.B, self.w, self.w_pos
         x = v[:-1]
         rl = w * mu - g * lam
@@ -236,18 +267,90 @@ class _Rows:
             rs = rs - second[1]
         rhs = rd - B.T @ (rl / g)
         rhs[:-1] += rs / x
+        E, inv_d = lam / g, x / sig
+        dv = None
         if H is None:  # factorised once, for the predictor and the corrector
-            M = (B * (lam / g)[:, None]).T @ B
-            M[np.arange(self.N - 1), np.arange(self.N - 1)] += sig / x
-            try:
-                H = cho_factor(M)
-            except np.linalg.LinAlgError:
-                H = lu_factor(M)
-        dv = cho_solve(H, rhs) if len(H) == 2 and isinstance(H[1], bool) else lu_solve(H, rhs)
+            H = self._rows(g, lam, inv_d)
+        if H[0] == "rows":
+            dv = self._pcg(H[1], E, inv_d, sig / x, rhs)
+            if dv is None:  # the rows' system has lost its accuracy: the full one
+                H = ("full", None)
+        if dv is None:
+            if H[1] is None:
+                M = (B * E[:, None]).T @ B
+                M[np.arange(self.N - 1), np.arange(self.N - 1)] += sig / x
+                try:
+                    H = ("full", cho_factor(M))
+                except np.linalg.LinAlgError:
+                    H = ("full", _lu(M))
+            F = H[1]
+            dv = cho_solve(F, rhs) if isinstance(F[1], bool) else lu_solve(F, rhs)
+            self.full_steps += 1
+            if not np.all(np.isfinite(dv)):
+                raise _Singular
         dg = -(B @ dv)
         dl = (rl - lam * dg) / g
         ds = (rs - sig * dv[:-1]) / x
         return (dv, dg, dl, ds), H
+
+    def _rows(self, g: np.ndarray, lam: np.ndarray, inv_d: np.ndarray) -> tuple[str, Any]:
+        """The bordered system of the rows and ``z``, factorised (``("full", None)`` when
+        it is singular to working precision)."""
+        Bx, bz = self.B[:, :-1], self.B[:, -1]
+        m = len(g)
+        K = np.zeros((m + 1, m + 1))
+        K[:m, :m] = (Bx * inv_d) @ Bx.T
+        K[np.arange(m), np.arange(m)] += g / lam
+        K[:m, m] = K[m, :m] = bz
+        try:
+            return ("rows", _lu(K))
+        except _Singular:
+            return ("full", None)
+
+    def _pcg(
+        self, F: Any, E: np.ndarray, inv_d: np.ndarray, D: np.ndarray, rhs: np.ndarray
+    ) -> np.ndarray | None:
+        """``(D + B^T E B) dv = rhs`` by conjugate gradients, preconditioned with the
+        rows' system ``F``; None when they stop converging within ``PCG_STEPS``."""
+        B = self.B
+        Bx = B[:, :-1]
+        h = np.empty(len(E) + 1)
+
+        def precond(r: np.ndarray) -> np.ndarray:
+            h[:-1] = Bx @ (inv_d * r[:-1])
+            h[-1] = r[-1]
+            got = lu_solve(F, h, check_finite=False)  # (u, -dz)
+            out = np.empty_like(r)
+            out[:-1] = inv_d * (r[:-1] - Bx.T @ got[:-1])
+            out[-1] = -got[-1]
+            return out
+
+        def apply(p: np.ndarray) -> np.ndarray:
+            out = B.T @ (E * (B @ p))
+            out[:-1] += D * p[:-1]
+            return out
+
+        tol = PCG_TOL * float(np.linalg.norm(rhs))
+        dv = precond(rhs)
+        r = rhs - apply(dv)
+        p: np.ndarray | None = None
+        rz_old = 1.0
+        for _ in range(PCG_STEPS):
+            if not np.all(np.isfinite(r)):
+                return None
+            if np.linalg.norm(r) <= tol:
+                return dv
+            zr = precond(r)
+            rz = float(r @ zr)
+            p = zr if p is None else zr + (rz / rz_old) * p
+            rz_old = rz
+            Ap = apply(p)
+            pAp = float(p @ Ap)
+            if not (pAp > 0 and rz > 0):  # the preconditioner is no longer definite
+                return None
+            dv = dv + (rz / pAp) * p
+            r = r - (rz / pAp) * Ap
+        return None
 
     @staticmethod
     def _steps(
@@ -284,3 +387,16 @@ class _Rows:
         out = Allocation("max_min_fairness_packed", p, single, self.classes, class_of, shared)
         out.solver = "central path (class barrier)"
         return out
+
+
+def _lu(A: np.ndarray) -> Any:
+    """``lu_factor``, raising :class:`_Singular` (not warning) on an exactly singular or
+    non-finite matrix."""
+    if not np.all(np.isfinite(A)):
+        raise _Singular
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)
+        try:
+            return lu_factor(A)
+        except LinAlgWarning:
+            raise _Singular from None

@@ -57,7 +57,7 @@ def load(instance: Any, folder: Path) -> Reference | None:
     entry = data.get("entries", {}).get(instance.name)
     if entry is None:
         return None
-    solution = read_solution(folder / entry["solution"])
+    solution = read_solution(folder / entry["solution"], instance)
     report = check(instance, solution)
     if not report.feasible:
         kinds = ", ".join(report.by_kind())

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
-from .common import EXIT_OK, add_command, emit, nonnegative_int, positive_int, seed_number
+from .common import EXIT_OK, add_command, count, emit, nonnegative_int, positive_int, seed_number
 
 
 def peak_rss_mb() -> float:
@@ -88,7 +88,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--policy", required=True, choices=list(POLICIES), help="allocation policy")
     sp.add_argument(
         "--gavel-input",
-        type=positive_int,
+        type=count,
         metavar="N",
         help="N jobs from Gavel's sweep_policy_runtimes.py generator (N // 4 GPUs per type)",
     )

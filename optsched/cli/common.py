@@ -75,6 +75,9 @@ def _not_negative(text: str, cast: Callable[[str], float], need: str) -> float:
 #: Limits of the flags that reach solvers: CP-SAT's seed is a 32-bit integer, its
 #: workers and CBC's threads are threads, and solver clocks overflow far below 1e308.
 MAX_SEED = 2**31 - 1
+#: The largest size a size flag takes (the families refuse sizes whose products
+#: would not fit in memory or time themselves).
+MAX_COUNT = 100_000
 MAX_WORKERS = 1024
 MAX_SECONDS = 1e7
 
@@ -87,6 +90,14 @@ def seed_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be in [0, {MAX_SEED}], got {value}")
+    return value
+
+
+def count(text: str) -> int:
+    """A size (jobs, slots, configs, workers, servers, tasks): ``1 .. MAX_COUNT``."""
+    value = positive_int(text)
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_COUNT}], got {value}")
     return value
 
 

@@ -89,7 +89,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..problems import check
 
     inst = read_instance(args.instance)
-    sol = read_solution(args.solution)
+    sol = read_solution(args.solution, inst)
     report = check(inst, sol)
     if args.json:
         emit({"instance": str(args.instance), "solution": str(args.solution), **report.to_dict()})

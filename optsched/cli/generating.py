@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_OK, Parser, counts, emit, positive_float, positive_int, seed_number
+from .common import EXIT_OK, Parser, count, counts, emit, positive_float, seed_number
 
-_TYPES = {"int": positive_int, "float": positive_float, "str": str, "counts": counts}
+_TYPES = {"int": count, "float": positive_float, "str": str, "counts": counts}
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from ..solve import solve
 
     inst = read_instance(args.instance)
-    warm = read_solution(args.warm_start) if args.warm_start else None
+    warm = read_solution(args.warm_start, inst) if args.warm_start else None
     with logs_to_stderr(args.log):
         result = solve(
             inst,
@@ -48,7 +48,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if result.status is Status.UNSUPPORTED:  # the method does not take this instance
         raise InputError(result.message)
     if args.out and result.solution is not None:
-        write_solution(args.out, result.solution, inst.name)
+        write_solution(args.out, result.solution, instance=inst)
     if args.json:
         emit(result.to_dict())
     else:

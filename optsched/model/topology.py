@@ -364,7 +364,7 @@ class Cluster:
         for s in check_list(get_field(data, "servers", ctx), "servers", ctx):
             check_keys(s, fields, "server")
             sid = get_field(s, "id", "server")
-            link = s.get("link", LinkKind.PCIE.value)
+            link: Any = check_str(s.get("link", LinkKind.PCIE.value), "link", where("server", sid))
             intra = {k.value for k in INTRA_KINDS}
             default_bw = LINK_DEFAULTS[LinkKind(link)][0] if link in intra else 1.0
             servers.append(

@@ -36,8 +36,11 @@ def envelope(fmt: str, family: str, **rest: Any) -> dict[str, Any]:
 
 
 def strip_envelope(data: Mapping[str, Any], allowed: Iterable[str], ctx: str) -> dict[str, Any]:
-    check_keys(data, ("format", "version", "family", *allowed), ctx)
-    return {k: v for k, v in data.items() if k not in ("format", "version", "family")}
+    """The fields after the header; a solution may also carry its instance's fingerprint
+    (``instance_sha256``, read by :func:`optsched.io.read_solution`)."""
+    header = ("format", "version", "family") + (("instance_sha256",) if ctx == "solution" else ())
+    check_keys(data, (*header, *allowed), ctx)
+    return {k: v for k, v in data.items() if k not in header}
 
 
 def check_ids(ids: Iterable[Any], kind: str) -> None:

@@ -94,7 +94,7 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-_SIZE = re.compile(r"^\s*([0-9.]+(?:[eE][+-]?\d+)?)\s*([KMGTP]?B)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([KMGTP]?B)?\s*$", re.IGNORECASE)
 
 
 def parse_bytes(text: str, field: str) -> float:
@@ -102,6 +102,7 @@ def parse_bytes(text: str, field: str) -> float:
     match = _SIZE.match(str(text))
     if not match:
         raise InputError(f"comm: {field} must be a size such as 1GB or 1e9, got {text!r}")
-    value = float(match.group(1))
-    unit = (match.group(2) or "B").upper()
-    return value * dict(_UNITS)[unit]
+    value = float(match.group(1)) * dict(_UNITS)[(match.group(2) or "B").upper()]
+    if not 0 < value < math.inf:
+        raise InputError(f"comm: {field} must be a positive finite size, got {text!r}")
+    return value

@@ -107,7 +107,9 @@ def test_the_class_aggregation_is_exact(policy):
     assert a.objective == pytest.approx(b.objective, rel=1e-7)
 
 
-@pytest.mark.parametrize("policy", ["max_min_fairness", "max_min_fairness_perf", "max_sum_throughput"])
+@pytest.mark.parametrize(
+    "policy", ["max_min_fairness", "max_min_fairness_perf", "max_sum_throughput"]
+)
 def test_rows_by_class_counts_are_the_allocation(policy):
     # A simulator that keeps its jobs' classes asks for rows by class counts: the same
     # optimum as the per-job allocation, every job of a class on its class's row.

@@ -291,3 +291,162 @@ def test_progress_shows_as_plain_lines_off_a_terminal(capsys, tmp_path, examples
     assert code == 0
     assert "\r" not in err
     assert "[1/1] placement_small greedy\n" in err
+
+
+# ------------------------------------------------------------- fields of instances
+def _edit(examples, tmp_path, name, change):
+    data = json.loads((examples / name).read_text())
+    change(data)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def change(data):
+        cur = data
+        for p in path[:-1]:
+            cur = cur[p]
+        cur[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "name, change, fragment",
+    [
+        ("placement_small.json", _set("cluster", "servers", 0, "link", ["nvlink"]), "link"),
+        ("placement_small.json", _set("cluster", "servers", 0, "link", {"k": 1}), "link"),
+        ("placement_small.json", _set("jobs", 0, "weight", 1e308), "jobs[0].weight"),
+        ("placement_small.json", _set("jobs", 0, "weight", -1e12), "jobs[0].weight"),
+        (
+            "placement_small.json",
+            _set("cluster", "servers", 0, "link_bandwidth", 1e300),
+            "cluster.servers[0].link_bandwidth",
+        ),
+        ("timeslot_small.json", _set("jobs", 0, "work", 1e308), "jobs[0].work"),
+        ("timeslot_small.json", _set("slot_seconds", 1e200), "slot_seconds"),
+        ("cerebro_fig5.json", _set("times", 0, 0, 1e308), "times[0][0]"),
+        ("saturn_fig4.json", _set("tasks", 0, "configs", 0, "runtime", 1e308), "runtime"),
+    ],
+    ids=[
+        "link-a-list", "link-an-object", "weight-1e308", "weight-huge-negative",
+        "bandwidth-1e300", "work-1e308", "slot-1e200", "hopper-time-1e308", "spase-runtime-1e308",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["validate", "solve"])
+def test_fields_of_the_wrong_type_or_size_are_refused(
+    capsys, tmp_path, examples, name, change, fragment, command
+):
+    # A huge but finite number would make the exact models answer wrongly (a MILP
+    # called the instance infeasible; CP-SAT overflowed): refused, naming the field.
+    path = _edit(examples, tmp_path, name, change)
+    code, out, err = run(capsys, command, path, *(["-m", "greedy"] if command == "solve" else []))
+    assert code == 2 and out == ""
+    one_line(err, "edited.json", fragment)
+
+
+def test_the_largest_magnitude_is_still_solved_exactly(capsys, tmp_path, examples):
+    # at the limit (1e9) the exact models still agree with each other
+    path = _edit(examples, tmp_path, "placement_small.json", _set("jobs", 0, "weight", 1e9))
+    objectives = []
+    for method in ("milp", "cpsat"):
+        code, out, _ = run(capsys, "solve", path, "-m", method, "--json", "--workers", "1")
+        assert code == 0
+        got = json.loads(out)
+        assert got["status"] == "optimal"
+        objectives.append(got["objective"])
+    assert objectives[0] == pytest.approx(objectives[1], rel=1e-9)
+
+
+# ------------------------------------------------- solutions that belong elsewhere
+def test_a_solution_carries_its_instances_fingerprint(capsys, tmp_path, examples):
+    inst = examples / "placement_small.json"
+    out = tmp_path / "sol.json"
+    code, _, _ = run(capsys, "solve", str(inst), "-m", "greedy", "-o", str(out))
+    assert code == 0
+    stamp = json.loads(out.read_text())["instance_sha256"]
+    assert stamp.startswith("sha256:") and len(stamp) == 71
+    assert run(capsys, "check", str(inst), str(out))[0] == 0
+    # the same shape with one number changed is another instance: exit 2
+    other = _edit(examples, tmp_path, "placement_small.json", _set("jobs", 0, "weight", 2.5))
+    code, out_, err = run(capsys, "check", other, str(out))
+    assert code == 2 and out_ == ""
+    one_line(err, "made for another instance")
+    # and so is a warm start
+    code, _, err = run(capsys, "solve", other, "-m", "cpsat", "--warm-start", str(out))
+    assert code == 2
+    one_line(err, "made for another instance")
+
+
+def test_a_solution_that_names_another_instance_is_refused(capsys, tmp_path, examples):
+    renamed = _edit(examples, tmp_path, "placement_small.json", _set("name", "another"))
+    sol = json.loads((examples / "placement_small.solution.json").read_text())
+    del sol["instance_sha256"]  # unstamped (written by hand): its name is checked
+    path = tmp_path / "sol.json"
+    path.write_text(json.dumps(sol))
+    code, _, err = run(capsys, "check", renamed, str(path))
+    assert code == 2
+    one_line(err, "'placement_small'", "'another'")
+
+
+@pytest.mark.parametrize(
+    "stamp", [5, "sha256:" + "0" * 64, "md5:abc"], ids=["not-a-string", "wrong", "foreign"]
+)
+def test_a_bad_fingerprint_is_bad_input(capsys, tmp_path, examples, stamp):
+    sol = json.loads((examples / "placement_small.solution.json").read_text())
+    sol["instance_sha256"] = stamp
+    path = tmp_path / "sol.json"
+    path.write_text(json.dumps(sol))
+    code, _, err = run(capsys, "check", str(examples / "placement_small.json"), str(path))
+    assert code == 2
+    one_line(err, "instance_sha256")
+
+
+# ---------------------------------------------------------------- generators' sizes
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["placement", "--source", "philly", "--servers", "100000"], "--servers must be in [1,"),
+        (["placement", "--source", "philly", "--servers", "1000"], "philly source"),
+        (["placement", "--source", "alibaba", "--servers", "100000"], "alibaba source"),
+        (["spase", "--source", "pollux", "--num-tasks", "100000"], "pollux source"),
+        (["placement", "--num-jobs", "100001"], "[1, 100000]"),
+        (["timeslot", "--num-slots", str(10**6)], "[1, 100000]"),
+        (["hopper", "--source", "synthetic", "--num-configs", "100000", "--num-workers", "100"],
+         "at most 1,000,000"),
+        (["hopper", "--source", "cerebro", "--num-configs", "2000", "--num-workers", "2000"],
+         "at most 1,000,000"),
+        (["placement", "--objective", "nope"], "--objective"),
+        (["placement", "--counts", "v100:x"], "--counts"),
+    ],
+    ids=[
+        "philly-servers-huge", "philly-servers-over", "alibaba-nodes", "pollux-tasks",
+        "jobs-over-max", "slots-over-max", "hopper-units", "cerebro-units", "objective",
+        "counts",
+    ],
+)  # fmt: skip
+def test_generators_refuse_sizes_their_source_cannot_give(capsys, tmp_path, argv, fragment):
+    out = tmp_path / "g.json"
+    code, stdout, err = run(capsys, "generate", *argv, "-o", str(out))
+    assert code == 2 and stdout == "" and not out.exists()
+    one_line(err, fragment)
+
+
+@pytest.mark.parametrize("size", ["1..2GB", "GB", "1e", "0GB", "1e999GB", "-1GB", "1.2.3"])
+def test_comm_sizes_are_parsed_strictly(capsys, size):
+    code, out, err = run(capsys, "comm", f"--model-size={size}")
+    assert code == 2 and out == ""
+    one_line(err, "model-size", repr(size))
+
+
+def test_allocate_refuses_a_gavel_input_beyond_the_size_limit(capsys):
+    code, _, err = run(capsys, "allocate", "--policy", "max_min_fairness", "--gavel-input", "10**9")
+    assert code == 2
+    code, _, err = run(
+        capsys, "allocate", "--policy", "max_min_fairness", "--gavel-input", str(10**9)
+    )
+    assert code == 2
+    one_line(err, "--gavel-input", "[1, 100000]")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import check_positive_int
+from ...errors import InputError, check_positive_int
 from .instance import HopperInstance
 
 #: Compute cost (MFLOPs per example) of 35 popular CNNs, Cerebro tech report
@@ -52,6 +52,20 @@ CEREBRO_CNN_MFLOPS: dict[str, float] = {
 CEREBRO_WORKER_TFLOPS = (12.1, 5.6, 11.3, 18.7)
 
 
+#: The most units (configs x workers) a generated open shop has: about 20 MB of JSON.
+MAX_UNITS = 1_000_000
+
+
+def _size(num_configs: int, num_workers: int) -> None:
+    check_positive_int(num_configs, "num_configs", "hopper")
+    check_positive_int(num_workers, "num_workers", "hopper")
+    if num_configs * num_workers > MAX_UNITS:
+        raise InputError(
+            f"hopper: --num-configs x --num-workers must be at most {MAX_UNITS:,}, got "
+            f"{num_configs} x {num_workers} = {num_configs * num_workers:,}"
+        )
+
+
 def cerebro_fig6(
     num_configs: int, num_workers: int, heterogeneous: bool, seed: int
 ) -> HopperInstance:
@@ -63,8 +77,7 @@ def cerebro_fig6(
     :data:`CEREBRO_WORKER_TFLOPS`; times are then in milliseconds per example
     (GFLOPs / TFLOPS).
     """
-    check_positive_int(num_configs, "num_configs", "cerebro_fig6")
-    check_positive_int(num_workers, "num_workers", "cerebro_fig6")
+    _size(num_configs, num_workers)
     rng = np.random.default_rng(seed)
     if heterogeneous:
         names = sorted(CEREBRO_CNN_MFLOPS)
@@ -89,6 +102,7 @@ def uniform_hopper(
     num_configs: int, num_workers: int, seed: int, low: float = 1.0, high: float = 10.0
 ) -> HopperInstance:
     """Unit times uniform in ``[low, high]`` (synthetic open shop)."""
+    _size(num_configs, num_workers)
     rng = np.random.default_rng(seed)
     times = rng.uniform(low, high, size=(num_configs, num_workers)).round(3)
     return HopperInstance.from_matrix(

@@ -6,7 +6,7 @@ for warm starts and horizons (on their integer-scaled times).
 
 from __future__ import annotations
 
-import math
+import heapq
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,38 +22,51 @@ if TYPE_CHECKING:
 def dense_greedy(times: Sequence[Sequence[float]]) -> list[list[float]]:
     """Dense open-shop list schedule, most-remaining-work first.
 
-    Whenever a worker is free it starts, among the configs that are idle and
-    still owe it a unit, the one with the most remaining work in total (ties
-    to the lowest index). A worker idles only when no such config exists, so
-    the schedule is dense (Gonzalez and Sahni's greedy bound: at most twice
-    optimal). Runs in ``O(|S| p (|S| + p))`` with numpy.
+    Whenever a worker is free (the earliest free one; ties to the lowest index) it
+    starts, among the configs that are idle and still owe it a unit, the one with
+    the most remaining work in total (ties to the lowest index). A worker idles
+    only when no such config exists, so the schedule is dense (Gonzalez and
+    Sahni's greedy bound: at most twice optimal).
+
+    Each worker keeps a heap of the configs that owe it a unit, keyed by their
+    remaining work when pushed; remaining work only falls, so an entry whose key
+    is out of date is pushed again with the right one when it comes to the top
+    (lazy deletion), and the busy configs met on the way (at most one per
+    worker) are set aside and put back. ``O(|S| p (p + log |S|))``: a 100,000 x 8
+    shop in seconds.
     """
     T = np.asarray(times, dtype=float)
     n, p = T.shape
     starts = np.zeros((n, p))
-    todo = np.ones((n, p), dtype=bool)
-    left = T.sum(axis=1)
-    ready = np.zeros(n)  # when each config is next idle
-    free = np.zeros(p)  # when each worker is next free
-    remaining = n * p
-    while remaining:
-        j = int(np.argmin(free))
-        t = free[j]
-        cand = todo[:, j]
-        avail = cand & (ready <= t)
-        if avail.any():
-            prio = np.where(avail, left, -1.0)
-            i = int(np.argmax(prio))
-            starts[i, j] = t
-            ready[i] = t + T[i, j]
-            free[j] = t + T[i, j]
-            left[i] -= T[i, j]
-            todo[i, j] = False
-            remaining -= 1
-        elif cand.any():
-            free[j] = float(ready[cand].min())
-        else:
-            free[j] = math.inf
+    rows = T.tolist()
+    left = T.sum(axis=1).tolist()
+    ready = [0.0] * n  # when each config is next idle
+    first = sorted((-left[i], i) for i in range(n))  # a sorted list is a heap
+    owed = [list(first) for _ in range(p)]
+    free = [(0.0, j) for j in range(p)]  # when each worker is next free
+    push, pop = heapq.heappush, heapq.heappop
+    while free:
+        t, j = pop(free)
+        heap, aside, chosen = owed[j], [], -1
+        while heap:
+            key, i = heap[0]
+            if -key != left[i]:  # remaining work fell since the push
+                heapq.heapreplace(heap, (-left[i], i))
+            elif ready[i] > t:  # busy elsewhere
+                aside.append(pop(heap))
+            else:
+                chosen = pop(heap)[1]
+                break
+        for entry in aside:
+            push(heap, entry)
+        if chosen >= 0:
+            d = rows[chosen][j]
+            starts[chosen, j] = t
+            ready[chosen] = t + d
+            left[chosen] -= d
+            push(free, (t + d, j))
+        elif heap:  # every config that owes this worker is busy: wait for the first
+            push(free, (min(ready[i] for _, i in heap), j))
     return starts.tolist()
 
 

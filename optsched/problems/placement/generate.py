@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import sources
-from ...errors import check_positive_int
+from ...errors import InputError, check_positive_int
 from ...model import Cluster, Rack, Server, gavel, philly
 from ..common import gavel_jobs, trace, typed, types_for, window
 from .instance import Job, PlacementInstance, PlacementObjective
@@ -98,6 +98,12 @@ def trace_placement(
 def philly_cluster(servers_per_size: int) -> Cluster:
     """The first ``servers_per_size`` 2-GPU and 8-GPU servers of Philly's machine list."""
     full = philly()
+    most = min(sum(s.num_gpus == size for s in full.servers) for size in (2, 8))
+    if not 1 <= servers_per_size <= most:
+        raise InputError(
+            f"--servers must be in [1, {most}] for the philly source (its machine list has "
+            f"{most} servers of its rarer size), got {servers_per_size}"
+        )
     keep = [
         s
         for size in (2, 8)
@@ -118,7 +124,13 @@ def alibaba_placement(
     """Pods of Alibaba's openb trace on ``counts['nodes']`` of its GPU nodes."""
     rng = np.random.default_rng(seed)
     nodes, pods = sources.openb()
-    pick = sorted(rng.choice(len(nodes), size=int(counts.get("nodes", 24)), replace=False))
+    want = int(counts.get("nodes", 24))
+    if not 1 <= want <= len(nodes):
+        raise InputError(
+            f"--servers must be in [1, {len(nodes)}] for the alibaba source (its GPU nodes), "
+            f"got {want}"
+        )
+    pick = sorted(rng.choice(len(nodes), size=want, replace=False))
     servers = tuple(Server(nodes[i][0], "r0", nodes[i][2], nodes[i][1]) for i in pick)
     cluster = Cluster(f"openb-{len(servers)}", (Rack("r0"),), servers)
     present = set(cluster.gpu_types)

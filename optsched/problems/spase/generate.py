@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import sources
+from ...errors import InputError
 from ...model import homogeneous
 from .instance import SpaseInstance, Task, TaskConfig
 
@@ -67,6 +68,11 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
 
     rng = np.random.default_rng(seed)
     jobs = list(sources.pollux_workload(workload))
+    if not 1 <= num_tasks <= len(jobs):
+        raise InputError(
+            f"--num-tasks must be in [1, {len(jobs)}] for the pollux source (the jobs of its "
+            f"workload {workload!r}), got {num_tasks}"
+        )
     picks = sorted(rng.choice(len(jobs), size=num_tasks, replace=False))
     base = resources.files("optsched.throughput") / "data"
     profiles: dict[str, dict[tuple[str, int], float]] = {}

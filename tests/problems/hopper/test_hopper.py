@@ -3,6 +3,7 @@
 import math
 import random
 
+import numpy as np
 import pytest
 from helpers import CPSAT, assert_optimal, run
 
@@ -124,3 +125,43 @@ def test_task_parallel_on_fig5_is_9(examples):
     r = solve(inst, "task_parallel")
     # LPT on epochs {6,6,3,3,3}: 6 | 6 | 3+3, then the last 3 joins a 6: makespan 9
     assert r.objective == 9.0 and r.check.feasible
+
+
+def _greedy_by_scanning(T):
+    # the rule of dense_greedy, by a scan of every config at every decision
+    import math
+
+    T = np.asarray(T, dtype=float)
+    n, p = T.shape
+    starts, todo = np.zeros((n, p)), np.ones((n, p), dtype=bool)
+    left, ready, free = T.sum(axis=1), np.zeros(n), np.zeros(p)
+    while todo.any():
+        j = int(np.argmin(free))
+        t = free[j]
+        avail = todo[:, j] & (ready <= t)
+        if avail.any():
+            i = int(np.argmax(np.where(avail, left, -1.0)))
+            starts[i, j], ready[i], free[j] = t, t + T[i, j], t + T[i, j]
+            left[i] -= T[i, j]
+            todo[i, j] = False
+        elif todo[:, j].any():
+            free[j] = float(ready[todo[:, j]].min())
+        else:
+            free[j] = math.inf
+    return starts.tolist()
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (40, 8), (8, 40), (30, 30), (200, 4)])
+@pytest.mark.parametrize("kind", ["uniform", "ties", "zeros"])
+def test_dense_greedy_is_the_scanning_rule(shape, kind):
+    # the heap version makes every decision the scan makes (ties included)
+    from optsched.problems.hopper.heuristics import dense_greedy
+
+    rng = np.random.default_rng(sum(shape))
+    if kind == "uniform":
+        T = rng.uniform(1, 10, shape).round(3)
+    elif kind == "ties":
+        T = rng.integers(1, 3, shape).astype(float)
+    else:
+        T = rng.integers(0, 3, shape).astype(float)
+    assert dense_greedy(T) == _greedy_by_scanning(T)
