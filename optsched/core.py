@@ -107,6 +107,14 @@ class Status(str, Enum):
         return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
+class TimeLimitReached(Exception):
+    """Raised while a model is still being built when its time limit has passed; the
+    front door makes it a ``time_limit`` result (building counts against the limit),
+    with ``start`` (the solution the method started from, if any) as the best known."""
+
+    start: Any = None
+
+
 class Unsupported(Exception):
     """Raised by a method that does not take an instance; becomes a result.
 

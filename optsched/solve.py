@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .core import OPTIMAL_TOL, Instance, Sense, Solution, Status, Unsupported
+from .core import OPTIMAL_TOL, Instance, Sense, Solution, Status, TimeLimitReached, Unsupported
 from .errors import InputError
 from .problems import bound as solver_free_bound
 from .problems import check, family
@@ -74,14 +74,17 @@ def solve(
         raise InputError(f"solver applies to method milp only, not {m.name!r}")
     if params and m.origin == "built-in" and m.kind == "heuristic":
         raise InputError(f"method {m.name!r} takes no parameters, got {sorted(params)[0]!r}")
-    opts = SolveOptions(
-        time_limit, workers, seed, warm_start, dict(options), dict(params or {}), bool(log)
-    )
     start = time.perf_counter()
+    opts = SolveOptions(
+        time_limit, workers, seed, warm_start, dict(options), dict(params or {}), bool(log),
+        start + time_limit if time_limit is not None else None,
+    )  # fmt: skip
     try:
         out = m.fn(instance, opts)
     except InputError:
         raise
+    except TimeLimitReached as exc:  # the model took the whole limit to build
+        out = MethodOutput(Status.TIME_LIMIT, message=str(exc), start=exc.start)
     except Unsupported as exc:  # the method does not take this instance: a row, not a crash
         out = MethodOutput(Status.UNSUPPORTED, message=str(exc))
     except SystemExit as exc:  # a plug-in that exits must not end optsched with its code

@@ -50,6 +50,9 @@ class Row:
         A suite's stored best objective, and the gap to it.
     time
         Wall-clock seconds of the run, model building included.
+    cell_key
+        A bench cell's key (:func:`optsched.bench.run.cell_key`): a rerun of the
+        same cell replaces the row, and rows of two runs of one cell count once.
     extra
         Columns of an experiment's own (grid cell, criterion, ...).
     """
@@ -75,6 +78,7 @@ class Row:
     gap_to_best_known: float = math.nan
     params: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    cell_key: str = ""  # the hash of everything that determines the run (bench cells)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -190,4 +194,12 @@ def load_results(path: Path) -> list[Row]:
             raise InputError(f"{path}: line {n}: {exc}") from None
     if not rows:
         raise InputError(f"{path}: no benchmark rows")
-    return rows
+    return latest(rows)
+
+
+def latest(rows: Iterable[Row]) -> list[Row]:
+    """The rows with each bench cell once: a cell run again (``--force``, or two runs
+    on one file) keeps its last row, in that row's place; rows without a key stay."""
+    rows = list(rows)
+    last = {r.cell_key: i for i, r in enumerate(rows) if r.cell_key}
+    return [r for i, r in enumerate(rows) if not r.cell_key or last[r.cell_key] == i]

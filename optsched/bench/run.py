@@ -12,12 +12,14 @@ most the cells in flight and a re-run skips every finished cell.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,8 +49,62 @@ class Cell:
         return (self.suite, Path(self.path).stem, self.method, self.seed)
 
 
-def run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, Any]:
+def cell_key(cell: Cell, instance: Any, time_limit: float | None, workers: int, method: Any) -> str:
+    """The hash of everything that determines a cell's result: the instance's content
+    (its fingerprint), the method and, for a plug-in, its module's source, the seed,
+    the time limit, the workers, and the versions of optsched and its solvers. A
+    rerun skips a cell only when all of these are the same."""
+    from .. import __version__
+    from ..io import fingerprint
+
+    what = {
+        "instance": fingerprint(instance),
+        "method": cell.method,
+        "plugin": _source_hash(method.target) if method.origin != "built-in" else "",
+        "seed": cell.seed,
+        "time_limit": time_limit,
+        "workers": workers,
+        "versions": [__version__, *_solver_versions()],
+    }
+    text = json.dumps(what, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _source_hash(target: str) -> str:
+    """The sha256 of a plug-in's module file (``module:function``)."""
+    import importlib.util
+
+    module = target.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return "unknown"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def _solver_versions() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("ortools", "pulp", "highspy", "pyscipopt"):
+        with suppress(PackageNotFoundError):
+            out.append(f"{dist} {version(dist)}")
+    return out
+
+
+def run_cell(cell: Cell, time_limit: float | None, workers: int, key: str = "") -> dict[str, Any]:
     """Solve one cell; its row as a dict (picklable for the process pool)."""
+    global _BUSY
+    _BUSY = True
+    try:
+        return _solve_cell(cell, time_limit, workers, key)
+    finally:
+        _BUSY = False
+
+
+def _solve_cell(cell: Cell, time_limit: float | None, workers: int, key: str) -> dict[str, Any]:
     inst, ref = load(cell.path)
     try:
         r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
@@ -74,6 +130,7 @@ def run_cell(cell: Cell, time_limit: float | None, workers: int) -> dict[str, An
         suite=cell.suite,
         file=cell.key[1],
     )
+    row.cell_key = key
     return row.to_dict()
 
 
@@ -90,7 +147,8 @@ def _repair(out: Path) -> None:
             os.fsync(fh.fileno())
 
 
-def _done(out: Path) -> set[tuple[str, str, str, int]]:
+def _done(out: Path) -> set[str]:
+    """The keys of the cells ``out`` holds (rows of earlier versions have none)."""
     keys = set()
     if out.exists():
         for n, line in enumerate(out.read_text(errors="replace").splitlines(), 1):
@@ -98,11 +156,30 @@ def _done(out: Path) -> set[tuple[str, str, str, int]]:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill
-            try:
-                keys.add((row["suite"], row["file"], row["method"], row["seed"]))
-            except (TypeError, KeyError):
-                raise InputError(f"{out}: line {n} is not a benchmark row") from None
+            if not isinstance(row, dict) or not all(
+                k in row for k in ("suite", "file", "method", "seed")
+            ):
+                raise InputError(f"{out}: line {n} is not a benchmark row")
+            if isinstance(row.get("cell_key"), str) and row["cell_key"]:
+                keys.add(row["cell_key"])
     return keys
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the results file for one run: a second run on the same file (which would
+    duplicate cells) is refused while this one writes."""
+    import fcntl
+
+    with open(out, "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{out}: in use by another bench run (one run per file)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _append(out: Path, row: dict[str, Any]) -> None:
@@ -121,8 +198,12 @@ def run(
     parallel: int = 1,
     seeds: Iterable[int] = (0,),
     progress: bool = True,
+    force: bool = False,
 ) -> pd.DataFrame:
-    """Run every missing cell, append its row to ``out``; the rows of these cells."""
+    """Run every missing cell (every cell with ``force``), append its row to ``out``;
+    the rows of these cells. A cell is missing unless ``out`` has a row with its key
+    (:func:`cell_key`): another time limit, seed, workers count, instance content,
+    plug-in source or version is another cell."""
     from ..registry import get
     from ..registry import methods as registered
 
@@ -132,43 +213,103 @@ def run(
         folder = find_suite(name)
         check_references(folder)  # a tampered reference stops the run before it starts
         for f in suite_files(folder):
-            family = read_instance(f).family
-            known = {m.name for m in registered(family)}
+            inst = read_instance(f)
+            known = {m.name for m in registered(inst.family)}
             for m in methods:
                 if m not in known and ":" not in m:
                     continue  # not a method of this family (e.g. task_parallel on spase)
-                get(family, m)
+                method = get(inst.family, m)
                 used.add(m)
                 for s in seeds:
-                    cells.append(Cell(folder.name, str(f), m, s))
+                    cell = Cell(folder.name, str(f), m, s)
+                    cells.append((cell, cell_key(cell, inst, time_limit, workers, method)))
     unused = [m for m in methods if m not in used]
     if unused:
         raise InputError(f"bench: method {unused[0]!r} exists for none of the suites' families")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _repair(out)
-    done = _done(out)
-    todo = [c for c in cells if c.key not in done]
-    bar = Progress(len(cells), len(cells) - len(todo), enabled=progress)
-    if parallel <= 1:
-        for cell in todo:
-            _append(out, run_cell(cell, time_limit, workers))
-            bar.step(cell)
-    else:
-        with ProcessPoolExecutor(max_workers=parallel) as pool:
-            pending: dict[Future[dict[str, Any]], Cell] = {}
-            queue = list(todo)
-            while queue or pending:
-                while queue and len(pending) < parallel:
-                    cell = queue.pop(0)
-                    pending[pool.submit(run_cell, cell, time_limit, workers)] = cell
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    cell = pending.pop(fut)
-                    _append(out, fut.result())
-                    bar.step(cell)
-    bar.close()
-    keys = {c.key for c in cells}
-    return frame(r for r in load_results(out) if (r.suite, r.file, r.method, r.seed) in keys)
+    with _locked(out):
+        _repair(out)
+        done = set() if force else _done(out)
+        todo = [(c, k) for c, k in cells if k not in done]
+        bar = Progress(len(cells), len(cells) - len(todo), enabled=progress)
+        if parallel <= 1:
+            for cell, key in todo:
+                _append(out, run_cell(cell, time_limit, workers, key))
+                bar.step(cell)
+        else:
+            _run_pool(todo, out, time_limit, workers, parallel, bar)
+        bar.close()
+    keys = {k for _, k in cells}
+    return frame(r for r in load_results(out) if r.cell_key in keys)
+
+
+def _run_pool(
+    todo: list[tuple[Cell, str]],
+    out: Path,
+    time_limit: float | None,
+    workers: int,
+    parallel: int,
+    bar: Progress,
+) -> None:
+    """The cells on ``parallel`` processes, at most ``parallel`` in flight; an interrupt
+    (Ctrl-C, SIGTERM) ends the workers and whatever they started before it returns."""
+    pool = ProcessPoolExecutor(max_workers=parallel, initializer=_worker_start)
+    try:
+        pending: dict[Future[dict[str, Any]], Cell] = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < parallel:
+                cell, key = queue.pop(0)
+                pending[pool.submit(run_cell, cell, time_limit, workers, key)] = cell
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                cell = pending.pop(fut)
+                _append(out, fut.result())
+                bar.step(cell)
+    except BaseException:
+        _end_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _end_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now: SIGTERM, which each worker turns into an exception
+    (:func:`_worker_start`) so that it ends the solver processes it started; SIGKILL
+    for one that does not stop. Their cells are lost; the rows written stay."""
+    import signal
+
+    procs = list(getattr(pool, "_processes", {}).values())
+    for proc in procs:
+        with suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            with suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.join(timeout=5)
+
+
+_BUSY = False  # in a pool worker: whether a cell is running
+
+
+def _worker_start() -> None:
+    """In each pool worker: SIGTERM ends a running cell by an exception (not at once),
+    so that the solver's own cleanup runs, and an idle worker at once; Ctrl-C is the
+    parent's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_terminated)
+
+
+def _worker_terminated(signum: int, frame: Any) -> None:
+    from ..cli.common import Terminated
+
+    if _BUSY:
+        raise Terminated
+    os._exit(143)
 
 
 class Progress:

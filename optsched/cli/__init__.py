@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import InputError
 from . import allocating, benching, files, generating, model, simulating, solving
-from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, Parser
+from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, Parser, Terminated, terminate_by_exception
 
 __all__ = ["build_parser", "main"]
 
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
         return int(exc.code or 0)
+    before = _on_sigterm(terminate_by_exception)
     try:
         return int(args.func(args))
     except InputError as exc:
@@ -57,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("optsched: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("optsched: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # output piped into a closed reader (e.g. head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -71,6 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _on_sigterm(before)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler (main thread only); the previous one."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.parallel,
         seeds,
         progress=not args.json,
+        force=args.force,
     )
     if args.json:
         for row in df.to_dict(orient="records"):
@@ -97,7 +98,14 @@ def register(sub: Any) -> None:
         help="cells run at once, each in its own process",
     )
     sp.add_argument(
-        "--out", "-o", default="results/bench.jsonl", help="results (JSON lines; a re-run resumes)"
+        "--out",
+        "-o",
+        default="results/bench.jsonl",
+        help="results (JSON lines; a re-run skips the cells it holds: same instance content, "
+        "method, plug-in source, seed, time limit, workers and versions)",
+    )
+    sp.add_argument(
+        "--force", action="store_true", help="run every cell again (its new row replaces the old)"
     )
     sp = add_command(sub, "table", cmd_table, "render a results file as a gap table")
     sp.add_argument("results", help="a results file (JSON lines) of bench")

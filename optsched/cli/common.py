@@ -82,6 +82,15 @@ MAX_WORKERS = 1024
 MAX_SECONDS = 1e7
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that its cleanup (solver processes,
+    temporary files, worker pools) runs before it exits."""
+
+
+def terminate_by_exception(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def seed_number(text: str) -> int:
     """A random seed in ``[0, 2^31 - 1]`` (CP-SAT's range)."""
     try:

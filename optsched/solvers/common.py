@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..core import Status
+from ..core import Status, TimeLimitReached
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,9 @@ class SolveOptions:
     Attributes
     ----------
     time_limit
-        Seconds of solver time (``None``: no limit). Model building is extra.
+        Seconds for the whole method, model building included (``None``: no
+        limit); ``deadline`` is when they end (``time.perf_counter()``), set by
+        the front door, and :meth:`remaining` what is left for a solver.
     workers
         CP-SAT search workers / MILP threads.
     seed
@@ -41,6 +45,22 @@ class SolveOptions:
     extra: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     log: bool = False
+    deadline: float | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left of the time limit (all of it without a deadline); ``None`` without
+        a limit."""
+        if self.time_limit is None:
+            return None
+        if self.deadline is None:
+            return float(self.time_limit)
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def check_time(self) -> None:
+        """Raise :class:`~optsched.core.TimeLimitReached` once the deadline has passed."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            limit = f"{self.time_limit:g}"
+            raise TimeLimitReached(f"time limit of {limit} s reached building the model")
 
 
 @dataclass
@@ -78,3 +98,14 @@ def heuristic(rule: Callable[[I], Any]) -> Method[I]:
 def seeded(rule: Callable[[I, int], Any]) -> Method[I]:
     """A method from a randomised rule ``rule(instance, seed) -> solution``."""
     return lambda instance, options: MethodOutput(Status.FEASIBLE, rule(instance, options.seed))
+
+
+@contextmanager
+def starting_from(start: Any) -> Iterator[None]:
+    """Build a model knowing its start: if the time limit ends the build, the start is
+    the answer (it rides on the :class:`~optsched.core.TimeLimitReached`)."""
+    try:
+        yield
+    except TimeLimitReached as exc:
+        exc.start = start
+        raise

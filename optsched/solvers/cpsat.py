@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 from ..core import FLOAT_EPS, Status, Unsupported
 from ..errors import InputError
 from .common import SolveOptions
-from .linear import check_constraint
+from .linear import Growing, check_constraint
 
 VERSION = f"cp-sat (ortools {version('ortools')})"
 
@@ -22,8 +22,9 @@ def make_solver(options: SolveOptions) -> cp_model.CpSolver:
     params = solver.parameters
     params.num_workers = max(1, int(options.workers))
     params.random_seed = int(options.seed)
-    if options.time_limit is not None:
-        params.max_time_in_seconds = max(0.0, float(options.time_limit))
+    left = options.remaining()  # what model building left of the limit
+    if left is not None:
+        params.max_time_in_seconds = max(0.0, left)
     params.log_search_progress = options.log
     if options.log:
         params.log_to_stdout = True
@@ -59,6 +60,9 @@ def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolv
     bound that proves nothing, so the family's solver-free bound stands.
     """
     solver = make_solver(options)
+    left = options.remaining()
+    if left is not None and left <= 0.0:  # building took the whole limit
+        return solver, Status.TIME_LIMIT
     code = solver.solve(model)
     status = {
         cp_model.OPTIMAL: Status.OPTIMAL,
@@ -105,7 +109,7 @@ def floor_scaled(v: float, s: float, exact: bool) -> int:
     return int(round(v * s)) if exact else int(math.floor(v * s))
 
 
-class CpSatModel:
+class CpSatModel(Growing):
     """CP-SAT behind the linear layer's :class:`~optsched.solvers.linear.ModelBuilder`,
     for the formulations it shares with the MILP.
 
@@ -128,6 +132,7 @@ class CpSatModel:
         raise Unsupported(f"cpsat: variable {name!r} is continuous; CP-SAT needs integers")
 
     def add(self, constraint: Any) -> None:
+        self.grow()
         if check_constraint(constraint):
             self.m.add(constraint)
 

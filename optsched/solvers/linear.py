@@ -157,7 +157,26 @@ def new_model(name: str, options: SolveOptions, *, integer: bool = True) -> Line
             f"milp: solver {which!r} solves LPs only; use one of {', '.join(MIP_SOLVERS)}"
         )
     model: LinearModel = load_target(BACKENDS[backend])(name, which)
+    model.deadline = options  # type: ignore[attr-defined]
     return model
+
+
+class Growing:
+    """What every back-end's ``add`` does first: every :data:`CHECK_EVERY` constraints,
+    stop the build (:class:`~optsched.core.TimeLimitReached`) once the time limit
+    has passed, so that building counts against it."""
+
+    deadline: Any = None  # the SolveOptions whose deadline applies
+    _added = 0
+
+    def grow(self) -> None:
+        self._added += 1
+        if self._added % CHECK_EVERY == 0 and self.deadline is not None:
+            self.deadline.check_time()
+
+
+#: Constraints added between two looks at the clock while building.
+CHECK_EVERY = 1024
 
 
 def check_constraint(constraint: Any) -> bool:

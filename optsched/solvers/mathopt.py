@@ -29,7 +29,7 @@ from ortools.math_opt.python import mathopt
 from ..core import Status
 from ..errors import InputError
 from .common import SolveOptions
-from .linear import GAP_TOLERANCE, Outcome, check_constraint
+from .linear import GAP_TOLERANCE, Growing, Outcome, check_constraint
 
 _SOLVERS = {
     "scip": mathopt.SolverType.GSCIP,
@@ -41,7 +41,7 @@ _T = mathopt.TerminationReason
 _OPTIMAL = _T.OPTIMAL.value  # the proto's enum value
 
 
-class MathOptModel:
+class MathOptModel(Growing):
     """A :class:`~optsched.solvers.linear.LinearModel` on a ``mathopt.Model``."""
 
     def __init__(self, name: str, solver: str = "scip") -> None:
@@ -63,6 +63,7 @@ class MathOptModel:
         return self.model.add_variable(lb=lo, ub=hi, name=name)
 
     def add(self, constraint: Any) -> None:
+        self.grow()
         if check_constraint(constraint):
             self.model.add_linear_constraint(constraint)
 
@@ -138,8 +139,9 @@ class MathOptModel:
         if self.which in ("scip", "highs"):
             params.relative_gap_tolerance = GAP_TOLERANCE
             params.absolute_gap_tolerance = GAP_TOLERANCE
-        if options.time_limit is not None:
-            params.time_limit = datetime.timedelta(seconds=float(options.time_limit))
+        left = options.remaining()  # what model building left of the limit
+        if left is not None:
+            params.time_limit = datetime.timedelta(seconds=max(0.0, left))
         if self.which == "scip":
             params.threads = max(1, int(options.workers))  # HiGHS takes threads only globally
         _solver_params(self.which, params, options.params)

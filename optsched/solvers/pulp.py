@@ -16,12 +16,14 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pulp
@@ -29,12 +31,12 @@ import pulp
 from ..core import Status
 from ..errors import InputError
 from .common import SolveOptions
-from .linear import GAP_TOLERANCE, Outcome, check_constraint
+from .linear import GAP_TOLERANCE, Growing, Outcome, check_constraint
 
 _BEST_POSSIBLE = re.compile(r"best possible (-?[0-9.eE+-]+)")
 
 
-class PulpModel:
+class PulpModel(Growing):
     """A :class:`~optsched.solvers.linear.LinearModel` on a ``pulp.LpProblem``."""
 
     def __init__(self, name: str, solver: str = "cbc") -> None:
@@ -55,6 +57,7 @@ class PulpModel:
         )
 
     def add(self, constraint: Any) -> None:
+        self.grow()
         if check_constraint(constraint):
             self.prob += constraint
 
@@ -99,23 +102,19 @@ class PulpModel:
 
 
 def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm: bool) -> Outcome:
-    fd, log_path = tempfile.mkstemp(prefix="optsched-cbc-", suffix=".log")
-    os.close(fd)
     version = f"cbc (pulp {pulp.__version__})"
-    # CBC checks its limit only between phases; on large models its preprocessing
-    # or root relaxation can overrun it. A watchdog stops CBC a little after the limit.
-    watchdog = None
-    if options.time_limit is not None:
-        watchdog = threading.Timer(options.time_limit * 1.05 + 2.0, _stop_children, ("cbc",))
-        watchdog.daemon = True
-        watchdog.start()
+    left = options.remaining()  # what model building left of the limit
+    if left is not None and left <= 0.0:
+        return Outcome(Status.TIME_LIMIT, None, version, "time limit reached building the model")
+    _check_cbc_params(options.params)
+    work = tempfile.mkdtemp(prefix="optsched-cbc-")  # PuLP's files and CBC's log: ours
+    log_path = os.path.join(work, "cbc.log")
     try:
-        _check_cbc_params(options.params)
         cbc_options = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
         cbc_options += [f"{key} {_cbc_value(value)}" for key, value in options.params.items()]
         solver = pulp.PULP_CBC_CMD(
             msg=False,
-            timeLimit=options.time_limit,
+            timeLimit=left,
             threads=max(1, options.workers),
             logPath=log_path,
             warmStart=warm,
@@ -123,14 +122,15 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
             gapRel=GAP_TOLERANCE,
             gapAbs=GAP_TOLERANCE,
         )
-        try:
-            prob.solve(solver)
-        except pulp.PulpSolverError:
-            if watchdog is not None and not watchdog.is_alive():
-                return Outcome(
-                    Status.TIME_LIMIT, None, version, "CBC overran its time limit and was stopped"
-                )
-            raise
+        solver.tmpDir = work
+        with _owned_cbc(left) as stopped:
+            try:
+                prob.solve(solver)
+            except pulp.PulpSolverError:
+                if stopped.is_set():
+                    why = "CBC overran its time limit and was stopped"
+                    return Outcome(Status.TIME_LIMIT, None, version, why)
+                raise
         with open(log_path, errors="replace") as fh:
             log = fh.read()
         if options.log:
@@ -139,9 +139,7 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
         if options.params and _rejected_option(log):
             raise InputError(f"--params: CBC rejected an option ({_rejected_option(log)})")
     finally:
-        if watchdog is not None:
-            watchdog.cancel()
-        os.unlink(log_path)
+        shutil.rmtree(work, ignore_errors=True)
     if prob.status == pulp.LpStatusInfeasible:
         return Outcome(Status.INFEASIBLE, None, version)
     if prob.status == pulp.LpStatusUnbounded:
@@ -161,19 +159,71 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
     return Outcome(Status.FEASIBLE, _cbc_bound(log, maximise), version)
 
 
-def _stop_children(name: str) -> None:
-    """Kill this process's child processes whose command name starts with ``name``."""
-    me = os.getpid()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+#: After its limit CBC gets SIGINT (it stops and writes its best solution), and
+#: SIGKILL this much later if it is still running.
+CBC_GRACE = 1.0
+_POPEN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _owned_cbc(limit: float | None) -> Any:
+    """Run PuLP's CBC call as a process this one owns: PuLP starts it through the
+    ``subprocess`` module its CBC interface imported, which is swapped for the length
+    of the call for one that records the process. CBC checks its limit only between
+    phases, so a watchdog sends it SIGINT a little after the limit and SIGKILL
+    :data:`CBC_GRACE` later (the event yielded is set if it had to); an exception
+    here (Ctrl-C, SIGTERM) kills it, so no CBC outlives its solve."""
+    from pulp.apis import coin_api
+
+    started: list[subprocess.Popen[Any]] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(subprocess, name)
+
+        @staticmethod
+        def Popen(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:  # noqa: N802
+            proc = subprocess.Popen(*args, **kwargs)
+            started.append(proc)
+            return proc
+
+    stopped, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        assert limit is not None
+        if done.wait(limit + 0.5):
+            return
+        interrupted: dict[int, float] = {}  # CBC may start only now (PuLP writes first)
+        while not done.is_set():
+            for proc in list(started):
+                since = interrupted.get(proc.pid)
+                if since is None:
+                    interrupted[proc.pid] = time.perf_counter()
+                    with contextlib.suppress(OSError):
+                        proc.send_signal(signal.SIGINT)
+                elif time.perf_counter() - since > CBC_GRACE and proc.poll() is None:
+                    stopped.set()
+                    with contextlib.suppress(OSError):
+                        proc.kill()
+            done.wait(0.05)
+
+    with _POPEN_LOCK:
+        saved = coin_api.subprocess
+        coin_api.subprocess = Recording()  # type: ignore[assignment]
+        watchdog = threading.Thread(target=watch, daemon=True) if limit is not None else None
+        if watchdog is not None:
+            watchdog.start()
         try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1 : text.rindex(")")]
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        if ppid == me and comm.startswith(name):
-            with contextlib.suppress(OSError):  # it may have ended by itself
-                os.kill(int(stat.parent.name), signal.SIGKILL)
+            yield stopped
+        finally:
+            done.set()
+            coin_api.subprocess = saved
+            for proc in started:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if watchdog is not None:
+                watchdog.join()
 
 
 def _cbc_value(value: Any) -> str:

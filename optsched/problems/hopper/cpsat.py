@@ -84,6 +84,9 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
             params,
         )
 
+    start = HopperSolution(tuple(map(tuple, fallback)))
+    if options.remaining() == 0.0:  # the start took the whole limit: it is the answer
+        return MethodOutput(Status.TIME_LIMIT, None, None, cpsat.VERSION, params, start=start)
     model = cp_model.CpModel()
     x = [[model.new_int_var(0, horizon - d[i][j], f"x{i}_{j}") for j in range(p)] for i in range(n)]
     iv = [
@@ -99,7 +102,6 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
 
     solver, status = cpsat.run(model, options)
     params = cpsat.parameters(options, **params)
-    start = HopperSolution(tuple(map(tuple, fallback)))
     if not status.has_solution:
         return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
     order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]

@@ -22,7 +22,7 @@ from typing import Any
 
 from ...core import Status, Unsupported
 from ...solvers import linear
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import MethodOutput, SolveOptions, starting_from
 from ...solvers.linear import LinearModel
 from .heuristics import dense_greedy, makespan, retime
 from .instance import HopperInstance, lower_bound
@@ -123,12 +123,13 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     V = ub
 
     lm = linear.new_model("hopper", options)
-    X = [[lm.continuous(f"X_{i}_{j}", 0, ub) for j in range(p)] for i in range(n)]
-    C = lm.continuous("C", lb, ub)
-    lm.minimize(C)
-    model_isolation(lm, X, T, V, start)
-    worker_exclusivity(lm, X, T, V, start)
-    makespan_rows(lm, X, T, C)
+    with starting_from(HopperSolution(tuple(map(tuple, start)))):
+        X = [[lm.continuous(f"X_{i}_{j}", 0, ub) for j in range(p)] for i in range(n)]
+        C = lm.continuous("C", lb, ub)
+        lm.minimize(C)
+        model_isolation(lm, X, T, V, start)
+        worker_exclusivity(lm, X, T, V, start)
+        makespan_rows(lm, X, T, C)
     for i in range(n):
         for j in range(p):
             lm.start(X[i][j], start[i][j])

@@ -9,7 +9,7 @@ Any MILP back-end of :mod:`optsched.solvers.linear` solves it (``--solver``).
 from __future__ import annotations
 
 from ...solvers import linear
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import MethodOutput, SolveOptions, starting_from
 from .formulation import Formulation, PlacementModel
 from .heuristics import density_greedy
 from .instance import PlacementInstance
@@ -18,9 +18,10 @@ from .instance import PlacementInstance
 def solve_milp(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
     lm = linear.new_model("placement", options)
-    model = PlacementModel(f, lm)
-    model.objective()
     start = options.warm_start or density_greedy(instance)
+    with starting_from(start):
+        model = PlacementModel(f, lm)
+        model.objective()
     model.hint(*f.from_solution(start))
     out = lm.solve(options)
     params = {"solver": linear.solver_name(options)}

@@ -29,7 +29,7 @@ from typing import Any
 
 from ...core import Unsupported
 from ...solvers import linear
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import MethodOutput, SolveOptions, starting_from
 from ...solvers.linear import LinearModel
 from .heuristics import earliest_finish, makespan, retime
 from .instance import SpaseInstance, lower_bound
@@ -58,13 +58,14 @@ def solve_milp(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
 
     solver = linear.solver_name(options)
     lm = linear.new_model("spase", options)
-    model = _Saturn(lm, instance, horizon, ut)
-    model.eq2_makespan()
-    model.eq3_one_choice()
-    model.eq4_5_gpu_count()
-    model.eq6_7_other_servers()
-    model.eq8_9_gang_start()
-    model.eq10_11_no_overlap()
+    with starting_from(warm):
+        model = _Saturn(lm, instance, horizon, ut)
+        model.eq2_makespan()
+        model.eq3_one_choice()
+        model.eq4_5_gpu_count()
+        model.eq6_7_other_servers()
+        model.eq8_9_gang_start()
+        model.eq10_11_no_overlap()
     B, O, P, I, A, C = model.B, model.O, model.P, model.I, model.A, model.C
     _set_initial(lm, instance, warm, B, O, P, I, A, C)
 

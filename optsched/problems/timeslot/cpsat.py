@@ -54,6 +54,7 @@ def _objective(be: CpSatModel, instance: TimeslotInstance, done: dict) -> tuple[
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
     jobs = instance.jobs
     be = CpSatModel()
+    be.deadline = options  # building counts against the time limit
 
     def progress(j: int, rate: float, seconds: float, up: bool) -> int:
         units = rate * seconds / jobs[j].work * WORK_UNITS
