@@ -92,6 +92,9 @@ class Status(str, Enum):
     * ``time_limit``: stopped by the time limit without any solution.
     * ``unsupported``: the method does not take this instance (a model too
       large to build, a feature it does not model); the message says why.
+    * ``no_solution``: a heuristic ran to its end without a feasible solution
+      (its rule left jobs unfinished at the horizon); nothing is proven, and it
+      is no failure of the method.
     * ``error``: the method failed, or its solution failed the checker.
     """
 
@@ -100,6 +103,7 @@ class Status(str, Enum):
     INFEASIBLE = "infeasible"
     TIME_LIMIT = "time_limit"
     UNSUPPORTED = "unsupported"
+    NO_SOLUTION = "no_solution"
     ERROR = "error"
 
     @property

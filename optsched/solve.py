@@ -168,7 +168,13 @@ def finish(
         result.message = f"checker rejected the solution ({kinds}); this is a bug in {method}"
         return result
     result.objective = report.objective
-    if out.status in (Status.TIME_LIMIT, Status.INFEASIBLE, Status.ERROR, Status.UNSUPPORTED):
+    if out.status in (
+        Status.TIME_LIMIT,
+        Status.INFEASIBLE,
+        Status.ERROR,
+        Status.UNSUPPORTED,
+        Status.NO_SOLUTION,
+    ):
         result.status = Status.FEASIBLE if out.status is Status.TIME_LIMIT else Status.ERROR
         if out.status is Status.INFEASIBLE:
             result.message = "method said infeasible yet returned a feasible solution"

@@ -84,4 +84,4 @@ def test_result_summary_is_one_paragraph(examples):
     assert refused.status is Status.UNSUPPORTED and "unsupported; proven lower bound 7" in str(
         refused
     )
-    assert str(refused).endswith("(each unit on its partition's worker).")
+    assert str(refused).endswith("cpsat models replicas.")

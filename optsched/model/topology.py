@@ -119,6 +119,11 @@ class Server:
         check_real(self.nic_bandwidth, "nic_bandwidth", ctx, strict=True)
 
 
+#: The most GPUs a cluster may have: every model numbers each GPU (the full Philly
+#: cluster has 2,490).
+MAX_GPUS = 100_000
+
+
 @dataclass(frozen=True)
 class Cluster:
     """GPU cluster: racks and servers; GPUs are numbered server by server.
@@ -147,6 +152,13 @@ class Cluster:
                 raise InputError(f"server {s.id!r}: rack {s.rack!r} does not exist")
             if s.gpu_type not in known:
                 raise InputError(f"server {s.id!r}: unknown gpu_type {s.gpu_type!r}")
+        total = sum(s.num_gpus for s in self.servers)
+        if total > MAX_GPUS:
+            big = max(self.servers, key=lambda s: s.num_gpus)
+            raise InputError(
+                f"cluster {self.name!r}: {total:,} GPUs, more than optsched models "
+                f"({MAX_GPUS:,}; the largest server, {big.id!r}, has {big.num_gpus:,})"
+            )
 
     # ------------------------------------------------------------------ facts
     @cached_property

@@ -176,7 +176,7 @@ class Growing:
 
 
 #: Constraints added between two looks at the clock while building.
-CHECK_EVERY = 1024
+CHECK_EVERY = 64
 
 
 def check_constraint(constraint: Any) -> bool:

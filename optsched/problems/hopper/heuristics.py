@@ -194,7 +194,10 @@ def task_parallel(instance):  # type: ignore[no-untyped-def]
 # Methods (declared in the family record, ``optsched/problems/hopper/__init__.py``).
 def greedy_method(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     if instance.replicated:
-        raise Unsupported("greedy handles unreplicated partitions only")
+        raise Unsupported(
+            "greedy: the dense greedy handles unreplicated partitions only; randomized and "
+            "cpsat take replicas"
+        )
     return MethodOutput(Status.FEASIBLE, _as_solution(dense_greedy(instance.times)))
 
 

@@ -102,8 +102,8 @@ def solve_milp(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
         )
     if instance.replicated:
         raise Unsupported(
-            "hopper exact models handle unreplicated partitions only "
-            "(each unit on its partition's worker)"
+            "milp: Cerebro's MILP handles unreplicated partitions only (each unit on its "
+            "partition's worker); cpsat models replicas"
         )
     solver = linear.solver_name(options)
     if options.warm_start is not None:

@@ -26,6 +26,19 @@ def min_slots(instance: TimeslotInstance) -> dict[str, int]:
     return out
 
 
+def beyond_horizon(instance: TimeslotInstance) -> str | None:
+    """Why no schedule exists, if a job cannot finish within the horizon even alone on
+    its fastest type from its release (a proof of infeasibility); else None."""
+    need = min_slots(instance)
+    for j in instance.jobs:
+        if j.release + need[j.id] > instance.num_slots:
+            return (
+                f"job {j.id!r} needs at least {need[j.id]} slot(s) from its release in slot "
+                f"{j.release}, beyond the horizon of {instance.num_slots}"
+            )
+    return None
+
+
 def lower_bound(instance: TimeslotInstance) -> float:
     s = min_slots(instance)
     delta = instance.slot_seconds

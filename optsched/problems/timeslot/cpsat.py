@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 
+from ...core import Status
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from ...solvers.cpsat import CpSatModel
 from . import formulation as F
-from .bounds import min_slots
+from .bounds import beyond_horizon, min_slots
 from .instance import TimeslotInstance, TimeslotObjective
 
 WORK_UNITS = 10**9
@@ -52,6 +53,9 @@ def _objective(be: CpSatModel, instance: TimeslotInstance, done: dict) -> tuple[
 
 
 def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
+    why = beyond_horizon(instance)
+    if why is not None:  # proven by the bound alone: no model needed
+        return MethodOutput(Status.INFEASIBLE, None, None, "none (bound)", message=why)
     jobs = instance.jobs
     be = CpSatModel()
     be.deadline = options  # building counts against the time limit

@@ -68,6 +68,11 @@ def from_solution(
 # CP-SAT (solvers.cpsat.CpSatModel) take these constraints as they are.
 
 
+#: The most terms of the exact models' "no run after completion" rows (quadratic in
+#: the slots): beyond it building alone would take minutes.
+MAX_TERMS = 20_000_000
+
+
 def build(
     be: ModelBuilder,
     instance: TimeslotInstance,
@@ -81,6 +86,14 @@ def build(
     over ``seconds`` in job ``j``'s work constraint (``up``: round up when scaled),
     ``need(j)`` its right-hand side.
     """
+    H = instance.num_slots
+    terms = sum((H - job.release) ** 2 for job in instance.jobs) // 2
+    if terms > MAX_TERMS:  # "no run after completion" sums every later slot, per slot
+        raise Unsupported(
+            f"timeslot exact models: {len(instance.jobs)} jobs x {H:,} slots make about "
+            f"{terms:,} terms, more than they build ({MAX_TERMS:,}); use fewer, longer slots "
+            "or a heuristic"
+        )
     lv = None
     if instance.locality:
         check_locality(instance)

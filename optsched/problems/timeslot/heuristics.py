@@ -117,7 +117,7 @@ def online_method(policy: str) -> Callable[[TimeslotInstance, SolveOptions], Met
 def _within_horizon(solution: TimeslotSolution, unfinished: list[str]) -> MethodOutput:
     if unfinished:  # the policy ran out of horizon: no feasible schedule
         return MethodOutput(
-            Status.ERROR,
+            Status.NO_SOLUTION,
             None,
             message=(
                 f"policy left {len(unfinished)} job(s) unfinished at the horizon "
@@ -146,6 +146,6 @@ def greedy_method(inst: TimeslotInstance, opts: SolveOptions) -> MethodOutput:
     left = [v.where for v in check(inst, solution).violations if v.kind == "incomplete"]
     if left:
         return MethodOutput(
-            Status.ERROR, None, message=(f"left {len(left)} job(s) unfinished at the horizon")
+            Status.NO_SOLUTION, None, message=f"left {len(left)} job(s) unfinished at the horizon"
         )
     return MethodOutput(Status.FEASIBLE, solution)

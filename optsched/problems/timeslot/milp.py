@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core import Status
 from ...solvers import linear
 from ...solvers.common import MethodOutput, SolveOptions
 from ...solvers.linear import LinearModel
 from . import formulation as F
-from .bounds import lower_bound
+from .bounds import beyond_horizon, lower_bound
 from .instance import TimeslotInstance, TimeslotObjective
 
 
@@ -38,6 +39,9 @@ def objective(be: LinearModel, instance: TimeslotInstance, done: dict[int, Any])
 
 
 def solve_milp(instance: TimeslotInstance, options: SolveOptions) -> MethodOutput:
+    why = beyond_horizon(instance)
+    if why is not None:  # proven by the bound alone: no model needed
+        return MethodOutput(Status.INFEASIBLE, None, None, "none (bound)", message=why)
     jobs = instance.jobs
     be = linear.new_model("timeslot", options)
     r, f, lv = F.build(be, instance, lambda j, rate, sec, up: rate * sec, lambda j: jobs[j].work)

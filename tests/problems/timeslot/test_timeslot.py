@@ -189,11 +189,37 @@ def test_timeslot_locality_with_restart_overhead_is_refused(backend):
     assert result.solution is None and result.bound == 360.0 * 2
 
 
-def test_timeslot_policy_out_of_horizon_is_an_error_not_a_bug(examples):
+def test_timeslot_policy_out_of_horizon_is_no_solution_not_an_error(examples, capsys, tmp_path):
+    # the rule ran to its end and left a job unfinished: no solution, no failure
+    # (the CLI exits 0, as for any result), and no bound is claimed from it
     inst = gavel_timeslot(24, {"v100": 12, "p100": 12, "k80": 8}, 24, 0)
     r = solve(inst, "sjf")
-    assert r.status is Status.ERROR and "unfinished at the horizon" in r.message
-    assert "bug" not in r.message
+    assert r.status is Status.NO_SOLUTION and "unfinished at the horizon" in r.message
+    assert "bug" not in r.message and r.solution is None
+    from optsched.cli import main
+    from optsched.io import write_instance
+
+    write_instance(tmp_path / "i.json", inst)
+    assert main(["solve", str(tmp_path / "i.json"), "-m", "sjf"]) == 0
+    assert "no_solution" in capsys.readouterr().out
+
+
+def test_a_horizon_too_short_for_a_job_is_proven_infeasible():
+    # job b needs 3 slots from its release in slot 1 (see timeslot_small), the horizon
+    # has 3: every exact model says infeasible from the bound alone (CP-SAT used to
+    # build a makespan variable with an empty domain and report an error)
+    import json
+
+    from conftest import EXAMPLES
+
+    from optsched.io import instance_from_dict
+
+    data = json.loads((EXAMPLES / "timeslot_small.json").read_text())
+    data["num_slots"] = 3
+    inst = instance_from_dict(data)
+    for method in ("cpsat", "milp"):
+        r = solve(inst, method)
+        assert r.status is Status.INFEASIBLE and "beyond the horizon of 3" in r.message
 
 
 def test_baselines_name_gpus_with_locality():
