@@ -201,6 +201,77 @@ def test_killed_and_resumed_bench_matches_uninterrupted(tmp_path):
     assert len(again) == 12
 
 
+def test_a_rerun_skips_exactly_the_cells_it_holds(tmp_path):
+    # A cell is keyed by everything that determines its result: another time limit,
+    # another workers count, an edited instance or --force make new rows, never a
+    # silent reuse of old ones; repeated cells count once.
+    folder = _make_suite(tmp_path / "tiny")
+    out = tmp_path / "r.jsonl"
+
+    def lines():
+        return out.read_text().splitlines()
+
+    run([str(folder)], ["greedy"], out, time_limit=10, progress=False)
+    assert len(lines()) == 3
+    run([str(folder)], ["greedy"], out, time_limit=10, progress=False)
+    assert len(lines()) == 3  # the same cells: skipped
+    df = run([str(folder)], ["greedy"], out, time_limit=20, progress=False)
+    assert len(lines()) == 6 and set(df["time_limit"]) == {20}  # another limit: new cells
+    df = run([str(folder)], ["greedy"], out, time_limit=20, workers=2, progress=False)
+    assert len(lines()) == 9 and set(df["workers"]) == {2}
+    # an instance edited in place (same file, same name) is another cell
+    target = sorted(folder.glob("uniform-*.json"))[0]
+    data = json.loads(target.read_text())
+    data["times"][0][0] += 1.0
+    target.write_text(json.dumps(data))
+    (folder / REFERENCE_FILE).unlink()  # its stored reference no longer applies
+    run([str(folder)], ["greedy"], out, time_limit=20, workers=2, progress=False)
+    assert len(lines()) == 10
+    # --force runs every cell again; the table then counts each cell once
+    df = run([str(folder)], ["greedy"], out, time_limit=20, workers=2, progress=False, force=True)
+    assert len(lines()) == 13 and len(df) == 3
+    from optsched.bench import load_results
+
+    rows = load_results(out)
+    assert len(rows) == 3 + 3 + 3 + 1  # one per distinct cell: 10 keys over 13 lines
+    assert len({r.cell_key for r in rows}) == len(rows)
+
+
+def test_a_plugin_edited_between_runs_is_run_again(tmp_path, monkeypatch):
+    folder = _make_suite(tmp_path / "tiny")
+    plug = tmp_path / "plug"
+    plug.mkdir()
+    (plug / "myheur.py").write_text(
+        "from optsched.problems.hopper.heuristics import greedy_method as solve\n"
+    )
+    monkeypatch.syspath_prepend(str(plug))
+    out = tmp_path / "r.jsonl"
+    run([str(folder)], ["myheur:solve"], out, progress=False)
+    run([str(folder)], ["myheur:solve"], out, progress=False)
+    assert len(out.read_text().splitlines()) == 3
+    (plug / "myheur.py").write_text(
+        "# tuned\nfrom optsched.problems.hopper.heuristics import greedy_method as solve\n"
+    )
+    run([str(folder)], ["myheur:solve"], out, progress=False)
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_one_bench_run_per_results_file(tmp_path, capsys):
+    # a second run on a file another run holds is refused (it would duplicate cells)
+    import fcntl
+
+    from optsched.cli import main
+
+    folder = _make_suite(tmp_path / "tiny")
+    out = tmp_path / "r.jsonl"
+    with open(out, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        code = main(["bench", str(folder), "-m", "greedy", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "in use by another bench run" in err and err.count("\n") == 1
+    assert out.read_text() == ""
+
+
 def test_bench_gaps_use_the_stored_bound(tmp_path):
     suite = str(_make_suite(tmp_path / "tiny"))
     df = run([suite], ["randomized"], tmp_path / "r.jsonl", progress=False)

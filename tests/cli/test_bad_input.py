@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+from conftest import EXAMPLES
 
 from optsched.cli import main
 from optsched.io import write_text
@@ -450,3 +451,58 @@ def test_allocate_refuses_a_gavel_input_beyond_the_size_limit(capsys):
     )
     assert code == 2
     one_line(err, "--gavel-input", "[1, 100000]")
+
+
+# --------------------------------------------- every field given the wrong type
+FIELDS = {
+    "placement_small.json": [
+        ("name",), ("objective",), ("space_sharing",), ("cluster",), ("cluster", "racks"),
+        ("cluster", "servers", 0, "num_gpus"), ("cluster", "servers", 0, "gpu_type"),
+        ("cluster", "racks", 0, "uplink_bandwidth"), ("jobs",), ("jobs", 0, "job_type"),
+        ("jobs", 0, "num_gpus"), ("jobs", 0, "weight"), ("jobs", 0, "id"),
+    ],
+    "timeslot_small.json": [
+        ("num_slots",), ("slot_seconds",), ("restart_overhead",), ("objective",),
+        ("jobs", 0, "work"), ("jobs", 0, "release"), ("jobs", 0, "id"), ("jobs",),
+    ],
+    "cerebro_fig5.json": [
+        ("times",), ("times", 0), ("times", 0, 0), ("configs",), ("workers",), ("configs", 0),
+    ],
+    "saturn_fig4.json": [
+        ("tasks",), ("tasks", 0, "id"), ("tasks", 0, "configs"),
+        ("tasks", 0, "configs", 0, "runtime"), ("tasks", 0, "configs", 0, "num_gpus"),
+        ("cluster",),
+    ],
+}  # fmt: skip
+WRONG = {"list": [], "object": {}, "string": "x", "null": None, "bool": True, "negative": -3}
+
+
+def _wrong_typed():
+    for name, paths in FIELDS.items():
+        base = json.loads((EXAMPLES / name).read_text())
+        for path in paths:
+            cur = base
+            for p in path:
+                cur = cur[p]
+            for kind, value in WRONG.items():
+                if (kind == "string" and isinstance(cur, str)) or (
+                    kind == "bool" and isinstance(cur, bool)
+                ):
+                    continue  # the field's own type: not bad input
+                yield pytest.param(
+                    name, path, value, id=f"{name[:-5]}-{'.'.join(map(str, path))}-{kind}"
+                )
+
+
+@pytest.mark.parametrize("name, path, value", list(_wrong_typed()))
+def test_every_field_of_the_wrong_type_is_one_line_exit_2(capsys, tmp_path, name, path, value):
+    data = json.loads((EXAMPLES / name).read_text())
+    cur = data
+    for p in path[:-1]:
+        cur = cur[p]
+    cur[path[-1]] = value
+    target = tmp_path / "wrong.json"
+    target.write_text(json.dumps(data))
+    code, out, err = run(capsys, "validate", str(target))
+    assert code == 2 and out == ""
+    one_line(err, "wrong.json")
