@@ -69,6 +69,8 @@ def solve(
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     if warm_start is not None and getattr(warm_start, "family", None) != instance.family:
         raise InputError("warm_start must be a solution of the same family")
+    if warm_start is not None:
+        _fits(instance, warm_start)
     m = get(instance.family, method)
     if options.get("solver") is not None and m.name != "milp":
         raise InputError(f"solver applies to method milp only, not {m.name!r}")
@@ -105,6 +107,24 @@ def solve(
             "no solution found within the limit; start returned"
         )
     return finish(instance, m.name, fam.sense, out, runtime, opts)
+
+
+#: Checker violations that say a solution has another instance's structure (rows,
+#: jobs, GPUs or slots the instance does not have), not merely a bad schedule.
+STRUCTURAL = frozenset(
+    {"shape", "unknown_job", "unknown_task", "gpu_out_of_range", "slot_out_of_range", "bad_config"}
+)
+
+
+def _fits(instance: Instance, warm_start: Solution) -> None:
+    """A warm start may be infeasible (the method repairs or ignores it), but not of
+    another shape: that is bad input, named."""
+    report = check(instance, warm_start)
+    bad = [v for v in report.violations if v.kind in STRUCTURAL]
+    if bad:
+        raise InputError(
+            f"warm_start does not fit instance {instance.name!r}: {bad[0].kind} at {bad[0].where}"
+        )
 
 
 def _bare(kind: type, method: str, value: Any) -> MethodOutput:

@@ -506,3 +506,37 @@ def test_every_field_of_the_wrong_type_is_one_line_exit_2(capsys, tmp_path, name
     code, out, err = run(capsys, "validate", str(target))
     assert code == 2 and out == ""
     one_line(err, "wrong.json")
+
+
+@pytest.mark.parametrize("cut", ["rows", "columns"])
+@pytest.mark.parametrize("method", ["cpsat", "milp"])
+def test_a_warm_start_of_another_shape_is_bad_input(capsys, tmp_path, examples, cut, method):
+    # it may be infeasible (the method repairs it), but not shaped for another instance
+    sol = json.loads((examples / "cerebro_fig5.optimal.solution.json").read_text())
+    sol["starts"] = sol["starts"][:2] if cut == "rows" else [r[:1] for r in sol["starts"]]
+    del sol["instance_sha256"]
+    warm = tmp_path / "warm.json"
+    warm.write_text(json.dumps(sol))
+    inst = str(examples / "cerebro_fig5.json")
+    code, out, err = run(capsys, "solve", inst, "-m", method, "--warm-start", str(warm))
+    assert code == 2 and out == ""
+    one_line(err, "warm_start does not fit", "5 x 3")
+
+
+def test_huge_open_shops_finish_or_refuse(capsys, tmp_path):
+    # 100,000 configs x 8 workers: the greedy schedules it (its heaps keep it near
+    # linear; the scan it replaced took minutes), CP-SAT and the MILP refuse, naming
+    # the method and what to use. The clock here only guards against a hang.
+    import time
+
+    out = tmp_path / "big.json"
+    assert run(capsys, "generate", "hopper", "--source", "cerebro", "--num-configs", "100000",
+               "--num-workers", "8", "-o", str(out))[0] == 0  # fmt: skip
+    for method in ("cpsat", "milp"):
+        code, _, err = run(capsys, "solve", str(out), "-m", method)
+        assert code == 2
+        one_line(err, f"{method}:", "use ")
+    start = time.perf_counter()
+    code, stdout, _ = run(capsys, "solve", str(out), "-m", "greedy", "--json")
+    assert code == 0 and json.loads(stdout)["status"] in ("optimal", "feasible")
+    assert time.perf_counter() - start < 120

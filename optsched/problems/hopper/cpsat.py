@@ -20,7 +20,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from ...core import Status
+from ...core import Status, Unsupported
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import dense_greedy, makespan, retime
@@ -55,8 +55,19 @@ def makespan_var(
     return c
 
 
+#: The most units (configs x workers, times holders when replicated) the CP-SAT model
+#: builds: one interval each, in Python (the largest suite instance has 65,536).
+MAX_UNITS = 200_000
+
+
 def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput:
     n, p = instance.num_configs, instance.num_workers
+    units = sum(len(instance.holders(j)) for j in range(p)) * n
+    if units > MAX_UNITS:
+        raise Unsupported(
+            f"cpsat: {n:,} configs x {p} workers make {units:,} intervals, more than the "
+            f"CP-SAT model builds here ({MAX_UNITS:,}); use greedy"
+        )
     if instance.replicated:
         return _solve_replicated(instance, options)
     d, s, exact = scaled_durations(instance)
