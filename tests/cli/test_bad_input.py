@@ -7,9 +7,12 @@ import stat
 
 import pytest
 from conftest import EXAMPLES
+from helpers import have_data
 
 from optsched.cli import main
 from optsched.io import write_text
+
+NEEDS_DATA = pytest.mark.skipif(not have_data(), reason="needs the raw traces ($OPTSCHED_DATA)")
 
 
 def run(capsys, *argv):
@@ -412,8 +415,10 @@ def test_a_bad_fingerprint_is_bad_input(capsys, tmp_path, examples, stamp):
     [
         (["placement", "--source", "philly", "--servers", "100000"], "--servers must be in [1,"),
         (["placement", "--source", "philly", "--servers", "1000"], "philly source"),
-        (["placement", "--source", "alibaba", "--servers", "100000"], "alibaba source"),
-        (["spase", "--source", "pollux", "--num-tasks", "100000"], "pollux source"),
+        pytest.param(["placement", "--source", "alibaba", "--servers", "100000"],
+                     "alibaba source", marks=NEEDS_DATA),
+        pytest.param(["spase", "--source", "pollux", "--num-tasks", "100000"],
+                     "pollux source", marks=NEEDS_DATA),
         (["placement", "--num-jobs", "100001"], "[1, 100000]"),
         (["timeslot", "--num-slots", str(10**6)], "[1, 100000]"),
         (["hopper", "--source", "synthetic", "--num-configs", "100000", "--num-workers", "100"],
