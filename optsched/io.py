@@ -31,7 +31,8 @@ def shown(path: str | os.PathLike[str]) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
-def _why(exc: OSError) -> str:
+def why_not(exc: OSError) -> str:
+    """An OS error's reason without its errno (for one-line messages)."""
     return exc.strerror or exc.__class__.__name__
 
 
@@ -45,7 +46,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     except FileNotFoundError:
         raise InputError(f"{shown(p)}: no such file") from None
     except OSError as exc:  # a symlink loop, a name too long, a component not a folder
-        raise InputError(f"{shown(p)}: cannot read ({_why(exc)})") from None
+        raise InputError(f"{shown(p)}: cannot read ({why_not(exc)})") from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{shown(p)}: cannot read (a directory)")
     if not stat.S_ISREG(info.st_mode):
@@ -196,7 +197,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InputError(f"{shown(p)}: cannot write ({_why(exc)})") from None
+        raise InputError(f"{shown(p)}: cannot write ({why_not(exc)})") from None
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -206,7 +207,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         os.replace(tmp, p)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{shown(p)}: cannot write ({_why(exc)})") from None
+        raise InputError(f"{shown(p)}: cannot write ({why_not(exc)})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -171,7 +171,16 @@ def _locked(out: Path) -> Iterator[None]:
     duplicate cells) is refused while this one writes."""
     import fcntl
 
-    with open(out, "a") as fh:
+    from ..io import shown, why_not
+
+    if out.is_dir():
+        raise InputError(f"{shown(out)}: cannot write results (a directory)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(out, "a")  # noqa: SIM115 (held for the whole run)
+    except OSError as exc:
+        raise InputError(f"{shown(out)}: cannot write results ({why_not(exc)})") from None
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -226,7 +235,6 @@ def run(
     unused = [m for m in methods if m not in used]
     if unused:
         raise InputError(f"bench: method {unused[0]!r} exists for none of the suites' families")
-    out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         _repair(out)
         done = set() if force else _done(out)

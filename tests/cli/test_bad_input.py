@@ -101,13 +101,16 @@ def test_a_file_that_is_not_utf8(capsys, tmp_path):
     ],
     ids=["directory", "parent-is-a-file", "proc"],
 )
-def test_outputs_that_cannot_be_files(capsys, tmp_path, examples, target, fragment):
+@pytest.mark.parametrize("command", ["solve", "bench"])
+def test_outputs_that_cannot_be_files(capsys, tmp_path, examples, target, fragment, command):
     (tmp_path / "file.txt").write_text("x")
     before = sorted(p.name for p in tmp_path.iterdir())
     out_path = target(tmp_path)
-    code, out, err = run(
-        capsys, "solve", str(examples / "placement_small.json"), "-m", "greedy", "-o", str(out_path)
-    )
+    if command == "solve":
+        argv = ["solve", str(examples / "placement_small.json"), "-m", "greedy"]
+    else:
+        argv = ["bench", str(examples.parent / "hopper-small"), "-m", "greedy"]
+    code, out, err = run(capsys, *argv, "-o", str(out_path))
     assert code == 2
     one_line(err, fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing left behind
