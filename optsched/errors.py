@@ -8,7 +8,8 @@ into that line on stderr and exit code 2.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -93,3 +94,30 @@ def check_list(value: Any, field: str, ctx: str) -> list[Any]:
     if not isinstance(value, list):
         raise InputError(f"{ctx}: {field} must be a list, got {type(value).__name__}")
     return value
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that its cleanup (solver processes,
+    temporary files, worker pools) runs before it exits."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While optsched owns child processes (CBC, a bench pool), SIGTERM raises
+    :class:`Terminated` so that they are ended; elsewhere it keeps its default (an
+    immediate exit, which a native solver cannot delay). Main thread only."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -96,14 +96,14 @@ def _load_json(path: str | os.PathLike[str]) -> Any:
 MAX_MAGNITUDE = 1e9
 
 
-def _magnitudes(data: Any, where: str = "") -> None:
+def _magnitudes(data: Any, where: str = "", ctx: str = "instance") -> None:
     """Refuse a number in ``data`` beyond :data:`MAX_MAGNITUDE`, naming its field."""
     if isinstance(data, dict):
         for k, v in data.items():
-            _magnitudes(v, f"{where}.{k}" if where else str(k))
+            _magnitudes(v, f"{where}.{k}" if where else str(k), ctx)
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            _magnitudes(v, f"{where}[{i}]")
+            _magnitudes(v, f"{where}[{i}]", ctx)
     elif (
         isinstance(data, (int, float))
         and not isinstance(data, bool)
@@ -111,7 +111,7 @@ def _magnitudes(data: Any, where: str = "") -> None:
         and abs(data) > MAX_MAGNITUDE
     ):
         raise InputError(
-            f"instance: {where} = {data:.6g} is beyond {MAX_MAGNITUDE:g} in magnitude, "
+            f"{ctx}: {where} = {data:.6g} is beyond {MAX_MAGNITUDE:g} in magnitude, "
             "the largest optsched's exact models solve exactly"
         )
 
@@ -123,7 +123,9 @@ def instance_from_dict(data: Any) -> Any:
 
 
 def solution_from_dict(data: Any) -> Any:
-    return family(check_envelope(data, SOLUTION_FORMAT)).solution_type.from_dict(data)
+    fam = check_envelope(data, SOLUTION_FORMAT)
+    _magnitudes(data, ctx="solution")
+    return family(fam).solution_type.from_dict(data)
 
 
 def fingerprint(instance: Any) -> str:

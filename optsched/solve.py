@@ -47,7 +47,8 @@ def solve(
     method
         A registered name (``cpsat``, ``milp``, a heuristic) or ``module:function``.
     time_limit
-        Seconds for the solver; model building comes on top.
+        Seconds for the whole method, model building included: it returns within
+        about 2 s of it with the best solution and bound found.
     workers, seed
         CP-SAT workers / MILP threads, and the random seed.
     warm_start
@@ -112,7 +113,15 @@ def solve(
 #: Checker violations that say a solution has another instance's structure (rows,
 #: jobs, GPUs or slots the instance does not have), not merely a bad schedule.
 STRUCTURAL = frozenset(
-    {"shape", "unknown_job", "unknown_task", "gpu_out_of_range", "slot_out_of_range", "bad_config"}
+    {  # fmt: skip
+        "shape",
+        "unknown_job",
+        "unknown_task",
+        "missing_task",
+        "gpu_out_of_range",
+        "slot_out_of_range",
+        "bad_config",
+    }
 )
 
 

@@ -180,8 +180,10 @@ def load_results(path: Path) -> list[Row]:
     """Every row of a JSON-lines results file; a line cut short by a kill is skipped."""
     if not path.exists():
         raise InputError(f"{path}: no such results file")
+    from ..io import read_text
+
     rows = []
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+    for n, line in enumerate(read_text(path).splitlines(), 1):
         try:
             data = json.loads(line)
         except json.JSONDecodeError:

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ..core import Status
-from ..errors import InputError
+from ..errors import InputError, sigterm_raises
 from ..io import read_instance
 from ..result import Result
 from ..solve import solve
@@ -58,12 +58,14 @@ def cell_key(cell: Cell, instance: Any, time_limit: float | None, workers: int, 
     from ..io import fingerprint
 
     what = {
+        "suite": cell.suite,
+        "file": cell.key[1],
         "instance": fingerprint(instance),
         "method": cell.method,
         "plugin": _source_hash(method.target) if method.origin != "built-in" else "",
         "seed": cell.seed,
-        "time_limit": time_limit,
-        "workers": workers,
+        "time_limit": None if time_limit is None else float(time_limit),
+        "workers": int(workers),
         "versions": [__version__, *_solver_versions()],
     }
     text = json.dumps(what, sort_keys=True, separators=(",", ":"))
@@ -149,9 +151,11 @@ def _repair(out: Path) -> None:
 
 def _done(out: Path) -> set[str]:
     """The keys of the cells ``out`` holds (rows of earlier versions have none)."""
+    from ..io import read_text
+
     keys = set()
     if out.exists():
-        for n, line in enumerate(out.read_text(errors="replace").splitlines(), 1):
+        for n, line in enumerate(read_text(out).splitlines(), 1):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
@@ -175,6 +179,8 @@ def _locked(out: Path) -> Iterator[None]:
 
     if out.is_dir():
         raise InputError(f"{shown(out)}: cannot write results (a directory)")
+    if out.exists() and not out.is_file():
+        raise InputError(f"{shown(out)}: cannot write results (not a regular file)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fh = open(out, "a")  # noqa: SIM115 (held for the whole run)
@@ -262,22 +268,35 @@ def _run_pool(
     """The cells on ``parallel`` processes, at most ``parallel`` in flight; an interrupt
     (Ctrl-C, SIGTERM) ends the workers and whatever they started before it returns."""
     pool = ProcessPoolExecutor(max_workers=parallel, initializer=_worker_start)
-    try:
-        pending: dict[Future[dict[str, Any]], Cell] = {}
-        queue = list(todo)
-        while queue or pending:
-            while queue and len(pending) < parallel:
-                cell, key = queue.pop(0)
-                pending[pool.submit(run_cell, cell, time_limit, workers, key)] = cell
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                cell = pending.pop(fut)
-                _append(out, fut.result())
-                bar.step(cell)
-    except BaseException:
-        _end_pool(pool)
-        raise
+    with sigterm_raises():
+        try:
+            _feed(pool, todo, out, time_limit, workers, parallel, bar)
+        except BaseException:
+            _end_pool(pool)
+            raise
     pool.shutdown(wait=True)
+
+
+def _feed(
+    pool: ProcessPoolExecutor,
+    todo: list[tuple[Cell, str]],
+    out: Path,
+    time_limit: float | None,
+    workers: int,
+    parallel: int,
+    bar: Progress,
+) -> None:
+    pending: dict[Future[dict[str, Any]], Cell] = {}
+    queue = list(todo)
+    while queue or pending:
+        while queue and len(pending) < parallel:
+            cell, key = queue.pop(0)
+            pending[pool.submit(run_cell, cell, time_limit, workers, key)] = cell
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            cell = pending.pop(fut)
+            _append(out, fut.result())
+            bar.step(cell)
 
 
 def _end_pool(pool: ProcessPoolExecutor) -> None:
@@ -313,7 +332,7 @@ def _worker_start() -> None:
 
 
 def _worker_terminated(signum: int, frame: Any) -> None:
-    from ..cli.common import Terminated
+    from ..errors import Terminated
 
     if _BUSY:
         raise Terminated

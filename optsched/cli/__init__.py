@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, Terminated
 from . import allocating, benching, files, generating, model, simulating, solving
-from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, Parser, Terminated, terminate_by_exception
+from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, Parser
 
 __all__ = ["build_parser", "main"]
 
@@ -50,7 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
         return int(exc.code or 0)
-    before = _on_sigterm(terminate_by_exception)
     try:
         return int(args.func(args))
     except InputError as exc:
@@ -76,18 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    finally:
-        _on_sigterm(before)
-
-
-def _on_sigterm(handler: Any) -> Any:
-    """Install a SIGTERM handler (main thread only); the previous one."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or handler is None:
-        return None
-    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

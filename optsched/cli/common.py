@@ -82,15 +82,6 @@ MAX_WORKERS = 1024
 MAX_SECONDS = 1e7
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the program is, so that its cleanup (solver processes,
-    temporary files, worker pools) runs before it exits."""
-
-
-def terminate_by_exception(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 def seed_number(text: str) -> int:
     """A random seed in ``[0, 2^31 - 1]`` (CP-SAT's range)."""
     try:
@@ -257,7 +248,7 @@ def add_run_options(
         "-t",
         type=limit_seconds,
         default=time_limit,
-        help="seconds of solver time per run (model building comes on top; unset: no limit)",
+        help="seconds per run, model building included (unset: no limit)",
     )
     sp.add_argument(
         "--workers", "-w", type=thread_count, default=1, help="CP-SAT workers / MILP threads"

@@ -323,8 +323,8 @@ def _given(
     """Per type, the jobs (in arrival order) with allocation and throughput there, and
     their allocation: the entries of positive priority of :func:`_choose`."""
     out: dict[str, list[tuple[int, float]]] = {wt: [] for wt in types}
-    for k, row in alloc.items():
-        rk = rates[k]
+    for k in sorted(alloc):  # job indices are in arrival order
+        row, rk = alloc[k], rates[k]
         for wt, a in row.items():
             if a != 0.0 and rk[wt] != 0.0:
                 out[wt].append((k, a))

@@ -29,7 +29,7 @@ from typing import Any
 import pulp
 
 from ..core import Status
-from ..errors import InputError
+from ..errors import InputError, sigterm_raises
 from .common import SolveOptions
 from .linear import GAP_TOLERANCE, Growing, Outcome, check_constraint
 
@@ -130,6 +130,9 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolveOptions, maximise: bool, warm
                 if stopped.is_set():
                     why = "CBC overran its time limit and was stopped"
                     return Outcome(Status.TIME_LIMIT, None, version, why)
+                if options.remaining() == 0.0:  # CBC 2.10 can die at its limit
+                    why = "CBC ended abnormally at its time limit"
+                    return Outcome(Status.TIME_LIMIT, None, version, why)
                 raise
         with open(log_path, errors="replace") as fh:
             log = fh.read()
@@ -207,7 +210,7 @@ def _owned_cbc(limit: float | None) -> Any:
                         proc.kill()
             done.wait(0.05)
 
-    with _POPEN_LOCK:
+    with _POPEN_LOCK, sigterm_raises():
         saved = coin_api.subprocess
         coin_api.subprocess = Recording()  # type: ignore[assignment]
         watchdog = threading.Thread(target=watch, daemon=True) if limit is not None else None
@@ -283,9 +286,13 @@ def _solve_highs(prob: pulp.LpProblem, options: SolveOptions, maximise: bool) ->
         if probe.setOptionValue(key, value) == highspy.HighsStatus.kError:
             raise InputError(f"--params: HiGHS has no option {key!r} taking {value!r}")
         params[key] = value
+    left = options.remaining()  # what model building left of the limit
+    if left is not None and left <= 0.0:
+        version = f"highs (pulp {pulp.__version__})"
+        return Outcome(Status.TIME_LIMIT, None, version, "time limit reached building the model")
     solver = pulp.HiGHS(
         msg=options.log,
-        timeLimit=options.time_limit,
+        timeLimit=left,
         gapRel=GAP_TOLERANCE,
         gapAbs=GAP_TOLERANCE,
         threads=max(1, options.workers),

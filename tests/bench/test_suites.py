@@ -237,6 +237,17 @@ def test_a_rerun_skips_exactly_the_cells_it_holds(tmp_path):
     assert len({r.cell_key for r in rows}) == len(rows)
 
 
+def test_copies_of_a_suite_are_cells_of_their_own(tmp_path):
+    # the same instances in two suites are two suites' cells: neither hides the other
+    import shutil
+
+    a = _make_suite(tmp_path / "a")
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    df = run([str(a), str(b)], ["greedy"], tmp_path / "r.jsonl", progress=False)
+    assert len(df) == 6 and set(df["suite"]) == {"a", "b"}
+
+
 def test_a_plugin_edited_between_runs_is_run_again(tmp_path, monkeypatch):
     folder = _make_suite(tmp_path / "tiny")
     plug = tmp_path / "plug"

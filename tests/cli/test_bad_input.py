@@ -548,3 +548,35 @@ def test_huge_open_shops_finish_or_refuse(capsys, tmp_path):
     code, stdout, _ = run(capsys, "solve", str(out), "-m", "greedy", "--json")
     assert code == 0 and json.loads(stdout)["status"] in ("optimal", "feasible")
     assert time.perf_counter() - start < 120
+
+
+def test_results_files_that_are_fifos_are_refused_without_blocking(capsys, tmp_path, examples):
+    fifo = tmp_path / "r.jsonl"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "bench", str(examples.parent / "hopper-small"), "-m", "greedy",
+                       "-o", str(fifo))  # fmt: skip
+    assert code == 2
+    one_line(err, "not a regular file")
+    code, _, err = run(capsys, "table", str(fifo))
+    assert code == 2
+    one_line(err, "not a regular file")
+
+
+@pytest.mark.parametrize("edit", ["huge-start", "missing-task"])
+@pytest.mark.parametrize("method", ["cpsat", "milp"])
+def test_spase_warm_starts_that_cannot_be_started_from(capsys, tmp_path, examples, edit, method):
+    # a start at 1e20 made milp call a feasible instance infeasible; a missing task was
+    # a KeyError in both models
+    sol = json.loads((examples / "saturn_fig4.optimal.solution.json").read_text())
+    del sol["instance_sha256"]
+    first = next(iter(sol["plans"]))
+    if edit == "huge-start":
+        sol["plans"][first]["start"] = 1e20
+    else:
+        del sol["plans"][first]
+    warm = tmp_path / "warm.json"
+    warm.write_text(json.dumps(sol))
+    code, out, err = run(capsys, "solve", str(examples / "saturn_fig4.json"), "-m", method,
+                         "--warm-start", str(warm))  # fmt: skip
+    assert code == 2 and out == ""
+    one_line(err, "start" if edit == "huge-start" else "missing_task")
