@@ -178,7 +178,6 @@ class _Rows:
         self.partners = partners
         self.mult = mult
         self.iterations = 0
-        self.full_steps = 0
 
     def start(self) -> np.ndarray:
         """A strictly feasible point: a small equal time for every variable, and ``z``
@@ -285,7 +284,6 @@ class _Rows:
                     H = ("full", _lu(M))
             F = H[1]
             dv = cho_solve(F, rhs) if isinstance(F[1], bool) else lu_solve(F, rhs)
-            self.full_steps += 1
             if not np.all(np.isfinite(dv)):
                 raise _Singular
         dg = -(B @ dv)

@@ -288,10 +288,13 @@ def spread_evenly(a: Allocation) -> Allocation:
     Split it in proportion to each type's GPUs, the choice that treats types alike (an
     interior-point solver's central solution when types have equal counts): same
     objective, and feasible since the total time fits the total GPUs."""
-    g = equal_share(a.problem)
-    total = a.single.sum(axis=1, keepdims=True)
-    a.single = total * g[None, :]
+    a.single = _spread(a.single, a.problem)
     return a
+
+
+def _spread(rows: np.ndarray, problem: AllocProblem) -> np.ndarray:
+    """Each row's total time split over the types in proportion to their GPUs."""
+    return rows.sum(axis=1, keepdims=True) * equal_share(problem)[None, :]
 
 
 def _solve(problem: AllocProblem, policy: str, solver: str, aggregate: bool = True) -> Allocation:
@@ -523,12 +526,11 @@ class RoundLP:
             raise InputError("RoundLP.rows: packed max-min fairness allocates pairs; use allocate")
         values, _, index = self._solve(counts, cluster)
         types = cluster.types
-        out = {k: values[index[k]] for k in counts}
-        if self.policy == "max_min_fairness":  # as spread_evenly, row by row
-            g = equal_share(cluster)
-            out = {k: float(row.sum()) * g for k, row in out.items()}
-        keys = list(out)
-        R = np.array([out[k] for k in keys])
+        keys = list(counts)
+        R = np.array([values[index[k]] for k in keys])
+        if self.policy == "max_min_fairness":  # as spread_evenly
+            R = _spread(R, cluster)
+        out = dict(zip(keys, R))
         n = np.array([counts[k] * k[1] for k in keys], dtype=float)
         tol = 1e-6
         bad = (R < -tol).any(axis=1) | (R.sum(axis=1) > 1 + tol)

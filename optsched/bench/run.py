@@ -190,7 +190,8 @@ def _locked(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"{out}: in use by another bench run (one run per file)") from None
+            why = "in use by another bench run (one run per file)"
+            raise InputError(f"{shown(out)}: {why}") from None
         try:
             yield
         finally:
@@ -268,35 +269,23 @@ def _run_pool(
     """The cells on ``parallel`` processes, at most ``parallel`` in flight; an interrupt
     (Ctrl-C, SIGTERM) ends the workers and whatever they started before it returns."""
     pool = ProcessPoolExecutor(max_workers=parallel, initializer=_worker_start)
+    pending: dict[Future[dict[str, Any]], Cell] = {}
+    queue = list(todo)
     with sigterm_raises():
         try:
-            _feed(pool, todo, out, time_limit, workers, parallel, bar)
+            while queue or pending:
+                while queue and len(pending) < parallel:
+                    cell, key = queue.pop(0)
+                    pending[pool.submit(run_cell, cell, time_limit, workers, key)] = cell
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    cell = pending.pop(fut)
+                    _append(out, fut.result())
+                    bar.step(cell)
         except BaseException:
             _end_pool(pool)
             raise
     pool.shutdown(wait=True)
-
-
-def _feed(
-    pool: ProcessPoolExecutor,
-    todo: list[tuple[Cell, str]],
-    out: Path,
-    time_limit: float | None,
-    workers: int,
-    parallel: int,
-    bar: Progress,
-) -> None:
-    pending: dict[Future[dict[str, Any]], Cell] = {}
-    queue = list(todo)
-    while queue or pending:
-        while queue and len(pending) < parallel:
-            cell, key = queue.pop(0)
-            pending[pool.submit(run_cell, cell, time_limit, workers, key)] = cell
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in finished:
-            cell = pending.pop(fut)
-            _append(out, fut.result())
-            bar.step(cell)
 
 
 def _end_pool(pool: ProcessPoolExecutor) -> None:

@@ -93,20 +93,21 @@ def seed_number(text: str) -> int:
     return value
 
 
+def _int_up_to(text: str, most: int) -> int:
+    value = positive_int(text)
+    if value > most:
+        raise argparse.ArgumentTypeError(f"must be in [1, {most}], got {value}")
+    return value
+
+
 def count(text: str) -> int:
     """A size (jobs, slots, configs, workers, servers, tasks): ``1 .. MAX_COUNT``."""
-    value = positive_int(text)
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_COUNT}], got {value}")
-    return value
+    return _int_up_to(text, MAX_COUNT)
 
 
 def thread_count(text: str) -> int:
     """Solver threads, ``1 .. MAX_WORKERS``."""
-    value = positive_int(text)
-    if value > MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_WORKERS}], got {value}")
-    return value
+    return _int_up_to(text, MAX_WORKERS)
 
 
 def limit_seconds(text: str) -> float:

@@ -80,6 +80,7 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     lb = max(max(sum(d[i][j] for i in range(n)) for j in range(p)), max(map(sum, d)))
     # The start, re-timed on exact times, is the answer if CP-SAT finds nothing better.
     fallback = retime(instance.times, hint)
+    start = HopperSolution(tuple(map(tuple, fallback)))
     params = {
         "time_scale": s,
         "scaling_exact": exact,
@@ -89,13 +90,11 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     if makespan(instance.times, fallback) <= lower_bound(instance):
         return MethodOutput(
             Status.OPTIMAL,
-            HopperSolution(tuple(map(tuple, fallback))),
+            start,
             lower_bound(instance),
             "none (start meets the bound)",
             params,
         )
-
-    start = HopperSolution(tuple(map(tuple, fallback)))
     if options.remaining() == 0.0:  # the start took the whole limit: it is the answer
         return MethodOutput(Status.TIME_LIMIT, None, None, cpsat.VERSION, params, start=start)
     model = cp_model.CpModel()
