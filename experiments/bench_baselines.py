@@ -7,9 +7,10 @@ Usage, from the repository root::
 
 ``fig6`` answers Cerebro's Figure 6 question exactly: the randomized
 scheduler's makespan relative to the proven optimum (the paper could only
-normalise by the randomized scheduler itself), per grid cell, 5 instance
-seeds, randomized seeds 0-4 on each. Optima come from ``cpsat`` (30 s, 2
-workers) and are proven on every cell. Output: ``paper_figures/baselines/``.
+normalise by the randomized scheduler itself), per grid cell, with a 95%
+confidence interval, under three worker orders (``FIG6_RUNS`` runs per cell
+and order). Optima come from ``cpsat`` (30 s, 2 workers) and are proven on
+every instance. Output: ``paper_figures/baselines/``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from optsched.bench import Row, frame, summary_table, to_markdown
 from optsched.core import Status
+from optsched.problems.hopper.checker import check
 from optsched.problems.hopper.generate import cerebro_fig6
+from optsched.problems.hopper.heuristics import WORKER_ORDERS, randomized
 from optsched.problems.placement.generate import gavel_placement
 from optsched.problems.timeslot.generate import gavel_timeslot
 from optsched.registry import methods
@@ -29,43 +36,95 @@ from optsched.solve import solve
 OUT = Path(__file__).resolve().parent.parent / "paper_figures" / "baselines"
 
 
+#: Runs per Figure 6 cell and worker order: (instances, randomized seeds per instance).
+#: Homogeneous cells are one instance whatever the seed (every time is equal).
+FIG6_RUNS = {16: (5, 200), 256: (5, 40)}
+
+
 def fig6() -> None:
     rows = []
     for het in (False, True):
         for n in (16, 256):
             for p in (8, 16):
                 cell = f"{'het' if het else 'hom'} {n}x{p}"
-                for seed in range(5):
-                    inst = cerebro_fig6(n, p, het, seed)
+                instances, seeds = FIG6_RUNS[n]
+                if not het:  # one distinct instance: all the runs on it
+                    instances, seeds = 1, instances * seeds
+                for iseed in range(instances):
+                    inst = cerebro_fig6(n, p, het, iseed)
                     exact = solve(inst, "cpsat", time_limit=30, workers=2)
                     assert exact.status is Status.OPTIMAL, (inst.name, exact.status)
-                    for method in ("randomized", "greedy"):
-                        for rseed in range(5 if method == "randomized" else 1):
-                            r = solve(inst, method, seed=rseed)
-                            row = Row.from_result(
-                                r,
-                                reference=exact.objective,
-                                reference_kind="cpsat optimum",
-                                cell=cell,
-                                instance_seed=seed,
-                                ratio=r.objective / exact.objective,
+                    greedy = solve(inst, "greedy")
+                    rows.append(_fig6_row(cell, iseed, "greedy", "-", 0, greedy.objective, exact))
+                    for order in WORKER_ORDERS:
+                        for rseed in range(seeds):
+                            sol = randomized(inst, rseed, order)
+                            value = check(inst, sol).objective
+                            rows.append(
+                                _fig6_row(cell, iseed, "randomized", order, rseed, value, exact)
                             )
-                            rows.append(row)
-    df = frame(rows)
+                print(cell, flush=True)
+    df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "cerebro_fig6_randomized.csv", index=False)
-    summary = (
-        df.groupby(["cell", "method"], sort=False)["ratio"]
-        .agg(["count", "mean", "min", "max"])
-        .reset_index()
-    )
+    out = []
+    for (cell, method, order), g in df.groupby(["cell", "method", "order"], sort=False):
+        by_inst = g.groupby("instance_seed")["ratio"].mean()
+        mean = float(g["ratio"].mean())
+        # a random instance of the cell: t over the instances' means; the cell's one
+        # instance: over the seeds
+        sample = by_inst if len(by_inst) > 1 else g["ratio"]
+        ci_over = f"{len(by_inst)} instances" if len(by_inst) > 1 else f"{len(g)} seeds"
+        half = _half_width(sample)
+        out.append(
+            {
+                "cell": cell,
+                "method": method,
+                "worker order": order,
+                "runs": len(g),
+                "above optimal (%)": 100 * (mean - 1),
+                "95% CI (%)": f"{100 * (mean - half - 1):.2f} to {100 * (mean + half - 1):.2f}",
+                "CI over": ci_over,
+                "worst run (%)": 100 * (float(g["ratio"].max()) - 1),
+            }
+        )
     note = (
-        "Makespan / proven optimum per Figure 6 cell (5 instances; randomized scheduler "
-        "run with seeds 0-4 on each). Optimum by cpsat, proven on every instance."
+        "Makespan over the proven optimum (cpsat, 30 s, 2 workers; proven on every instance), "
+        "per Figure 6 cell. Homogeneous cells are one instance whatever the seed, so all their "
+        "runs are seeds on it and the 95% confidence interval is over seeds; heterogeneous cells "
+        f"take 5 instances with {FIG6_RUNS[16][1]} (16 configs) or {FIG6_RUNS[256][1]} (256 "
+        "configs) seeds each, and the interval is Student's t over the 5 instances' means. "
+        "Worker order: how the randomized scheduler visits idle workers at each decision "
+        "(`index`: by index, the `randomized` method's protocol; `random`: a fresh random order "
+        "at every decision; `shuffled_once`: one random order per run)."
     )
-    text = f"# Cerebro Figure 6, exactly\n\n{note}\n\n{to_markdown(summary)}\n"
+    text = f"# Cerebro Figure 6, exactly\n\n{note}\n\n{to_markdown(pd.DataFrame(out))}\n"
     (OUT / "cerebro_fig6_randomized.md").write_text(text)
     print(text)
+
+
+def _half_width(sample: pd.Series) -> float:
+    """Half the width of the 95% confidence interval of ``sample``'s mean (Student's t)."""
+    from scipy import stats
+
+    if len(sample) < 2:
+        return 0.0
+    return float(stats.t.ppf(0.975, len(sample) - 1) * sample.std(ddof=1) / np.sqrt(len(sample)))
+
+
+def _fig6_row(
+    cell: str, iseed: int, method: str, order: str, rseed: int, value: float, exact: Any
+) -> dict[str, Any]:
+    return {
+        "cell": cell,
+        "instance_seed": iseed,
+        "method": method,
+        "order": order,
+        "seed": rseed,
+        "makespan": value,
+        "optimum": exact.objective,
+        "ratio": value / exact.objective,
+    }
 
 
 def families() -> None:
@@ -88,26 +147,63 @@ def families() -> None:
     for family, insts in suites.items():
         for inst in insts:
             exact = solve(inst, "cpsat", time_limit=60, workers=2)
+            # against the optimum where it is proven, else against the bound
+            proven = exact.status is Status.OPTIMAL
+            reference = exact.objective if proven else exact.bound
+            kind = "cpsat optimum" if proven else f"cpsat bound ({exact.status.value})"
             for m in methods(family):
                 if m.kind != "heuristic" or m.name == "task_parallel":
                     continue
-                r = solve(inst, m.name, seed=0)
-                # against the optimum where it is proven, else against the bound
-                proven = exact.status is Status.OPTIMAL
-                reference = exact.objective if proven else exact.bound
-                kind = "cpsat optimum" if proven else f"cpsat bound ({exact.status.value})"
-                rows.append(Row.from_result(r, reference=reference, reference_kind=kind))
+                for seed in range(RANDOM_SEEDS if m.randomised else 1):
+                    r = solve(inst, m.name, seed=seed)
+                    rows.append(Row.from_result(r, reference=reference, reference_kind=kind))
     df = frame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "families.csv", index=False)
     summary = summary_table(df, ["family", "method"], readable=True)
     text = (
         "# Baselines against exact optima\n\nGap of each baseline to the cpsat optimum "
-        "(60 s, 2 workers; proven on every instance listed), compared on the instances "
-        "every baseline of the family solved.\n\n" + to_markdown(summary) + "\n"
+        "(60 s, 2 workers), or to its bound where the optimum is not proven (the `reference "
+        "kind` of `families.csv` says which), compared on the instances every baseline of "
+        f"the family solved. Randomised methods run seeds 0-{RANDOM_SEEDS - 1} on every "
+        "instance; the table below gives their mean gap with a 95% confidence interval "
+        "(Student's t over the instances' mean gaps; over the seeds where there is one "
+        "instance).\n\n" + to_markdown(summary) + "\n\n" + to_markdown(_randomised(df)) + "\n"
     )
     (OUT / "families.md").write_text(text)
     print(text)
+
+
+#: Seeds of a randomised baseline per instance in ``families``.
+RANDOM_SEEDS = 100
+
+
+def _randomised(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean gap (%) of the seeded methods, with its 95% confidence interval."""
+    out = []
+    seeded = df[df["seed"] > 0][["family", "method"]].drop_duplicates()
+    for family, method in seeded.itertuples(index=False):
+        runs = df[(df["family"] == family) & (df["method"] == method)]
+        gaps = 100 * runs["gap"].astype(float)
+        by_inst = gaps.groupby(runs["instance"]).mean()
+        if len(by_inst) > 1:
+            sample, over = by_inst, f"{len(by_inst)} instances"
+        else:
+            sample, over = gaps, f"{len(gaps)} seeds"
+        half = _half_width(sample)
+        mean = float(gaps.mean())
+        out.append(
+            {
+                "family": family,
+                "method": method,
+                "runs": len(gaps),
+                "mean gap (%)": mean,
+                "95% CI (%)": f"{mean - half:.2f} to {mean + half:.2f}",
+                "CI over": over,
+                "worst run (%)": float(gaps.max()),
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def main(argv: list[str] | None = None) -> int:

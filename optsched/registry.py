@@ -50,6 +50,11 @@ class Method:
             return loaded
         return _import(self.name, self.target)
 
+    @property
+    def randomised(self) -> bool:
+        """Whether its answer depends on the seed (a built-in randomised heuristic)."""
+        return bool(getattr(self.fn, "randomised", False))
+
 
 def _import(name: str, target: str) -> MethodFn:
     fn = load_plugin("method", name, target)

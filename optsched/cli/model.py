@@ -61,14 +61,25 @@ def cmd_throughput_validate(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("Throughput model: predicted vs measured (held out), relative error of throughput")
     print(
-        f"  {'source':<7} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
+        f"  {'source':<11} {'variant':<11} {'model':<12} {'n':>5} {'mean':>7} {'median':>7} "
         f"{'p90':>7}"
     )
     for row in rep["rows"]:
         print(
-            f"  {row['source']:<7} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
+            f"  {row['source']:<11} {row['variant']:<11} {row['model']:<12} {row['n']:>5} "
             f"{row['mape']:>7.1%} {row['median']:>7.1%} {row['p90']:>7.1%}"
         )
+    fast = rep["spread_faster"]
+    top = fast["entries"][0]
+    by_type: dict[str, int] = {}
+    for e in fast["entries"]:
+        by_type[e["gpu_type"]] = by_type.get(e["gpu_type"], 0) + 1
+    print(
+        f"  Gavel measured {fast['count']} of {fast['of']} spread (unconsolidated) entries "
+        f"faster than packed ({', '.join(f'{g} {n}' for g, n in sorted(by_type.items()))}; "
+        f"at most {top['ratio'] - 1:+.1%}, {top['job_type']} on {top['num_gpus']} "
+        f"{top['gpu_type']}): the model takes them as measured (--json lists them)"
+    )
     fitted = rep["pollux_fitted_network_GBps"]
     print(
         "  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "

@@ -43,6 +43,22 @@ def strip_envelope(data: Mapping[str, Any], allowed: Iterable[str], ctx: str) ->
     return {k: v for k, v in data.items() if k not in header}
 
 
+def check_origin(value: Any, ctx: str = "instance") -> dict[str, Any]:
+    """An instance's ``origin``: where a generator took it from and what it changed there
+    (a flat JSON object of strings, numbers, booleans and nulls)."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"{ctx}: origin must be an object, got {type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str):
+            raise InputError(f"{ctx}: origin keys must be strings, got {k!r}")
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            raise InputError(
+                f"{ctx}: origin[{k!r}] must be a string, number, boolean or null, "
+                f"got {type(v).__name__}"
+            )
+    return dict(value)
+
+
 def check_ids(ids: Iterable[Any], kind: str) -> None:
     seen: set[Any] = set()
     for i in ids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -109,16 +109,32 @@ def trace(source: str, vc: str | None, seed: int) -> tuple[sources.TraceJob, ...
     raise InputError(f"unknown trace source {source!r}")
 
 
+class Window(NamedTuple):
+    """Consecutive jobs of a trace, and what was left out between them."""
+
+    jobs: list[sources.TraceJob]
+    dropped: int  # jobs of the span left out for their size
+    gpu_time_dropped: float  # their share of the span's GPU-time
+
+
 def window(
-    jobs: tuple[sources.TraceJob, ...], n: int, max_gpus: int, rng: np.random.Generator
-) -> list[sources.TraceJob]:
-    """``n`` consecutive jobs (by arrival) from a random start, dropping jobs larger than
-    ``max_gpus`` (no pool could hold them)."""
-    fit = [j for j in jobs if j.num_gpus <= max_gpus]
-    if len(fit) < n:
-        raise InputError(f"trace has only {len(fit)} jobs of at most {max_gpus} GPUs, need {n}")
-    start = int(rng.integers(0, len(fit) - n + 1))
-    return fit[start : start + n]
+    jobs: tuple[sources.TraceJob, ...],
+    n: int,
+    max_gpus: int | None,
+    rng: np.random.Generator,
+) -> Window:
+    """``n`` consecutive jobs (by arrival) from a random start, of every size, or, with
+    ``max_gpus``, the next ``n`` no larger (what that drops is counted)."""
+    keep = [i for i, j in enumerate(jobs) if max_gpus is None or j.num_gpus <= max_gpus]
+    if len(keep) < n:
+        raise InputError(f"trace has only {len(keep)} jobs of at most {max_gpus} GPUs, need {n}")
+    start = int(rng.integers(0, len(keep) - n + 1))
+    chosen = keep[start : start + n]
+    span = jobs[chosen[0] : chosen[-1] + 1]
+    total = sum(j.num_gpus * j.duration for j in span)
+    kept = sum(jobs[i].num_gpus * jobs[i].duration for i in chosen)
+    share = 1.0 - kept / total if total > 0 else 0.0
+    return Window([jobs[i] for i in chosen], len(span) - n, share)
 
 
 def typed(job: sources.TraceJob, rng: np.random.Generator) -> str:

@@ -6,7 +6,7 @@ semantics' placement rules aside, and even with the future known):
 * **average JCT** >= the largest of three relaxations:
 
   - *alone*: every job runs from its arrival on its best GPU type, alone, at
-    its best consolidated rate, paying one restart overhead:
+    its best rate, paying one restart overhead:
     ``C_j >= a_j + o_j + p_j`` with ``p_j = work_j / best rate``;
   - *fluid*: the cluster as one machine that does ``G`` GPU-seconds per
     second, each job a task of ``g_j p_j`` GPU-seconds released at ``a_j``,
@@ -30,8 +30,9 @@ semantics' placement rules aside, and even with the future known):
   and >= ``min_j a_j + sum_j g_j p_j / G``: the GPU-seconds the measured jobs
   need at their best rates cannot be done faster than the whole cluster works.
 
-Best rates are consolidated throughputs (locality only slows a job down), so
-the bounds hold under the default semantics and under Gavel's.
+Best rates are consolidated throughputs, or a measured spread one where it is
+faster (:meth:`ThroughputModel.fastest`; otherwise locality only slows a job
+down), so the bounds hold under the default semantics and under Gavel's.
 
 **Space sharing.** Two jobs that share a GPU set both progress, at their
 co-located rates, so a GPU can do more than one GPU-second of isolated work per
@@ -60,9 +61,9 @@ from .workload import SimJob, Workload
 
 
 def type_rates(job: SimJob, cluster: Cluster, model: ThroughputModel) -> dict[str, float]:
-    """The job's consolidated throughput on each GPU type it may use and fits."""
+    """The job's fastest throughput on each GPU type it may use and fits."""
     rates = {
-        t: model.consolidated(job.job_type, t, job.num_gpus)
+        t: model.fastest(job.job_type, t, job.num_gpus)
         for t in cluster.gpu_types
         if (not job.gpu_types or t in job.gpu_types)
         and model.runs_on(job.job_type, t)
@@ -72,7 +73,7 @@ def type_rates(job: SimJob, cluster: Cluster, model: ThroughputModel) -> dict[st
 
 
 def best_times(workload: Workload, cluster: Cluster, model: ThroughputModel) -> list[float]:
-    """Each measured job's time alone at its best consolidated rate (seconds)."""
+    """Each measured job's time alone at its best rate (seconds)."""
     out = []
     for job in workload.measured:
         rates = type_rates(job, cluster, model)

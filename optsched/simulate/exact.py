@@ -180,6 +180,7 @@ class _Round:
             space_sharing=pairs,
             locality=view.model.locality,
             unmeasured_interference=view.model.unmeasured_interference,
+            spread=view.model.spread,
             throughput=view.model,
         )
         r = view.round_seconds

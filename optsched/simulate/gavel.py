@@ -489,8 +489,9 @@ def _class_allocation(
 
 
 def packed_model(cluster: Cluster) -> ThroughputModel:
-    """Throughputs under these semantics: the consolidated one, whatever the GPU set."""
-    return ThroughputModel(cluster, locality=False)
+    """Throughputs under these semantics: the consolidated one, whatever the GPU set, and
+    only measured pairs may share (Gavel packs no other)."""
+    return ThroughputModel(cluster, locality=False, unmeasured_interference="forbid")
 
 
 def run_gavel(

@@ -96,8 +96,14 @@ def heuristic(rule: Callable[[I], Any]) -> Method[I]:
 
 
 def seeded(rule: Callable[[I, int], Any]) -> Method[I]:
-    """A method from a randomised rule ``rule(instance, seed) -> solution``."""
-    return lambda instance, options: MethodOutput(Status.FEASIBLE, rule(instance, options.seed))
+    """A method from a randomised rule ``rule(instance, seed) -> solution``; marked
+    ``randomised`` (its result is a sample: claims about it need many seeds)."""
+
+    def method(instance: I, options: SolveOptions) -> MethodOutput:
+        return MethodOutput(Status.FEASIBLE, rule(instance, options.seed))
+
+    method.randomised = True  # type: ignore[attr-defined]
+    return method
 
 
 @contextmanager

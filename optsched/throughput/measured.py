@@ -29,11 +29,16 @@ class MeasuredTable:
     colocated
         ``(a, b, gpu_type, num_gpus) -> (throughput of a, throughput of b)``
         when a and b share the same GPUs. Pairs Gavel did not measure are absent.
+    unavailable
+        ``(a, b, gpu_type)``: single-GPU pairs Gavel records as ``[0, 0]`` although
+        both jobs run there alone: they did not fit on one GPU together. (Every
+        multi-GPU pair is ``[0, 0]``: never measured, so not listed here.)
     """
 
     isolated: dict[tuple[str, str, int], float]
     unconsolidated: dict[tuple[str, str, int], float]
     colocated: dict[tuple[str, str, str, int], tuple[float, float]]
+    unavailable: frozenset[tuple[str, str, str]] = frozenset()
 
     @cached_property
     def pairs(self) -> frozenset[tuple[str, str]]:
@@ -56,6 +61,7 @@ def gavel_table() -> MeasuredTable:
     isolated: dict[tuple[str, str, int], float] = {}
     uncons: dict[tuple[str, str, int], float] = {}
     coloc: dict[tuple[str, str, str, int], tuple[float, float]] = {}
+    zeros: list[tuple[str, str, str]] = []
     for key, entries in raw.items():
         gpu_type, _, variant = key.partition("_")
         for job_key, partners in entries.items():
@@ -69,8 +75,13 @@ def gavel_table() -> MeasuredTable:
                 continue
             isolated[(job_type, gpu_type, scale)] = alone
             for partner_key, pair in partners.items():
-                if partner_key == "null" or not (pair[0] > 0 and pair[1] > 0):
+                if partner_key == "null":
                     continue
                 partner, _ = ast.literal_eval(partner_key)
-                coloc[(job_type, partner, gpu_type, scale)] = (float(pair[0]), float(pair[1]))
-    return MeasuredTable(isolated, uncons, coloc)
+                if pair[0] > 0 and pair[1] > 0:
+                    coloc[(job_type, partner, gpu_type, scale)] = (float(pair[0]), float(pair[1]))
+                elif scale == 1:
+                    zeros.append((job_type, partner, gpu_type))
+    runs = {(j, g) for (j, g, k) in isolated if k == 1}
+    gone = frozenset(z for z in zeros if (z[0], z[2]) in runs and (z[1], z[2]) in runs)
+    return MeasuredTable(isolated, uncons, coloc, gone)

@@ -19,7 +19,17 @@ Two held-out checks, both on throughput (iterations per second):
   one effective network bandwidth for the whole testbed, fitted on the other
   five models (leave one model out), so every reported error is held out.
 
+* **Gavel, co-located pairs.** For every measured single-GPU pair, predict
+  each job's interference factor from the other pairs of its GPU type (leave
+  one unordered pair out): ``fitted`` is the pressure-sensitivity model of
+  :mod:`optsched.throughput.interference`, ``constant`` the mean factor of the
+  other pairs, ``blox-0.6`` ... Blox's constant factors (they use no data).
+
 The error of one prediction is ``|predicted - measured| / measured``.
+
+Also reported: the unconsolidated entries Gavel measured faster than the
+consolidated ones (the evidence behind the throughput model's ``spread``
+option).
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import numpy as np
 
 from ..model.gpus import LINK_DEFAULTS, NIC_GBPS, LinkKind
 from .comm import ring_allreduce_time
+from .interference import BLOX_CONSTANTS, constant_out, leave_one_pair_out
 from .jobtypes import default_catalog
 from .measured import GAVEL_GPU_TYPES
 
@@ -153,6 +164,40 @@ def pollux_placements() -> tuple[list[Comparison], dict[str, float]]:
     return out, fitted
 
 
+def gavel_pairs() -> list[Comparison]:
+    """Held-out predictions of every measured co-location factor."""
+    out = []
+    for g in GAVEL_GPU_TYPES:
+        for variant, rows in (("fitted", leave_one_pair_out(g)), ("constant", constant_out(g))):
+            out += [
+                Comparison("gavel-pairs", variant, g, f"{a} | {b}", p, m) for a, b, p, m in rows
+            ]
+        for c in BLOX_CONSTANTS:
+            out += [
+                Comparison("gavel-pairs", f"blox-{c:g}", g, f"{a} | {b}", c, m)
+                for a, b, _, m in rows
+            ]
+    return out
+
+
+def spread_faster() -> list[dict[str, Any]]:
+    """The unconsolidated entries above their consolidated ones, most first."""
+    table = default_catalog().table
+    rows = [
+        {
+            "job_type": name,
+            "gpu_type": g,
+            "num_gpus": k,
+            "consolidated": table.isolated[(name, g, k)],
+            "unconsolidated": v,
+            "ratio": v / table.isolated[(name, g, k)],
+        }
+        for (name, g, k), v in table.unconsolidated.items()
+        if v > table.isolated[(name, g, k)]
+    ]
+    return sorted(rows, key=lambda r: -r["ratio"])
+
+
 def _stats(errors: list[float]) -> dict[str, float]:
     e = np.asarray(errors)
     return {
@@ -168,7 +213,7 @@ def report() -> dict[str, Any]:
     gavel = gavel_unconsolidated()
     pollux, fitted = pollux_placements()
     groups: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for c in gavel + pollux:
+    for c in gavel + pollux + gavel_pairs():
         model = c.model if c.source == "pollux" else c.model.split(" (")[0]
         groups[(c.source, c.variant)][model].append(c.error)
     summary = []
@@ -177,8 +222,14 @@ def report() -> dict[str, Any]:
             summary.append({"source": source, "variant": variant, "model": model, **_stats(errs)})
         allerrs = [e for errs in by_model.values() for e in errs]
         summary.append({"source": source, "variant": variant, "model": "ALL", **_stats(allerrs)})
+    faster = spread_faster()
     return {
         "rows": summary,
+        "spread_faster": {
+            "count": len(faster),
+            "of": len(default_catalog().table.unconsolidated),
+            "entries": faster,
+        },
         "pollux_fitted_network_GBps": fitted,
         "assumptions": {
             "gavel_network_GBps": GAVEL_NIC,
@@ -194,4 +245,4 @@ def comparisons() -> list[dict[str, Any]]:
     """Every prediction next to its measurement (for plots and audits)."""
     gavel = gavel_unconsolidated()
     pollux, _ = pollux_placements()
-    return [{**asdict(c), "error": c.error} for c in gavel + pollux]
+    return [{**asdict(c), "error": c.error} for c in gavel + pollux + gavel_pairs()]

@@ -94,12 +94,73 @@ def test_interference_is_measured_ratio(small_gavel):
     f = m.interference(LM, R18, "v100", 1)
     assert f == pytest.approx(pair[0] / t.isolated[(LM, "v100", 1)])
     assert m.throughput(LM, [0], R18) == pytest.approx(pair[0])
-    # no multi-GPU pair is measured: forbidden unless a default factor is given
-    assert m.interference(R50, R50, "v100", 2) is None
+
+
+def test_unmeasured_pairs_by_mode(small_gavel):
+    t = gavel_table()
+    # no multi-GPU pair is measured: by default a k-GPU pair takes its 1-GPU factor
+    one = t.colocated[(R50, R18, "v100", 1)][0] / t.isolated[(R50, "v100", 1)]
+    m = ThroughputModel(small_gavel)
+    assert m.interference(R50, R18, "v100", 2) == pytest.approx(one)
+    assert m.throughput(R50, [0, 1], R18) == pytest.approx(one * m.isolated(R50, [0, 1]))
+    # a pair recorded as not fitting on one GPU may not share at any size
+    big = "ResNet-50 (batch size 128)"
+    (a, b, g) = next(z for z in sorted(t.unavailable) if z[0] == big and z[2] == "k80")
+    assert (a, b, g, 1) not in t.colocated
+    assert m.interference(a, b, g, 1) is None and m.interference(a, b, g, 4) is None
+    # forbid: only measurements; a constant: every unmeasured pair
+    forbid = ThroughputModel(small_gavel, unmeasured_interference="forbid")
+    assert forbid.interference(R50, R18, "v100", 2) is None
     with pytest.raises(InputError, match="cannot share GPUs"):
-        m.throughput(R50, [0, 1], R50)
+        forbid.throughput(R50, [0, 1], R50)
     m2 = ThroughputModel(small_gavel, unmeasured_interference=0.6)
     assert m2.throughput(R50, [0, 1], R50) == pytest.approx(0.6 * m2.isolated(R50, [0, 1]))
+    assert m2.interference(a, b, g, 1) == 0.6
+    for bad in (0, 1.5, "sometimes", None, True):
+        with pytest.raises(InputError, match="unmeasured_interference must be fitted, forbid"):
+            ThroughputModel(small_gavel, unmeasured_interference=bad)
+
+
+def test_fitted_interference_predicts_a_pair_it_never_saw(small_gavel):
+    from optsched.throughput.interference import fit_pairs, measured_factors
+
+    t = gavel_table()
+    factors = measured_factors(t, "p100")
+    a, b = "ResNet-18 (batch size 32)", "Transformer (batch size 64)"
+    rest = {ab: f for ab, f in factors.items() if set(ab) != {a, b}}
+    fit = fit_pairs("p100", rest)
+    # ln f = -(s_a + p_b) is linear: a model built from the pair's own row and column
+    # averages predicts it; here within 10% of what Gavel measured
+    assert fit.factor(a, b) == pytest.approx(factors[(a, b)], rel=0.10)
+    # and exactly reproduces data it was built from when that data is consistent
+    s = {"x": 0.1, "y": 0.3}
+    p = {"x": 0.2, "y": 0.05}
+    exact = {(u, v): math.exp(-(s[u] + p[v])) for u in s for v in p}
+    fit = fit_pairs("v100", exact)
+    for (u, v), f in exact.items():
+        assert fit.factor(u, v) == pytest.approx(f, rel=1e-12)
+    # an unknown job type takes the mean sensitivity
+    assert fit.factor("z", "x") == pytest.approx(math.exp(-(0.2 + 0.2)), rel=1e-12)
+
+
+def test_spread_rule_measured_or_no_gain(small_gavel):
+    t = gavel_table()
+    # an entry Gavel measured faster spread than packed (rule 2)
+    (jt, g, k), m1 = next(
+        (key, v)
+        for key, v in sorted(t.unconsolidated.items())
+        if v > t.isolated[key] and key[1] == "v100"
+    )
+    cluster = homogeneous(1, 2, k, g)
+    spread = [0, k] + list(range(1, k - 1))  # two servers of one rack
+    measured = ThroughputModel(cluster)
+    assert measured.isolated(jt, spread) == pytest.approx(m1)
+    assert measured.fastest(jt, g, k) == pytest.approx(m1)
+    capped = ThroughputModel(cluster, spread="no_gain")
+    assert capped.isolated(jt, spread) == pytest.approx(t.isolated[(jt, g, k)])
+    assert capped.fastest(jt, g, k) == pytest.approx(t.isolated[(jt, g, k)])
+    with pytest.raises(InputError, match="spread must be one of measured, no_gain"):
+        ThroughputModel(cluster, spread="min")
 
 
 def test_reference_is_best_allowed_consolidated(small_gavel):
@@ -133,3 +194,23 @@ def test_validation_report_errors_are_sane():
     # held-out errors of the model as shipped; a regression here needs a look
     assert rows[("gavel", "parametric", "ALL")]["mape"] < 0.25
     assert rows[("pollux", "fitted", "ALL")]["mape"] < 0.35
+    # co-location: every measured factor held out once; the fitted model beats one
+    # constant per GPU type and Blox's constants on every GPU type
+    assert rows[("gavel-pairs", "fitted", "ALL")]["n"] == 1881
+    for g in ("k80", "p100", "v100"):
+        fitted = rows[("gavel-pairs", "fitted", g)]["mape"]
+        for other in ("constant", "blox-0.6", "blox-0.75", "blox-0.9"):
+            assert fitted < rows[("gavel-pairs", other, g)]["mape"]
+    assert rows[("gavel-pairs", "fitted", "p100")]["mape"] < 0.10
+
+
+def test_validation_lists_the_spread_entries_above_packed():
+    from optsched.throughput.validate import report
+
+    fast = report()["spread_faster"]
+    t = gavel_table()
+    above = [k for k, v in t.unconsolidated.items() if v > t.isolated[k]]
+    assert fast["count"] == len(above) == 44 and fast["of"] == 165
+    top = fast["entries"][0]
+    assert top["ratio"] == max(t.unconsolidated[k] / t.isolated[k] for k in above)
+    assert top["ratio"] == pytest.approx(1.355, abs=1e-3)

@@ -116,17 +116,27 @@ def _as_solution(starts, workers=None):  # type: ignore[no-untyped-def]
     return HopperSolution(tuple(tuple(float(s) for s in r) for r in starts), ws)
 
 
-def randomized(instance, seed: int):  # type: ignore[no-untyped-def]
+#: How the randomized scheduler visits idle workers at a decision: in index order (the
+#: method's protocol), in a fresh random order each time, or in one random order drawn
+#: once per run.
+WORKER_ORDERS = ("index", "random", "shuffled_once")
+
+
+def randomized(instance, seed: int, order: str = "index"):  # type: ignore[no-untyped-def]
     """Cerebro's randomized scheduler (Algorithm 1, VLDB'20), simulated.
 
-    Whenever workers are idle, each idle worker in index order takes a unit
-    chosen uniformly at random among those it may run (its partition, or a
-    replica it holds) whose config is idle; then time advances to the next
-    completion. Deviation: the paper polls every ``WAIT_TIME`` and its code
-    shuffles once per epoch; here decisions happen exactly at completions and
-    the choice is uniform at every decision, which is what Algorithm 1's
+    Whenever workers are idle, each idle worker takes a unit chosen uniformly
+    at random among those it may run (its partition, or a replica it holds)
+    whose config is idle; then time advances to the next completion. Idle
+    workers are visited in ``order`` (:data:`WORKER_ORDERS`): the order decides
+    which worker gets first pick, and it moves the makespan by several percent
+    on small dense grids. Deviation: the paper polls every ``WAIT_TIME`` and its
+    code shuffles once per epoch; here decisions happen exactly at completions
+    and the choice is uniform at every decision, which is what Algorithm 1's
     per-attempt shuffle amounts to.
     """
+    if order not in WORKER_ORDERS:
+        raise ValueError(f"order must be one of {', '.join(WORKER_ORDERS)}, got {order!r}")
     rng = np.random.default_rng(seed)
     T = np.asarray(instance.times, dtype=float)
     n, p = T.shape
@@ -139,8 +149,9 @@ def randomized(instance, seed: int):  # type: ignore[no-untyped-def]
     config_free = np.zeros(n)
     worker_free = np.zeros(p)
     t, left = 0.0, n * p
+    visit = rng.permutation(p) if order == "shuffled_once" else np.arange(p)
     while left:
-        for w in range(p):
+        for w in rng.permutation(p) if order == "random" else visit:
             if worker_free[w] > t:
                 continue
             idle = config_free <= t

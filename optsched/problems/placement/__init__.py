@@ -8,7 +8,7 @@ from .checker import check
 from .instance import NAME, Job, PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
-_TRACE = ("num_jobs", "objective", "locality", "sharing")
+_TRACE = ("num_jobs", "objective", "locality", "sharing", "interference", "spread")
 
 _SOLVERS = ", ".join(MIP_SOLVERS)
 
@@ -139,6 +139,17 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
         ),
         Option("locality", "bool", "model locality (default on)"),
         Option("sharing", "bool", "allow space sharing of GPUs by job pairs (default on)"),
+        Option(
+            "interference",
+            "str",
+            "co-located pairs Gavel did not measure: fitted (default), forbid, or a factor",
+        ),
+        Option(
+            "spread",
+            "str",
+            "spread placements: the measured value (default) or no_gain (at most packed)",
+            ("measured", "no_gain"),
+        ),
     ),
     package=__name__,
 )

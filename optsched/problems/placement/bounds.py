@@ -1,9 +1,11 @@
 """Solver-free upper bound for placement.
 
-A job's normalised throughput is at most 1 alone (no placement beats its best
-consolidated one, which is its normaliser) and at most ``f`` next to a partner
-that slows it by factor ``f`` (Gavel measured some ``f > 1``). So with
-``b_j = max(1, max f over partners it may share with)``:
+A job's normalised throughput alone is at most ``a_j``: 1 (its best consolidated
+throughput is its normaliser), or more where Gavel measured it faster spread
+over servers than on one (the throughput model's rule 2 takes that measurement;
+a spread over racks only adds communication time). Next to a partner that slows
+it by factor ``f`` it is at most ``a_j f``. So with
+``b_j = a_j max(1, max f over partners it may share with)``:
 
 * ``weighted_throughput <= sum_j w_j b_j``;
 * ``gpus_used <= min(num_gpus, sum_j g_j)``;
@@ -20,6 +22,13 @@ def best_normalised(instance: PlacementInstance) -> dict[str, float]:
     model = instance.model
     out = {}
     for a in instance.jobs:
+        alone = max(
+            [1.0]
+            + [
+                model.fastest(a.job_type, t, a.num_gpus) / instance.reference[a.id]
+                for t in instance.pools[a.id]
+            ]
+        )
         best = 1.0
         if instance.space_sharing:
             for b in instance.jobs:
@@ -30,7 +39,7 @@ def best_normalised(instance: PlacementInstance) -> dict[str, float]:
                     g = model.interference(b.job_type, a.job_type, t, a.num_gpus)
                     if f is not None and g is not None:
                         best = max(best, f)
-        out[a.id] = best
+        out[a.id] = alone * best
     return out
 
 

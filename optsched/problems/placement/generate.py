@@ -14,6 +14,7 @@ import numpy as np
 from ... import sources
 from ...errors import InputError, check_positive_int
 from ...model import Cluster, Rack, Server, gavel, philly
+from ...throughput.model import INTERFERENCE_MODES
 from ..common import gavel_jobs, trace, typed, types_for, window
 from .instance import Job, PlacementInstance, PlacementObjective
 
@@ -34,9 +35,10 @@ def gavel_placement(
     check_positive_int(num_jobs, "num_jobs", "gavel_placement")
     rng = np.random.default_rng(seed)
     cluster = gavel(counts, gpus_per_server)
+    largest_pool = max(cluster.capacity(t) for t in cluster.gpu_types)  # a job uses one type
     jobs = tuple(
         Job(f"j{i}", jt, g, float(rng.integers(1, 5)))
-        for i, (jt, g) in enumerate(gavel_jobs(rng, num_jobs, cluster.num_gpus))
+        for i, (jt, g) in enumerate(gavel_jobs(rng, num_jobs, largest_pool))
     )
     label = ":".join(str(c) for c in counts.values())
     return PlacementInstance(
@@ -83,7 +85,7 @@ def trace_placement(
     picked = window(trace(source, vc, seed), num_jobs, biggest, rng)
     jobs = tuple(
         Job(f"j{i}", typed(j, rng), j.num_gpus, float(rng.integers(1, 5)))
-        for i, j in enumerate(picked)
+        for i, j in enumerate(picked.jobs)
     )
     return PlacementInstance(
         f"{source}-place-{num_jobs}j-s{seed}",
@@ -92,6 +94,14 @@ def trace_placement(
         PlacementObjective(objective),
         space_sharing,
         locality,
+        origin={
+            "source": source,
+            "vc": vc,
+            "seed": seed,
+            "jobs_dropped": picked.dropped,
+            "gpu_time_dropped": picked.gpu_time_dropped,
+            "dropped_because": f"larger than the largest GPU type's {biggest} GPUs",
+        },
     )
 
 
@@ -135,16 +145,19 @@ def alibaba_placement(
     cluster = Cluster(f"openb-{len(servers)}", (Rack("r0"),), servers)
     present = set(cluster.gpu_types)
     jobs: list[Job] = []
+    no_type = too_big = 0
     for k in rng.permutation(len(pods)):
         g, spec = pods[int(k)]
         allowed = tuple(t for t in spec if t in present) if spec else ()
         if spec and not allowed:
+            no_type += 1
             continue
         pool = allowed or cluster.gpu_types
         if (
             max(cluster.max_server_gpus(t) for t in pool) < g
             and max(cluster.capacity(t) for t in pool) < g
         ):
+            too_big += 1
             continue
         types = types_for(g)
         jobs.append(
@@ -165,6 +178,13 @@ def alibaba_placement(
         PlacementObjective(objective),
         space_sharing,
         locality,
+        origin={
+            "source": "alibaba",
+            "seed": seed,
+            "pods_drawn": len(jobs) + no_type + too_big,
+            "dropped_gpu_type_absent": no_type,
+            "dropped_too_large": too_big,
+        },
     )
 
 
@@ -177,8 +197,10 @@ def synthetic(
     objective: str = "weighted_throughput",
     locality: bool = True,
     sharing: bool = True,
+    interference: str = "fitted",
+    spread: str = "measured",
 ) -> PlacementInstance:
-    return gavel_placement(
+    inst = gavel_placement(
         num_jobs,
         counts or DEFAULT_COUNTS,
         seed,
@@ -186,6 +208,22 @@ def synthetic(
         locality=locality,
         objective=objective,
     )
+    return _model_options(inst, interference, spread)
+
+
+def _model_options(inst: PlacementInstance, interference: str, spread: str) -> PlacementInstance:
+    """The throughput model's options, from the command line's text."""
+    value: float | str = interference
+    if interference not in INTERFERENCE_MODES:
+        try:
+            value = float(interference)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 1:
+            raise InputError(
+                f"--interference must be fitted, forbid or a factor in (0, 1], got {interference!r}"
+            )
+    return inst.replace(unmeasured_interference=value, spread=spread)
 
 
 def from_trace(
@@ -199,12 +237,14 @@ def from_trace(
     objective: str = "weighted_throughput",
     locality: bool = True,
     sharing: bool = True,
+    interference: str = "fitted",
+    spread: str = "measured",
 ) -> PlacementInstance:
     if source == "philly" and servers:
         counts = {"servers": servers}
     if source == "alibaba" and servers:
         counts = {"nodes": servers}
-    return trace_placement(
+    inst = trace_placement(
         source,
         num_jobs,
         seed,
@@ -214,3 +254,4 @@ def from_trace(
         locality=locality,
         objective=objective,
     )
+    return _model_options(inst, interference, spread)

@@ -35,8 +35,8 @@ from ...errors import (
 )
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
-from ...throughput.model import ThroughputModel
-from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
+from ...throughput.model import SPREAD_RULES, ThroughputModel, check_interference
+from ..base import INSTANCE_FORMAT, check_ids, check_origin, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
 NAME = "placement"
@@ -112,10 +112,15 @@ class PlacementInstance:
     Attributes
     ----------
     unmeasured_interference
-        Slowdown factor for co-located pairs Gavel did not measure; ``None``
-        forbids sharing GPUs between such pairs.
+        Co-located pairs Gavel did not measure: ``"fitted"`` (the fitted
+        interference model), ``"forbid"`` (they may not share GPUs) or a factor
+        in (0, 1] (:class:`~optsched.throughput.model.ThroughputModel`).
+    spread
+        The throughput model's rule 2: ``"measured"`` or ``"no_gain"``.
     job_types
         Parametric job types added to the catalog for this instance.
+    origin
+        Where a generator took the jobs from and what it changed there.
     throughput
         A throughput model to use instead of the one these fields describe (a
         simulator's round uses the simulator's own); not written to files.
@@ -127,8 +132,10 @@ class PlacementInstance:
     objective: PlacementObjective = PlacementObjective.WEIGHTED_THROUGHPUT
     space_sharing: bool = False
     locality: bool = True
-    unmeasured_interference: float | None = None
+    unmeasured_interference: float | str = "fitted"
+    spread: str = "measured"
     job_types: tuple[JobType, ...] = field(default=())
+    origin: Mapping[str, Any] = field(default_factory=dict)
     throughput: ThroughputModel | None = field(default=None, compare=False, repr=False)
 
     family = NAME
@@ -138,6 +145,7 @@ class PlacementInstance:
         check_str(self.name, "name", "instance")
         object.__setattr__(self, "jobs", tuple(self.jobs))
         object.__setattr__(self, "job_types", tuple(self.job_types))
+        object.__setattr__(self, "origin", check_origin(self.origin))
         try:
             object.__setattr__(self, "objective", PlacementObjective(self.objective))
         except ValueError:
@@ -153,12 +161,15 @@ class PlacementInstance:
                 raise InputError(
                     f"instance: {flag} must be true or false, got {getattr(self, flag)!r}"
                 )
-        if self.unmeasured_interference is not None:
-            f = check_real(
-                self.unmeasured_interference, "unmeasured_interference", "instance", strict=True
+        object.__setattr__(
+            self,
+            "unmeasured_interference",
+            check_interference(self.unmeasured_interference, "instance"),
+        )
+        if self.spread not in SPREAD_RULES:
+            raise InputError(
+                f"instance: spread must be one of {', '.join(SPREAD_RULES)}, got {self.spread!r}"
             )
-            if f > 1:
-                raise InputError(f"instance: unmeasured_interference must be <= 1, got {f:g}")
         _ = self.pools  # validates every job against the cluster
 
     # -------------------------------------------------------------- derived
@@ -175,6 +186,7 @@ class PlacementInstance:
             self.catalog,
             locality=self.locality,
             unmeasured_interference=self.unmeasured_interference,
+            spread=self.spread,
         )
 
     @cached_property
@@ -211,11 +223,13 @@ class PlacementInstance:
         out["objective"] = self.objective.value
         out["space_sharing"] = self.space_sharing
         out["locality"] = self.locality
-        if self.unmeasured_interference is not None:
-            out["unmeasured_interference"] = self.unmeasured_interference
+        out["unmeasured_interference"] = self.unmeasured_interference
+        out["spread"] = self.spread
         out["cluster"] = self.cluster.to_dict()
         if self.job_types:
             out["job_types"] = [jt.to_dict() for jt in self.job_types]
+        if self.origin:
+            out["origin"] = dict(self.origin)
         out["jobs"] = [j.to_dict() for j in self.jobs]
         return out
 
@@ -229,8 +243,10 @@ class PlacementInstance:
                 "space_sharing",
                 "locality",
                 "unmeasured_interference",
+                "spread",
                 "cluster",
                 "job_types",
+                "origin",
                 "jobs",
             ),
             "instance",
@@ -246,8 +262,10 @@ class PlacementInstance:
             d.get("objective", PlacementObjective.WEIGHTED_THROUGHPUT.value),
             d.get("space_sharing", False),
             d.get("locality", True),
-            d.get("unmeasured_interference"),
+            d.get("unmeasured_interference", "fitted"),
+            d.get("spread", "measured"),
             parse_job_types(d),
+            d.get("origin", {}),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -260,8 +278,11 @@ class PlacementInstance:
             "objective": self.objective.value,
             "space_sharing": self.space_sharing,
             "locality": self.locality,
+            "unmeasured_interference": self.unmeasured_interference,
+            "spread": self.spread,
             "num_jobs": self.num_jobs,
             "gpus_requested": sum(j.num_gpus for j in self.jobs),
             "jobs_by_type": by_type,
             "jobs_by_num_gpus": dict(sorted(by_size.items())),
+            **({"origin": dict(self.origin)} if self.origin else {}),
         }

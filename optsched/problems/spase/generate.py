@@ -4,6 +4,9 @@ with Pollux's measured step times. Deterministic in the seed.
 
 from __future__ import annotations
 
+import math
+from functools import cache
+
 import numpy as np
 
 from ... import sources
@@ -54,18 +57,24 @@ def saturn_tasks(num_tasks: int, servers: int, gpus_per_server: int, seed: int) 
 
 
 def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> SpaseInstance:
-    """Spase tasks with measured runtimes: Pollux jobs on T4 nodes of 4 GPUs.
+    """Spase tasks from Pollux's workload and measurements, on T4 nodes of 4 GPUs.
 
-    Each job of Pollux workload ``workload`` (application, global batch) gets
-    configurations of 1 to 4 GPUs on one node; a configuration's runtime is a
-    fixed number of steps times Pollux's step time for that placement at local
-    batch ``batch / g``, from a straight line fitted to the placement's measured
-    step times over local batch sizes (Pollux's compute model is linear in
-    the batch). The step count makes every job one hour long on one GPU.
+    Each picked job of Pollux workload ``workload`` (an application and its
+    batch size ``B``) gets a data-parallel configuration per GPU count ``g`` of
+    1 to 4 on one node, as Pollux's simulator times them:
+
+    * its length is Pollux's iteration count to the application's last epoch
+      at batch ``B`` (linear between the batch sizes Pollux validated,
+      :func:`pollux_iterations`);
+    * a step is Pollux's measured step time of placement ``g`` at local batch
+      ``B / g`` (linear between the measured local batches); a local batch above
+      the largest measured one accumulates gradients (Pollux's rule: the
+      smallest number of micro-steps that fit, the synchronisation paid once).
+
+    Nothing is extrapolated: a local batch below the measured range gives no
+    configuration (Pollux does not run it either). The instance's ``origin``
+    counts the configurations dropped so and those that accumulate.
     """
-    import csv
-    from importlib import resources
-
     rng = np.random.default_rng(seed)
     jobs = list(sources.pollux_workload(workload))
     if not 1 <= num_tasks <= len(jobs):
@@ -74,33 +83,102 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
             f"workload {workload!r}), got {num_tasks}"
         )
     picks = sorted(rng.choice(len(jobs), size=num_tasks, replace=False))
-    base = resources.files("optsched.throughput") / "data"
-    profiles: dict[str, dict[tuple[str, int], float]] = {}
-    tasks = []
+    tasks, dropped, accumulated = [], 0, 0
     for i in picks:
         job = jobs[int(i)]
-        if job.application not in profiles:
-            with (base / f"pollux_{job.application}_placements.csv").open() as fh:
-                profiles[job.application] = {
-                    (r["placement"], int(r["local_bsz"])): float(r["step_time"])
-                    for r in csv.DictReader(fh)
-                }
-        prof = profiles[job.application]
-
-        def step(g: int, prof=prof, job=job) -> float:
-            # Step time is linear in the local batch (Pollux's T_compute = a + b bsz):
-            # fit it on this placement's measurements, evaluate at batch / g.
-            pts = np.array([(b, t) for (p, b), t in prof.items() if p == str(g)])
-            slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
-            return float(max(icpt + slope * job.batch_size / g, pts[:, 1].min()))
-
-        steps = 3600.0 / step(1)
-        configs = tuple(
-            TaskConfig("data-parallel", g, round(steps * step(g), 1)) for g in range(1, 5)
-        )
-        tasks.append(Task(job.name, configs))
+        profile = pollux_profile(job.application)
+        iterations = pollux_iterations(job.application, job.batch_size)
+        configs = []
+        for g in range(1, 5):
+            step = profile.step(g, job.batch_size / g)
+            if step is None:
+                dropped += 1
+                continue
+            accumulated += step[1] > 0
+            configs.append(TaskConfig("data-parallel", g, round(iterations * step[0], 1)))
+        if not configs:
+            raise InputError(f"pollux job {job.name!r}: no GPU count runs batch {job.batch_size}")
+        tasks.append(Task(job.name, tuple(configs)))
     cluster = homogeneous(1, servers, 4, "t4", nic_bandwidth=6.25)
-    return SpaseInstance(f"pollux-{num_tasks}t-{servers}x4-s{seed}", cluster, tuple(tasks))
+    origin = {
+        "source": "pollux",
+        "workload": workload,
+        "seed": seed,
+        "configs_dropped": dropped,
+        "dropped_because": "local batch below Pollux's measured range",
+        "configs_accumulating": accumulated,
+        "extrapolated": 0,
+    }
+    return SpaseInstance(f"pollux-{num_tasks}t-{servers}x4-s{seed}", cluster, tuple(tasks), origin)
+
+
+#: Pollux's simulator caps some applications' local batch below what was measured.
+POLLUX_MAX_LOCAL = {"yolov3": 8}
+
+
+class PolluxProfile:
+    """An application's measured step and synchronisation times by placement and local
+    batch (``pollux_<app>_placements.csv``)."""
+
+    def __init__(self, application: str) -> None:
+        import csv
+        from importlib import resources
+
+        path = resources.files("optsched.throughput") / "data"
+        points: dict[str, list[tuple[int, float, float]]] = {}
+        with (path / f"pollux_{application}_placements.csv").open() as fh:
+            for r in csv.DictReader(fh):
+                points.setdefault(r["placement"], []).append(
+                    (int(r["local_bsz"]), float(r["step_time"]), float(r["sync_time"]))
+                )
+        self.points = {p: sorted(v) for p, v in points.items()}
+        every = [b for v in self.points.values() for b, _, _ in v]
+        self.min_local = min(every)
+        self.max_local = POLLUX_MAX_LOCAL.get(application, max(every))
+
+    def step(self, g: int, local: float) -> tuple[float, int] | None:
+        """Seconds per step of ``g`` GPUs on one node at local batch ``local``, and the
+        extra micro-steps it accumulates; None below the measured range."""
+        pts = self.points[str(g)]
+        if local < self.min_local - 1e-9:
+            return None
+        local = math.ceil(local - 1e-8)
+        extra = math.ceil(local / self.max_local - 1e-8) - 1
+        atomic = math.ceil(local / (extra + 1) - 1e-8)
+        bs = [b for b, _, _ in pts]
+        if not bs[0] <= atomic <= bs[-1]:
+            return None
+        step = float(np.interp(atomic, bs, [t for _, t, _ in pts]))
+        sync = float(np.interp(atomic, bs, [s for _, _, s in pts]))
+        return step + extra * (step - sync), extra
+
+
+@cache
+def pollux_profile(application: str) -> PolluxProfile:
+    return PolluxProfile(application)
+
+
+@cache
+def pollux_iterations(application: str, batch_size: int) -> float:
+    """Iterations Pollux's simulator trains ``application`` at ``batch_size`` for: to
+    its last epoch, linear between the batch sizes Pollux validated
+    (``pollux_iterations.csv``)."""
+    import csv
+    from importlib import resources
+
+    path = resources.files("optsched.throughput") / "data" / "pollux_iterations.csv"
+    with path.open() as fh:
+        table = sorted(
+            (int(r["batch_size"]), float(r["iterations"]))
+            for r in csv.DictReader(fh)
+            if r["application"] == application
+        )
+    sizes = [b for b, _ in table]
+    if not sizes or not sizes[0] <= batch_size <= sizes[-1]:
+        raise InputError(
+            f"pollux: {application} was validated at batch sizes {sizes}, not {batch_size}"
+        )
+    return float(np.interp(batch_size, sizes, [it for _, it in table]))
 
 
 # ---------------------------------------------------------------- sources

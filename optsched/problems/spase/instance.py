@@ -14,7 +14,7 @@ configurations that fit some server.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...core import Sense
@@ -29,7 +29,7 @@ from ...errors import (
     where,
 )
 from ...model.topology import Cluster
-from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, check_origin, envelope, strip_envelope
 
 NAME = "spase"
 
@@ -89,11 +89,13 @@ class SpaseInstance:
     """Tasks with candidate configurations, on the servers of ``cluster``.
 
     Runtimes are profiled wall-clock seconds (GPU type is implicit in them).
+    ``origin``: where a generator took the tasks from and what it changed.
     """
 
     name: str
     cluster: Cluster
     tasks: tuple[Task, ...]
+    origin: Mapping[str, Any] = field(default_factory=dict)
 
     family = NAME
     sense = Sense.MIN
@@ -101,6 +103,7 @@ class SpaseInstance:
     def __post_init__(self) -> None:
         check_str(self.name, "name", "instance")
         object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "origin", check_origin(self.origin))
         if not self.tasks:
             raise InputError("instance: tasks must not be empty")
         check_ids((t.id for t in self.tasks), "task")
@@ -120,23 +123,24 @@ class SpaseInstance:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return envelope(
-            INSTANCE_FORMAT,
-            NAME,
-            name=self.name,
-            cluster=self.cluster.to_dict(),
-            tasks=[t.to_dict() for t in self.tasks],
-        )
+        out = envelope(INSTANCE_FORMAT, NAME, name=self.name, cluster=self.cluster.to_dict())
+        if self.origin:
+            out["origin"] = dict(self.origin)
+        out["tasks"] = [t.to_dict() for t in self.tasks]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpaseInstance:
-        d = strip_envelope(data, ("name", "cluster", "tasks"), "instance")
+        d = strip_envelope(data, ("name", "cluster", "origin", "tasks"), "instance")
         tasks = tuple(
             Task.from_dict(t)
             for t in check_list(get_field(d, "tasks", "instance"), "tasks", "instance")
         )
         return cls(
-            d.get("name", "spase"), Cluster.from_dict(get_field(d, "cluster", "instance")), tasks
+            d.get("name", "spase"),
+            Cluster.from_dict(get_field(d, "cluster", "instance")),
+            tasks,
+            d.get("origin", {}),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -145,6 +149,7 @@ class SpaseInstance:
             "num_configs": sum(len(t.configs) for t in self.tasks),
             "num_servers": len(self.cluster.servers),
             "lower_bound": lower_bound(self),
+            **({"origin": dict(self.origin)} if self.origin else {}),
         }
 
 

@@ -1,7 +1,8 @@
 """Solver-free lower bound for timeslot.
 
-Job ``j`` alone at its best rate ``rho_j`` (consolidated, over allowed GPU
-types; locality only lowers rates), paying the restart overhead ``o`` once,
+Job ``j`` alone at its best rate ``rho_j`` (over allowed GPU types: consolidated,
+or a measured spread rate where it is faster, :meth:`ThroughputModel.fastest`),
+paying the restart overhead ``o`` once,
 needs at least ``s_j = ceil((w_j (1 - tol) / rho_j + o) / Delta)`` slots, so
 ``C_j >= (r_j + s_j) Delta``. Hence ``makespan >= max_j (r_j + s_j) Delta``,
 ``weighted_completion >= sum_j w_j s_j Delta`` and
@@ -20,7 +21,7 @@ from .instance import TimeslotInstance, TimeslotObjective
 def min_slots(instance: TimeslotInstance) -> dict[str, int]:
     out = {}
     for j in instance.jobs:
-        rate = max(instance.rate(j.id, t) for t in instance.pools[j.id])
+        rate = max(instance.model.fastest(j.job_type, t, j.num_gpus) for t in instance.pools[j.id])
         need = (j.work * (1 - CHECK_TOL) / rate + instance.restart_overhead) / instance.slot_seconds
         out[j.id] = max(1, math.ceil(need - 1e-12))
     return out

@@ -5,15 +5,21 @@ allocation problems. Deterministic in the seed.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ...errors import InputError
+from ...errors import InputError, check_positive_int
 from ...model import gavel
 from ...throughput import ThroughputModel, default_catalog
 from ..common import gavel_jobs, trace, typed, window
 from .instance import TimeslotInstance, TimeslotJob, TimeslotObjective
 
 DEFAULT_COUNTS = {"v100": 12, "p100": 12, "k80": 8}
+#: Gavel's round, the shortest slot a trace window gets (seconds).
+GAVEL_ROUND = 360.0
+#: Slot lengths tried (each 25% longer) before a window is declared unfittable.
+MAX_SLOT_TRIES = 40
 
 
 def gavel_timeslot(
@@ -76,51 +82,99 @@ def trace_timeslot(
     counts: dict[str, int] | None = None,
     objective: str = "makespan",
     restart_overhead: float = 0.0,
+    locality: bool = False,
 ) -> TimeslotInstance:
-    """A window of a real trace as an offline allocation problem.
+    """A window of a real trace as an offline allocation problem, the trace kept as it is.
 
-    ``num_jobs`` consecutive submissions from a random start. Arrivals are
-    scaled linearly so the window's jobs arrive within the first third of the
-    horizon (inter-arrival ratios kept). Work is the trace's duration times the
-    job's consolidated V100 rate (Gavel's convention: durations are V100 time;
-    Gavel's own traces give steps directly), capped at what half the horizon
-    gives at the job's best rate, so that every job can finish.
+    ``num_jobs`` consecutive submissions from a random start, of every size.
+    Releases keep the trace's submission times, durations its durations: work is
+    the duration times the job's consolidated V100 rate (Gavel's convention:
+    durations are V100 time; Gavel's own traces give steps directly).
+
+    The cluster and the horizon are sized to the jobs, not the jobs to them:
+    without ``counts``, the default cluster is scaled up (every type alike, in
+    whole servers) until its largest type holds the largest job; the slots are
+    lengthened from Gavel's 360 s (in whole minutes) until greedy SRTF finishes
+    every job within ``num_slots`` of them, so a schedule is known to exist.
+
+    With ``counts`` given, the window is the next ``num_jobs`` jobs that fit its
+    largest type; the instance's ``origin`` counts the jobs skipped between them
+    (and their share of the span's GPU-time), as well as the scaling, for
+    ``optsched info``.
     """
+    check_positive_int(num_slots, "num_slots", "trace_timeslot")
     rng = np.random.default_rng(seed)
-    cluster = gavel(counts or DEFAULT_COUNTS)
-    biggest = max(cluster.max_server_gpus(t) for t in cluster.gpu_types)
-    picked = window(trace(source, vc, seed), num_jobs, biggest, rng)
-    t0, span = picked[0].arrival, max(picked[-1].arrival - picked[0].arrival, 1.0)
-    model = ThroughputModel(cluster)
-    delta = 360.0
-    jobs = []
-    for i, tj in enumerate(picked):
+    full = trace(source, vc, seed)
+    scale = 1
+    if counts is None:  # the default cluster, grown to the window's largest job
+        picked = window(full, num_jobs, None, rng)
+        biggest = max(tj.num_gpus for tj in picked.jobs)
+        per_server = 4
+        while max(DEFAULT_COUNTS.values()) * scale < biggest:
+            scale += 1
+        base = {t: -(-n * scale // per_server) * per_server for t, n in DEFAULT_COUNTS.items()}
+    else:  # the cluster asked for: the next jobs that fit it, the others counted
+        base = counts
+        largest = max(gavel(base).capacity(t) for t in base)
+        picked = window(full, num_jobs, largest, rng)
+        biggest = max(tj.num_gpus for tj in picked.jobs)
+    cluster = gavel(base)
+    model = ThroughputModel(cluster, locality=locality)
+    fits = picked.jobs
+    t0 = fits[0].arrival
+    specs = []
+    for tj in fits:
         jt = typed(tj, rng)
-        rates = [model.consolidated(jt, t, tj.num_gpus) for t in cluster.gpu_types]
         v100 = model.consolidated(jt, "v100", tj.num_gpus)
         work = tj.work if tj.work is not None else tj.duration * v100
-        work = min(work, max(rates) * delta * num_slots / 2)
-        release = int((tj.arrival - t0) / span * (num_slots // 3))
-        jobs.append(
-            TimeslotJob(
-                f"j{i}",
-                jt,
-                tj.num_gpus,
-                float(max(work, 1.0)),
-                min(release, num_slots - 1),
-                float(rng.integers(1, 4)),
-            )
+        best = max(
+            model.consolidated(jt, t, tj.num_gpus)
+            for t in cluster.gpu_types
+            if cluster.capacity(t) >= tj.num_gpus and model.runs_on(jt, t)
         )
-    return TimeslotInstance(
-        f"{source}-slots-{num_jobs}j-{num_slots}h-s{seed}",
-        cluster,
-        tuple(jobs),
-        num_slots,
-        delta,
-        TimeslotObjective(objective),
-        False,
-        restart_overhead,
-    )
+        specs.append((jt, tj, float(max(work, 1.0)), tj.arrival - t0, best))
+    weights = [float(rng.integers(1, 4)) for _ in specs]
+    # the shortest slot (whole minutes, at least Gavel's round) that could hold everything
+    need = max(offset + work / best for _, _, work, offset, best in specs)
+    slot = max(GAVEL_ROUND, 60.0 * math.ceil(need / num_slots / 60.0))
+    for _ in range(MAX_SLOT_TRIES):
+        jobs = tuple(
+            TimeslotJob(f"j{i}", jt, tj.num_gpus, work, min(int(offset // slot), num_slots - 1), w)
+            for i, ((jt, tj, work, offset, _), w) in enumerate(zip(specs, weights))
+        )  # fmt: skip
+        inst = TimeslotInstance(
+            f"{source}-slots-{num_jobs}j-{num_slots}h-s{seed}",
+            cluster,
+            jobs,
+            num_slots,
+            slot,
+            TimeslotObjective(objective),
+            locality,
+            restart_overhead,
+        )
+        if _greedy_finishes(inst):
+            break
+        slot = 60.0 * math.ceil(slot * 1.25 / 60.0)
+    else:  # pragma: no cover - 1.25^40 outgrows any trace
+        raise InputError(f"no slot length fits the {source} window in {num_slots} slots")
+    origin = {
+        "source": source,
+        "vc": vc,
+        "seed": seed,
+        "jobs_dropped": picked.dropped,
+        "gpu_time_dropped": picked.gpu_time_dropped,
+        "largest_job_gpus": biggest,
+        "cluster_scale": scale,
+        "work": "trace steps" if fits[0].work is not None else "duration x V100 rate",
+    }
+    return inst.replace(origin=origin)
+
+
+def _greedy_finishes(inst: TimeslotInstance) -> bool:
+    from .checker import check
+    from .heuristics import greedy_srtf
+
+    return not any(v.kind == "incomplete" for v in check(inst, greedy_srtf(inst)).violations)
 
 
 # ---------------------------------------------------------------- sources
@@ -148,7 +202,7 @@ def from_trace(
     objective: str = "makespan",
     locality: bool = False,
 ) -> TimeslotInstance:
-    inst = trace_timeslot(
-        source, num_jobs, num_slots, seed, vc=vc, counts=counts, objective=objective
-    )
-    return inst.replace(locality=locality)
+    return trace_timeslot(
+        source, num_jobs, num_slots, seed, vc=vc, counts=counts, objective=objective,
+        locality=locality,
+    )  # fmt: skip

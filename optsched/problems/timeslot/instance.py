@@ -43,7 +43,7 @@ from ...errors import (
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
 from ...throughput.model import ThroughputModel
-from ..base import INSTANCE_FORMAT, check_ids, envelope, strip_envelope
+from ..base import INSTANCE_FORMAT, check_ids, check_origin, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
 NAME = "timeslot"
@@ -119,7 +119,8 @@ class TimeslotJob:
 
 @dataclass(frozen=True)
 class TimeslotInstance:
-    """Offline time-slotted allocation over a fixed horizon."""
+    """Offline time-slotted allocation over a fixed horizon. ``origin``: where a generator
+    took the jobs from and what it changed (:func:`~optsched.problems.base.check_origin`)."""
 
     name: str
     cluster: Cluster
@@ -130,6 +131,7 @@ class TimeslotInstance:
     locality: bool = False
     restart_overhead: float = 0.0
     job_types: tuple[JobType, ...] = field(default=())
+    origin: Mapping[str, Any] = field(default_factory=dict)
 
     family = NAME
     sense = Sense.MIN
@@ -138,6 +140,7 @@ class TimeslotInstance:
         check_str(self.name, "name", "instance")
         object.__setattr__(self, "jobs", tuple(self.jobs))
         object.__setattr__(self, "job_types", tuple(self.job_types))
+        object.__setattr__(self, "origin", check_origin(self.origin))
         try:
             object.__setattr__(self, "objective", TimeslotObjective(self.objective))
         except ValueError:
@@ -221,6 +224,8 @@ class TimeslotInstance:
         )
         if self.job_types:
             out["job_types"] = [jt.to_dict() for jt in self.job_types]
+        if self.origin:
+            out["origin"] = dict(self.origin)
         out["jobs"] = [j.to_dict() for j in self.jobs]
         return out
 
@@ -237,6 +242,7 @@ class TimeslotInstance:
                 "restart_overhead",
                 "cluster",
                 "job_types",
+                "origin",
                 "jobs",
             ),
             "instance",
@@ -255,6 +261,7 @@ class TimeslotInstance:
             d.get("locality", False),
             d.get("restart_overhead", 0.0),
             parse_job_types(d),
+            d.get("origin", {}),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -274,4 +281,5 @@ class TimeslotInstance:
             "total_work": sum(j.work for j in self.jobs),
             "jobs_by_type": by_type,
             "jobs_by_num_gpus": dict(sorted(by_size.items())),
+            **({"origin": dict(self.origin)} if self.origin else {}),
         }

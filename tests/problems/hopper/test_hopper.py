@@ -120,6 +120,25 @@ def test_cerebro_randomized_on_fig5_is_at_least_7(examples):
     assert min(seen) == 7.0  # it does find the optimum for some seeds
 
 
+def test_randomized_worker_orders(examples):
+    from optsched.problems.hopper.checker import check
+    from optsched.problems.hopper.generate import cerebro_fig6
+    from optsched.problems.hopper.heuristics import WORKER_ORDERS, randomized
+
+    inst = cerebro_fig6(16, 8, False, 0)
+    # the method's protocol is index order
+    assert solve(inst, "randomized", seed=3).solution == randomized(inst, 3, "index")
+    means = {}
+    for order in WORKER_ORDERS:
+        values = [check(inst, randomized(inst, s, order)).objective for s in range(30)]
+        assert all(check(inst, randomized(inst, s, order)).feasible for s in range(3))
+        means[order] = sum(values) / len(values)
+    # who picks first matters: the orders give different schedules
+    assert len(set(means.values())) > 1
+    with pytest.raises(ValueError, match="order must be one of index, random, shuffled_once"):
+        randomized(inst, 0, "reverse")
+
+
 def test_task_parallel_on_fig5_is_9(examples):
     inst = read_instance(examples / "cerebro_fig5.json").fully_replicated()
     r = solve(inst, "task_parallel")

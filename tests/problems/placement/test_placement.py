@@ -89,11 +89,24 @@ def test_placement_sharing_rules():
     assert kinds(rep) == {"partial_overlap": 1}
     rep = check(inst, PlacementSolution({"b": (4,), "c": (4,), "a": (4, 5, 6, 7)}))
     assert kinds(rep)["gpu_overcommitted"] == 1
-    # two 4-GPU ResNet-50 jobs: Gavel measured no multi-GPU pair
-    two = PlacementInstance(
-        "p", inst.cluster, (Job("a", R50, 4), Job("e", R50, 4)), space_sharing=True
+    # two 4-GPU ResNet-50 jobs: Gavel measured no multi-GPU pair, so only the fitted
+    # model (its default: the pair's 1-GPU factor) lets them share
+    jobs = (Job("a", R50, 4), Job("e", R50, 4))
+    two = PlacementInstance("p", inst.cluster, jobs, space_sharing=True)
+    both = PlacementSolution({"a": (0, 1, 2, 3), "e": (0, 1, 2, 3)})
+    rep = check(two, both)
+    t = gavel_table()
+    f = t.colocated[(R50, R50, "v100", 1)][0] / t.isolated[(R50, "v100", 1)]
+    assert rep.feasible and rep.objective == pytest.approx(2 * f)
+    forbid = two.replace(unmeasured_interference="forbid")
+    assert kinds(check(forbid, both)) == {"pair_not_allowed": 2}
+    # a pair recorded as not fitting on one GPU may not share, also under the fitted model
+    big = "ResNet-50 (batch size 128)"
+    partner = next(b for a, b, g in sorted(t.unavailable) if a == big and g == "k80")
+    oom = PlacementInstance(
+        "p", inst.cluster, (Job("a", big, 1), Job("e", partner, 1)), space_sharing=True
     )
-    rep = check(two, PlacementSolution({"a": (0, 1, 2, 3), "e": (0, 1, 2, 3)}))
+    rep = check(oom, PlacementSolution({"a": (8,), "e": (8,)}))
     assert kinds(rep) == {"pair_not_allowed": 2}
 
 
