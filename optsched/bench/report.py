@@ -86,6 +86,9 @@ COLUMNS = {
     "geomean_gap": "geo. mean gap, common (%)",
     "max_gap": "max gap, common (%)",
     "mean_time": "mean time (s)",
+    "seeds": "seeds",
+    "mean_gap_all": "mean gap, all runs (%)",
+    "ci95_all": "95% CI, all runs (%)",
 }
 
 
@@ -107,6 +110,11 @@ def summary_table(
     out of that rule: they would empty it). ``solved`` counts runs with a
     checked solution, ``unsolved`` the rest (no solution, refused, or an error).
 
+    A group that ran several seeds on an instance (a randomised method) also
+    gets its mean gap over all its solved runs, with a 95% confidence interval
+    (Student's t over the runs: the mean over these instances), since its
+    common-instance gap is a sample of one seed per instance.
+
     ``readable=True`` gives headers with units and each method's display name.
     ``compare`` names the column whose values are compared (``method``, or an
     experiment's own, such as ``backend``).
@@ -122,6 +130,7 @@ def summary_table(
     suites = df["suite"] if "suite" in df else [""] * len(df)
     seeds = df["seed"] if "seed" in df else [0] * len(df)
     df["_case"] = list(zip(suites, df["instance"], seeds))
+    df["_case_instance"] = list(zip(suites, df["instance"]))
     # a run counts only with a checked solution the front door accepted
     df["_finite"] = np.isfinite(df["gap"].to_numpy(dtype=float)) & df["status"].isin(
         ("optimal", "feasible")
@@ -159,12 +168,35 @@ def summary_table(
                 "geomean_gap": _geomean_pct(gaps),
                 "max_gap": float(gaps.max()) if gaps.size else math.nan,
                 "mean_time": float(part["time"].mean()),
+                **_all_seeds(part),
             }
         )
     out = pd.DataFrame(rows)
+    if "seeds" in out and out["seeds"].max() <= 1:
+        out = out.drop(columns=["seeds", "mean_gap_all", "ci95_all"])
     if readable:
         out = out.rename(columns=COLUMNS)
     return out
+
+
+def _all_seeds(part: pd.DataFrame) -> dict[str, Any]:
+    """Seeds per instance, and with several, the mean gap over all solved runs and its
+    95% confidence interval."""
+    seeds = int(part.groupby("_case_instance")["seed"].nunique().max()) if "seed" in part else 1
+    if seeds <= 1:
+        return {"seeds": seeds, "mean_gap_all": math.nan, "ci95_all": "-"}
+    from scipy import stats
+
+    gaps = 100 * part.loc[part["_finite"], "gap"].to_numpy(dtype=float)
+    if gaps.size < 2:
+        return {"seeds": seeds, "mean_gap_all": math.nan, "ci95_all": "-"}
+    mean = float(gaps.mean())
+    half = float(stats.t.ppf(0.975, gaps.size - 1) * gaps.std(ddof=1) / np.sqrt(gaps.size))
+    return {
+        "seeds": seeds,
+        "mean_gap_all": mean,
+        "ci95_all": f"{max(0.0, mean - half):.3g} to {mean + half:.3g}",
+    }
 
 
 def _geomean_pct(gaps_pct: np.ndarray) -> float:

@@ -215,11 +215,15 @@ def run(
     seeds: Iterable[int] = (0,),
     progress: bool = True,
     force: bool = False,
+    random_seeds: int | None = None,
 ) -> pd.DataFrame:
     """Run every missing cell (every cell with ``force``), append its row to ``out``;
     the rows of these cells. A cell is missing unless ``out`` has a row with its key
     (:func:`cell_key`): another time limit, seed, workers count, instance content,
-    plug-in source or version is another cell."""
+    plug-in source or version is another cell. ``random_seeds``: randomised methods
+    run seeds ``0 .. random_seeds - 1`` instead of ``seeds`` (one sample of them says
+    little)."""
+    seeds = list(seeds)
     from ..registry import get
     from ..registry import methods as registered
 
@@ -236,7 +240,8 @@ def run(
                     continue  # not a method of this family (e.g. task_parallel on spase)
                 method = get(inst.family, m)
                 used.add(m)
-                for s in seeds:
+                mine = range(random_seeds) if random_seeds and method.randomised else seeds
+                for s in mine:
                     cell = Cell(folder.name, str(f), m, s)
                     cells.append((cell, cell_key(cell, inst, time_limit, workers, method)))
     unused = [m for m in methods if m not in used]

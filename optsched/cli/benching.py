@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import EXIT_OK, MAX_SEED, add_command, add_run_options, emit, positive_int, seed_number
+from .common import (
+    EXIT_OK,
+    MAX_SEED,
+    add_command,
+    add_run_options,
+    count,
+    emit,
+    positive_int,
+    seed_number,
+)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -33,6 +42,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         seeds,
         progress=not args.json,
         force=args.force,
+        random_seeds=args.random_seeds,
     )
     if args.json:
         for row in df.to_dict(orient="records"):
@@ -90,6 +100,12 @@ def register(sub: Any) -> None:
         default=None,
     )
     add_run_options(sp, time_limit=10.0, seeds=True)
+    sp.add_argument(
+        "--random-seeds",
+        type=count,
+        default=None,
+        help="randomised methods (random, randomized) run seeds 0..N-1 instead of --seeds",
+    )
     sp.add_argument(
         "--parallel",
         "-j",

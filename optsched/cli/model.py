@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import math
+from dataclasses import asdict
 from typing import Any
 
-from .common import EXIT_OK, Parser, emit, positive_float, positive_int
+from .common import (
+    EXIT_OK,
+    Parser,
+    emit,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    seconds,
+)
 
 
 def cmd_comm(args: argparse.Namespace) -> int:
@@ -93,6 +103,29 @@ def cmd_throughput_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_throughput_strategies(args: argparse.Namespace) -> int:
+    from ..throughput.comm import Network, parse_bytes, strategy_times
+
+    net = Network(
+        args.nodes, args.gpus, args.intra, args.net if args.nodes > 1 else math.inf,
+        args.alpha, args.spare_cpu, args.switched,
+    )  # fmt: skip
+    size = parse_bytes(args.model_size, "model-size")
+    times = strategy_times(size, net)
+    best = min(times, key=lambda s: times[s])
+    if args.json:
+        emit({"model_bytes": size, "network": asdict(net), "seconds": times, "best": best})
+        return EXIT_OK
+    print(
+        f"Synchronising {args.model_size} over {args.nodes} server(s) x {args.gpus} GPU(s) "
+        f"(intra {args.intra:g} GB/s, NIC {args.net:g} GB/s, alpha {args.alpha:g} s, "
+        f"{args.spare_cpu} spare CPU server(s))"
+    )
+    for name, t in sorted(times.items(), key=lambda kv: kv[1]):
+        print(f"  {name:<17} {1e3 * t:10.3f} ms{'  <- best' if name == best else ''}")
+    return EXIT_OK
+
+
 def cmd_throughput_types(args: argparse.Namespace) -> int:
     from ..throughput.jobtypes import default_catalog
 
@@ -133,3 +166,17 @@ def register(sub: Any) -> None:
         ("types", cmd_throughput_types, "list the measured job types"),
     ):
         add_command(tsub, name, fn, help_text)
+    st = add_command(
+        tsub,
+        "strategies",
+        cmd_throughput_strategies,
+        "time of each gradient synchronisation strategy on a network (ring, tree, ...)",
+    )
+    st.add_argument("--nodes", type=positive_int, default=1, help="servers (default 1)")
+    st.add_argument("--gpus", type=positive_int, default=8, help="GPUs per server (default 8)")
+    st.add_argument("--intra", type=positive_float, default=150.0, help="GB/s inside a server")
+    st.add_argument("--net", type=positive_float, default=12.5, help="GB/s of a server's NIC")
+    st.add_argument("--alpha", type=seconds, default=5e-6, help="s per message")
+    st.add_argument("--spare-cpu", type=nonnegative_int, default=0, help="spare CPU servers")
+    st.add_argument("--switched", action="store_true", help="GPUs of a server meet in a switch")
+    st.add_argument("--model-size", "-m", default="100MB", help="gradient bytes, e.g. 100MB")

@@ -201,6 +201,24 @@ def test_killed_and_resumed_bench_matches_uninterrupted(tmp_path):
     assert len(again) == 12
 
 
+def test_randomised_methods_run_many_seeds_and_get_an_interval(tmp_path):
+    suite = str(_make_suite(tmp_path / "tiny"))
+    df = run([suite], ["randomized", "greedy"], tmp_path / "r.jsonl", progress=False,
+             random_seeds=20)  # fmt: skip
+    per = df.groupby("method")["seed"].nunique()
+    assert per["randomized"] == 20 and per["greedy"] == 1
+    table = summary_table(df, ["family", "method"])
+    rnd = table[table["method"] == "randomized"].iloc[0]
+    # the common-instance gap is seed 0's; the all-runs mean is over the 20 x 3 runs
+    gaps = 100 * df[df["method"] == "randomized"]["gap"].astype(float)
+    assert rnd["seeds"] == 20 and rnd["mean_gap_all"] == pytest.approx(gaps.mean())
+    lo, hi = (float(x) for x in rnd["ci95_all"].split(" to "))
+    assert lo <= gaps.mean() <= hi
+    assert table[table["method"] == "greedy"].iloc[0]["ci95_all"] == "-"
+    # without several seeds anywhere the columns are not shown
+    assert "seeds" not in summary_table(df[df["seed"] == 0], ["family", "method"])
+
+
 def test_a_rerun_skips_exactly_the_cells_it_holds(tmp_path):
     # A cell is keyed by everything that determines its result: another time limit,
     # another workers count, an edited instance or --force make new rows, never a
