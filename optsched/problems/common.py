@@ -125,9 +125,12 @@ def window(
 ) -> Window:
     """``n`` consecutive jobs (by arrival) from a random start, of every size, or, with
     ``max_gpus``, the next ``n`` no larger (what that drops is counted)."""
+    if n < 1:
+        raise InputError(f"num_jobs must be >= 1, got {n}")
     keep = [i for i, j in enumerate(jobs) if max_gpus is None or j.num_gpus <= max_gpus]
     if len(keep) < n:
-        raise InputError(f"trace has only {len(keep)} jobs of at most {max_gpus} GPUs, need {n}")
+        which = "jobs" if max_gpus is None else f"jobs of at most {max_gpus} GPUs"
+        raise InputError(f"trace has only {len(keep)} {which}, need {n}")
     start = int(rng.integers(0, len(keep) - n + 1))
     chosen = keep[start : start + n]
     span = jobs[chosen[0] : chosen[-1] + 1]

@@ -34,21 +34,24 @@ workers), each formula with its source and when it wins:
   NIC against the flat ring's ``2(N-1)/N M``: wins across servers with fast
   links inside them.
 * ``ps``: parameter servers co-located with the workers, one shard each: the
-  ring's volume ``2(N-1)/N M`` over ``B_min`` (BytePS ``docs/rationale.md``);
-  it never beats the ring on time alone and is listed for completeness.
+  ring's volume ``2(N-1)/N M`` and messages (BytePS ``docs/rationale.md``), but
+  every worker talks to every other, so across servers the ``g`` workers of a
+  server share its NIC (``B_net / g``); it never beats the ring on time alone
+  and is listed for completeness.
 * ``byteps``: ``n`` GPU servers and ``k`` spare CPU servers (bandwidth ``B_net``)
   sharing the summation in BytePS's optimal split (Jiang et al., OSDI'20):
   ``2 n (n-1) M / ((n^2 + k n - 2 k) B_net)``; all-reduce at ``k = 0``, a
-  non-co-located parameter server (``M / B_net``) at ``k = n``. Wins across
-  servers when spare CPU servers exist, by up to 2x.
+  non-co-located parameter server (``M / B_net``, the floor: each server's NIC
+  moves ``M``) at ``k = n``; more spare servers than GPU servers add nothing.
+  Wins across servers when spare CPU servers exist, by up to 2x.
 
 Per layer group (:class:`LayerGroup`), two kinds change the winner:
 
 * a **fully connected** ``m x n`` layer can send sufficient factors instead
   of its gradient (Poseidon's SFB, Zhang et al., ATC'17): each worker sends
-  its ``K`` pairs of factors to the ``P - 1`` others, ``K (P-1) (m + n)``
-  values each way, against a parameter server's ``m n``; it wins when
-  ``K (P-1) (m + n) < m n``;
+  its ``K`` pairs of factors to the ``P - 1`` others and receives theirs,
+  ``K (P-1) (m + n)`` values each way, against the ring's ``2 (P-1)/P m n``; it
+  wins when ``K P (m + n) < 2 m n``;
 * a **sparse** variable (an embedding of ``w`` bytes of which each worker
   touches a fraction ``a`` per iteration): parameter servers move ``2 a w
   (P-1)/P``, an all-gather of the touched rows ``a w (P-1)``, a dense
@@ -156,12 +159,14 @@ def strategy_times(model_bytes: float, net: Network) -> dict[str, float]:
         hd += 2 * (a + m / (slow * GB))
     out["halving_doubling"] = hd
     out["tree"] = 2 * math.ceil(math.log2(n)) * a + 2 * m / (slow * GB)
-    out["ps"] = _ring(m, n, slow, a)  # the ring's volume and messages, through one NIC
+    # the ring's volume and messages; across servers a server's g workers share its NIC
+    ps_bw = min(net.intra, net.net / net.gpus) if net.nodes > 1 else slow
+    out["ps"] = _ring(m, n, ps_bw, a)
     if net.nodes > 1:
         g, k = net.gpus, net.nodes
         out["hierarchical"] = _ring(m, g, net.intra, a) + _ring(m, k, net.net, a)
-        if net.spare_cpu_servers:
-            c = net.spare_cpu_servers
+        if net.spare_cpu_servers:  # the split's optimum holds up to as many as GPU servers
+            c = min(net.spare_cpu_servers, k)
             inner = _ring(m, g, net.intra, a)  # the server's workers reduce first
             out["byteps"] = inner + 2 * k * (k - 1) * m / ((k * k + c * k - 2 * c) * net.net * GB)
     return out
@@ -211,12 +216,11 @@ def group_times(group: LayerGroup, net: Network, batch: int = 1) -> dict[str, fl
     if p <= 1:
         return out
     if group.kind == "fc":  # each worker's factors to and from the P - 1 others
-        out["sfb"] = (
-            2 * (p - 1) * net.alpha + 2 * batch * (p - 1) * (group.rows + group.cols) * 4.0 / bw
-        )
+        factors = batch * (p - 1) * (group.rows + group.cols) * 4.0  # bytes each way
+        out["sfb"] = 2 * (p - 1) * net.alpha + factors / bw
     if group.kind == "sparse":
         touched = group.access * group.bytes
-        out["ps_sparse"] = 2 * touched * (p - 1) / p / bw
+        out["ps_sparse"] = 2 * (p - 1) * net.alpha + 2 * touched * (p - 1) / p / bw
         out["allgather_sparse"] = (p - 1) * net.alpha + touched * (p - 1) / bw
     return out
 

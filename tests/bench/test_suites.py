@@ -212,8 +212,12 @@ def test_randomised_methods_run_many_seeds_and_get_an_interval(tmp_path):
     # the common-instance gap is seed 0's; the all-runs mean is over the 20 x 3 runs
     gaps = 100 * df[df["method"] == "randomized"]["gap"].astype(float)
     assert rnd["seeds"] == 20 and rnd["mean_gap_all"] == pytest.approx(gaps.mean())
+    from scipy import stats
+
     lo, hi = (float(x) for x in rnd["ci95_all"].split(" to "))
-    assert lo <= gaps.mean() <= hi
+    half = stats.t.ppf(0.975, len(gaps) - 1) * gaps.std(ddof=1) / len(gaps) ** 0.5
+    assert hi == pytest.approx(gaps.mean() + half, rel=1e-2)
+    assert lo == pytest.approx(max(0.0, gaps.mean() - half), rel=1e-2, abs=1e-3)
     assert table[table["method"] == "greedy"].iloc[0]["ci95_all"] == "-"
     # without several seeds anywhere the columns are not shown
     assert "seeds" not in summary_table(df[df["seed"] == 0], ["family", "method"])

@@ -71,8 +71,10 @@ def test_timeslot_windows_keep_sizes_durations_and_releases(source):
             else tj.duration * model.consolidated(job.job_type, "v100", job.num_gpus)
         )
         assert job.work == pytest.approx(max(want, 1.0))
-        # releases keep the submission times, to the slot
-        assert job.release == min(int((tj.arrival - picked[0].arrival) // inst.slot_seconds), 15)
+        # releases are the submission times rounded up to a slot: never before them
+        offset = tj.arrival - picked[0].arrival
+        assert job.release * inst.slot_seconds >= offset - 1e-6 or job.release == 15
+        assert job.release == 0 or (job.release - 1) * inst.slot_seconds < offset
     # the horizon is sized so that a schedule is known: greedy SRTF finishes every job
     from optsched.problems.timeslot.checker import check
 
@@ -174,4 +176,4 @@ def test_pollux_tasks_time_jobs_as_pollux_does():
     # durations differ by application: they are not all one hour on one GPU any more
     one = {round(t.configs[0].runtime) for t in inst.tasks if t.configs[0].num_gpus == 1}
     assert len(one) > 3
-    assert inst.origin["extrapolated"] == 0 and inst.origin["configs_accumulating"] > 0
+    assert inst.origin["configs_accumulating"] > 0

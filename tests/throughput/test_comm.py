@@ -98,6 +98,9 @@ def test_spare_cpu_servers_favour_byteps():
     assert best_strategy(100 * MB, net) == ("byteps", pytest.approx(0.01))
     # no spare servers: BytePS is all-reduce, not on the list
     assert "byteps" not in strategy_times(100 * MB, Network(16, 1, 15.75, 10.0))
+    # more spare servers than GPU servers add nothing: M / B is the floor
+    more = strategy_times(100 * MB, Network(3, 1, 15.75, 10.0, spare_cpu_servers=6))
+    assert more["byteps"] == pytest.approx(0.01)
     # k spare servers of n: between all-reduce (k = 0) and PS (k = n)
     half = strategy_times(100 * MB, Network(16, 1, 15.75, 10.0, spare_cpu_servers=8))
     assert half["byteps"] == pytest.approx(2 * 16 * 15 * 0.1 / ((256 + 128 - 16) * 10))
@@ -130,23 +133,26 @@ def test_sparse_embedding_favours_ps():
     emb = LayerGroup("sparse", bytes=400 * MB, access=0.01)
     net = Network(16, 1, intra=15.75, net=10.0)
     t = group_times(emb, net)
-    assert t["ps_sparse"] == pytest.approx(2 * 4e6 * 15 / 16 / 10e9)
+    assert t["ps_sparse"] == pytest.approx(2 * 4e6 * 15 / 16 / 10e9)  # no latency here
     assert t["allgather_sparse"] == pytest.approx(4e6 * 15 / 10e9)
     assert t["ring"] == pytest.approx(1.875 * 0.4 / 10)
     assert min(t, key=t.get) == "ps_sparse"
 
 
 def test_fc_layer_sufficient_factors_win_at_small_batch():
-    # a 4096 x 4096 FC layer (67 MB) on 8 one-GPU servers at 10 GB/s: SFB sends
-    # 2 * K * 7 * 8192 floats; at K = 32 that is 14.7 MB (1.47 ms) against the ring's
-    # 2*7/8 * 67.1 MB (11.7 ms); at K = 1024 it is 470 MB and loses
+    # a 4096 x 4096 FC layer (67 MB) on 8 one-GPU servers at 10 GB/s: SFB sends (and
+    # receives) K * 7 * 8192 floats; at K = 32 that is 7.3 MB (0.73 ms) against the
+    # ring's 2*7/8 * 67.1 MB (11.7 ms); at K = 1024 it is 235 MB and loses
+    # (SFB wins while K P (m + n) < 2 m n: K < 512 here)
     fc = LayerGroup("fc", rows=4096, cols=4096)
     net = Network(8, 1, intra=15.75, net=10.0)
     small = group_times(fc, net, batch=32)
-    assert small["sfb"] == pytest.approx(2 * 32 * 7 * 8192 * 4 / 10e9)
+    assert small["sfb"] == pytest.approx(32 * 7 * 8192 * 4 / 10e9)
     assert min(small, key=small.get) == "sfb"
     big = group_times(fc, net, batch=1024)
     assert min(big, key=big.get) != "sfb"
+    edge = {k: group_times(fc, net, batch=k) for k in (511, 513)}
+    assert edge[511]["sfb"] < edge[511]["ring"] and edge[513]["sfb"] > edge[513]["ring"]
 
 
 def test_strategy_inputs_are_checked():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...core import Status, Unsupported
+from ...errors import InputError
 from ...solvers.common import MethodOutput, SolveOptions, heuristic, seeded
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def randomized(instance, seed: int, order: str = "index"):  # type: ignore[no-un
     per-attempt shuffle amounts to.
     """
     if order not in WORKER_ORDERS:
-        raise ValueError(f"order must be one of {', '.join(WORKER_ORDERS)}, got {order!r}")
+        raise InputError(f"order must be one of {', '.join(WORKER_ORDERS)}, got {order!r}")
     rng = np.random.default_rng(seed)
     T = np.asarray(instance.times, dtype=float)
     n, p = T.shape

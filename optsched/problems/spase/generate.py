@@ -71,7 +71,8 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
       the largest measured one accumulates gradients (Pollux's rule: the
       smallest number of micro-steps that fit, the synchronisation paid once).
 
-    Nothing is extrapolated: a local batch below the measured range gives no
+    Nothing is extrapolated: a local batch outside the measured range (below it,
+    or a micro-batch beyond the placement's own measurements) gives no
     configuration (Pollux does not run it either). The instance's ``origin``
     counts the configurations dropped so and those that accumulate.
     """
@@ -105,9 +106,8 @@ def pollux_tasks(num_tasks: int, servers: int, seed: int, workload: int = 1) -> 
         "workload": workload,
         "seed": seed,
         "configs_dropped": dropped,
-        "dropped_because": "local batch below Pollux's measured range",
+        "dropped_because": "local batch outside Pollux's measured range",
         "configs_accumulating": accumulated,
-        "extrapolated": 0,
     }
     return SpaseInstance(f"pollux-{num_tasks}t-{servers}x4-s{seed}", cluster, tuple(tasks), origin)
 
@@ -138,11 +138,11 @@ class PolluxProfile:
 
     def step(self, g: int, local: float) -> tuple[float, int] | None:
         """Seconds per step of ``g`` GPUs on one node at local batch ``local``, and the
-        extra micro-steps it accumulates; None below the measured range."""
+        extra micro-steps it accumulates; None outside the measured range."""
         pts = self.points[str(g)]
-        if local < self.min_local - 1e-9:
+        local = math.ceil(local - 1e-8)  # Pollux rounds the local batch up first
+        if local < self.min_local:
             return None
-        local = math.ceil(local - 1e-8)
         extra = math.ceil(local / self.max_local - 1e-8) - 1
         atomic = math.ceil(local / (extra + 1) - 1e-8)
         bs = [b for b, _, _ in pts]

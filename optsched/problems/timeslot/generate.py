@@ -87,7 +87,8 @@ def trace_timeslot(
     """A window of a real trace as an offline allocation problem, the trace kept as it is.
 
     ``num_jobs`` consecutive submissions from a random start, of every size.
-    Releases keep the trace's submission times, durations its durations: work is
+    Releases are the trace's submission times, rounded up to a slot (a job never
+    runs before it was submitted); durations are its durations: work is
     the duration times the job's consolidated V100 rate (Gavel's convention:
     durations are V100 time; Gavel's own traces give steps directly).
 
@@ -102,6 +103,7 @@ def trace_timeslot(
     (and their share of the span's GPU-time), as well as the scaling, for
     ``optsched info``.
     """
+    check_positive_int(num_jobs, "num_jobs", "trace_timeslot")
     check_positive_int(num_slots, "num_slots", "trace_timeslot")
     rng = np.random.default_rng(seed)
     full = trace(source, vc, seed)
@@ -139,7 +141,7 @@ def trace_timeslot(
     slot = max(GAVEL_ROUND, 60.0 * math.ceil(need / num_slots / 60.0))
     for _ in range(MAX_SLOT_TRIES):
         jobs = tuple(
-            TimeslotJob(f"j{i}", jt, tj.num_gpus, work, min(int(offset // slot), num_slots - 1), w)
+            TimeslotJob(f"j{i}", jt, tj.num_gpus, work, _release(offset, slot, num_slots), w)
             for i, ((jt, tj, work, offset, _), w) in enumerate(zip(specs, weights))
         )  # fmt: skip
         inst = TimeslotInstance(
@@ -168,6 +170,12 @@ def trace_timeslot(
         "work": "trace steps" if fits[0].work is not None else "duration x V100 rate",
     }
     return inst.replace(origin=origin)
+
+
+def _release(offset: float, slot: float, num_slots: int) -> int:
+    """The first slot that starts at or after a submission ``offset`` seconds in: a job
+    never runs before it is submitted."""
+    return min(math.ceil(offset / slot - 1e-9), num_slots - 1)
 
 
 def _greedy_finishes(inst: TimeslotInstance) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from helpers import CPSAT, assert_optimal, run
 
 from optsched.core import Status
+from optsched.errors import InputError
 from optsched.io import read_instance, read_solution
 from optsched.problems import check
 from optsched.problems.hopper import HopperInstance, HopperSolution, lower_bound
@@ -135,7 +136,7 @@ def test_randomized_worker_orders(examples):
         means[order] = sum(values) / len(values)
     # who picks first matters: the orders give different schedules
     assert len(set(means.values())) > 1
-    with pytest.raises(ValueError, match="order must be one of index, random, shuffled_once"):
+    with pytest.raises(InputError, match="order must be one of index, random, shuffled_once"):
         randomized(inst, 0, "reverse")
 
 
