@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from optsched.bench import Row, frame, summary_table, to_markdown
+from optsched.bench.report import ci95_half_width
 from optsched.core import Status
 from optsched.problems.hopper.checker import check
 from optsched.problems.hopper.generate import cerebro_fig6
@@ -77,7 +77,7 @@ def fig6() -> None:
         # instance: over the seeds
         sample = by_inst if len(by_inst) > 1 else g["ratio"]
         ci_over = f"{len(by_inst)} instances" if len(by_inst) > 1 else f"{len(g)} seeds"
-        half = _half_width(sample)
+        half = ci95_half_width(sample)
         out.append(
             {
                 "cell": cell,
@@ -111,15 +111,6 @@ def _pct(excess: float) -> float:
     """A ratio's excess over 1 in percent, at least 0: no schedule beats the optimum (a
     confidence interval reaching below 0 is clipped there; float noise is 0)."""
     return 0.0 if excess < 1e-12 else 100 * excess
-
-
-def _half_width(sample: pd.Series) -> float:
-    """Half the width of the 95% confidence interval of ``sample``'s mean (Student's t)."""
-    from scipy import stats
-
-    if len(sample) < 2:
-        return 0.0
-    return float(stats.t.ppf(0.975, len(sample) - 1) * sample.std(ddof=1) / np.sqrt(len(sample)))
 
 
 def _fig6_row(

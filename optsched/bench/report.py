@@ -185,18 +185,27 @@ def _all_seeds(part: pd.DataFrame) -> dict[str, Any]:
     seeds = int(part.groupby("_case_instance")["seed"].nunique().max()) if "seed" in part else 1
     if seeds <= 1:
         return {"seeds": seeds, "mean_gap_all": math.nan, "ci95_all": "-"}
-    from scipy import stats
-
     gaps = 100 * part.loc[part["_finite"], "gap"].to_numpy(dtype=float)
     if gaps.size < 2:
         return {"seeds": seeds, "mean_gap_all": math.nan, "ci95_all": "-"}
     mean = float(gaps.mean())
-    half = float(stats.t.ppf(0.975, gaps.size - 1) * gaps.std(ddof=1) / np.sqrt(gaps.size))
+    half = ci95_half_width(gaps)
     return {
         "seeds": seeds,
         "mean_gap_all": mean,
         "ci95_all": f"{max(0.0, mean - half):.3g} to {mean + half:.3g}",
     }
+
+
+def ci95_half_width(sample: Any) -> float:
+    """Half the width of the 95% confidence interval of ``sample``'s mean (Student's t);
+    0 for fewer than two values."""
+    from scipy import stats
+
+    values = np.asarray(sample, dtype=float)
+    if values.size < 2:
+        return 0.0
+    return float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
 
 
 def _geomean_pct(gaps_pct: np.ndarray) -> float:

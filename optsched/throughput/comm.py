@@ -131,7 +131,8 @@ class Network:
 
 
 def _ring(m: float, n: int, bw: float, alpha: float) -> float:
-    return 0.0 if n <= 1 else 2 * (n - 1) * alpha + 2 * (n - 1) / n * m / (bw * GB)
+    """:func:`ring_allreduce_time` with ``2(n-1)`` message latencies."""
+    return 0.0 if n <= 1 else 2 * (n - 1) * alpha + ring_allreduce_time(m, n, bw)
 
 
 def strategy_times(model_bytes: float, net: Network) -> dict[str, float]:

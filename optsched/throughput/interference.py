@@ -40,7 +40,7 @@ How :class:`~optsched.throughput.model.ThroughputModel` uses it (its default,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -128,13 +128,11 @@ def leave_one_pair_out(
 ) -> list[tuple[str, str, float, float]]:
     """``(a, b, predicted, measured)`` for every measured factor, each predicted by the
     model fitted without its unordered pair (both of the pair's factors held out)."""
-    factors = measured_factors(table or gavel_table(), gpu_type)
-    out = []
-    for pair in sorted({tuple(sorted(ab)) for ab in factors}):
-        held = {ab for ab in (pair, pair[::-1]) if ab in factors}
-        fit = fit_pairs(gpu_type, {ab: f for ab, f in factors.items() if ab not in held})
-        out += [(a, b, fit.factor(a, b), factors[(a, b)]) for a, b in sorted(held)]
-    return out
+
+    def fitted_without(rest: dict[tuple[str, str], float]) -> Callable[[str, str], float]:
+        return fit_pairs(gpu_type, rest).factor
+
+    return _held_out(gpu_type, table, fitted_without)
 
 
 def constant_out(
@@ -142,15 +140,25 @@ def constant_out(
 ) -> list[tuple[str, str, float, float]]:
     """The same held-out predictions from one constant per GPU type (the mean factor
     of the other pairs)."""
+
+    def mean_of(rest: dict[tuple[str, str], float]) -> Callable[[str, str], float]:
+        c = sum(rest.values()) / len(rest)
+        return lambda a, b: c
+
+    return _held_out(gpu_type, table, mean_of)
+
+
+def _held_out(
+    gpu_type: str,
+    table: MeasuredTable | None,
+    predictor: Callable[[dict[tuple[str, str], float]], Callable[[str, str], float]],
+) -> list[tuple[str, str, float, float]]:
+    """Each unordered measured pair held out in turn: ``predictor(the other factors)``
+    predicts both of its factors."""
     factors = measured_factors(table or gavel_table(), gpu_type)
     out = []
     for pair in sorted({tuple(sorted(ab)) for ab in factors}):
         held = {ab for ab in (pair, pair[::-1]) if ab in factors}
-        rest = [f for ab, f in factors.items() if ab not in held]
-        c = sum(rest) / len(rest)
-        out += [(a, b, c, factors[(a, b)]) for a, b in sorted(held)]
+        predict = predictor({ab: f for ab, f in factors.items() if ab not in held})
+        out += [(a, b, predict(a, b), factors[(a, b)]) for a, b in sorted(held)]
     return out
-
-
-def relative_errors(rows: Iterable[tuple[str, str, float, float]]) -> list[float]:
-    return [abs(p - m) / m for _, _, p, m in rows]

@@ -110,17 +110,15 @@ def trace_timeslot(
     scale = 1
     if counts is None:  # the default cluster, grown to the window's largest job
         picked = window(full, num_jobs, None, rng)
-        biggest = max(tj.num_gpus for tj in picked.jobs)
-        per_server = 4
-        while max(DEFAULT_COUNTS.values()) * scale < biggest:
-            scale += 1
+        largest_job, per_server = max(tj.num_gpus for tj in picked.jobs), 4
+        scale = -(-largest_job // max(DEFAULT_COUNTS.values()))  # the least that holds it
         base = {t: -(-n * scale // per_server) * per_server for t, n in DEFAULT_COUNTS.items()}
+        cluster = gavel(base)
     else:  # the cluster asked for: the next jobs that fit it, the others counted
-        base = counts
-        largest = max(gavel(base).capacity(t) for t in base)
+        cluster = gavel(counts)
+        largest = max(cluster.capacity(t) for t in cluster.gpu_types)
         picked = window(full, num_jobs, largest, rng)
-        biggest = max(tj.num_gpus for tj in picked.jobs)
-    cluster = gavel(base)
+    biggest = max(tj.num_gpus for tj in picked.jobs)
     model = ThroughputModel(cluster, locality=locality)
     fits = picked.jobs
     t0 = fits[0].arrival
