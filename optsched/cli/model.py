@@ -95,10 +95,26 @@ def cmd_throughput_validate(args: argparse.Namespace) -> int:
         "  Pollux fitted network bandwidth (GB/s, fitted without the model itself): "
         + ", ".join(f"{k} {v:.2f}" for k, v in fitted.items())
     )
+    for name, fit in rep["testbeds"].items():
+        tb = fit["preset"]
+        extra = (
+            f", {1e3 * tb['allreduce_latency_s']:.1f} ms per all-reduce, two-server rings "
+            f"x{tb['two_server_factor']:.2f}"
+            if tb["allreduce_latency_s"] or tb["two_server_factor"] != 1.0
+            else ""
+        )
+        overlap = ", ".join(f"{m} {v:.2f}" for m, v in tb["overlap"].items())
+        contention = ", ".join(f"{m} {v:.3f}" for m, v in tb["contention"].items())
+        print(
+            f"  {name} testbed preset: network {tb['network_GBps']:.4g} GB/s{extra}; overlap "
+            f"{overlap} (others {tb['overlap_other']:.2f})"
+            + (f"; contention {contention}" if contention else "")
+            + f"; in-sample {fit['in_sample']['mape']:.1%}; {tb['held_out']}"
+        )
     a = rep["assumptions"]
     print(
-        f"  assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
-        f"{a['pollux_pcie_GBps']} GB/s, network spec {a['pollux_network_spec_GBps']} GB/s"
+        f"  spec assumptions: Gavel network {a['gavel_network_GBps']} GB/s; Pollux PCIe "
+        f"{a['pollux_pcie_GBps']} GB/s, network {a['pollux_network_spec_GBps']} GB/s"
     )
     return EXIT_OK
 

@@ -26,13 +26,14 @@ from .common import (
 CLUSTER_HELP = (
     "gavel:V:P:K[:G] (V100, P100, K80 counts; G GPUs per server, default 4), "
     "homogeneous:R:S:G[:TYPE] (racks, servers per rack, GPUs per server), "
-    "nvswitch:R:S[:TYPE], philly (its real machine list), alibaba (openb's GPU nodes, "
-    "from $OPTSCHED_DATA), or a cluster JSON file"
+    "nvswitch:R:S[:TYPE], pollux[:N] (Pollux's testbed preset, N nodes of 4 T4, default 16), "
+    "philly (its real machine list), alibaba (openb's GPU nodes, from $OPTSCHED_DATA), "
+    "or a cluster JSON file"
 )
 
 
 def parse_cluster(spec: str) -> Any:
-    from ..model import Cluster, gavel, homogeneous, nvswitch_pod, philly
+    from ..model import Cluster, gavel, homogeneous, nvswitch_pod, philly, pollux
 
     p = Path(spec)
     if p.suffix == ".json" or p.is_file():
@@ -67,6 +68,8 @@ def parse_cluster(spec: str) -> Any:
     if name == "nvswitch":
         r, s = ints(args, 2)
         return nvswitch_pod(r, s, args[2] if len(args) > 2 else "a100")
+    if name == "pollux":
+        return pollux(ints(args, 1)[0] if args else 16)
     if name == "philly" and not args:
         return philly()
     if name == "alibaba" and not args:

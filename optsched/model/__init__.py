@@ -1,6 +1,6 @@
 """Clusters, GPU types and topology builders."""
 
-from .builders import gavel, homogeneous, nvswitch_pod, philly, single_server
+from .builders import gavel, homogeneous, nvswitch_pod, philly, pollux, single_server
 from .gpus import GPU_TYPES, LINK_DEFAULTS, GpuType, LinkKind
 from .topology import Cluster, Rack, Server
 
@@ -16,5 +16,6 @@ __all__ = [
     "homogeneous",
     "nvswitch_pod",
     "philly",
+    "pollux",
     "single_server",
 ]

@@ -11,6 +11,7 @@ from importlib import resources
 
 from ..errors import InputError, check_positive_int, check_real
 from .gpus import LINK_DEFAULTS, NIC_GBPS, LinkKind
+from .testbeds import GAVEL, POLLUX, Testbed
 from .topology import Cluster, Rack, Server
 
 #: Intra-server link a builder uses by default for each GPU type.
@@ -97,15 +98,16 @@ def gavel(
     gpus_per_server: int = 4,
     *,
     servers_per_rack: int = 8,
-    nic_bandwidth: float = NIC_GBPS["10GbE"],
+    nic_bandwidth: float = GAVEL.network,
     name: str | None = None,
 ) -> Cluster:
     """Gavel-style heterogeneous cluster, e.g. 36:36:36 V100:P100:K80.
 
     Servers hold ``gpus_per_server`` GPUs of one type (a remainder makes a
-    smaller last server); each type fills its own racks. The default 10 GbE
-    network matches the throughputs Gavel measured: its unconsolidated
-    multi-GPU entries imply 0.8 to 1.2 GB/s between servers.
+    smaller last server); each type fills its own racks. The network is Gavel's
+    testbed preset (:data:`optsched.model.testbeds.GAVEL`): the effective
+    bandwidth fitted on Gavel's unconsolidated throughputs, 1.043 GB/s on its
+    10 GbE (1.25 GB/s on the spec sheet).
     """
     counts = {"v100": 36, "p100": 36, "k80": 36} if counts is None else counts
     check_positive_int(gpus_per_server, "gpus_per_server", "gavel")
@@ -199,6 +201,29 @@ def from_nodes(
     return Cluster(name, tuple(racks), tuple(servers))
 
 
+def pollux(num_nodes: int = 16, *, testbed: Testbed = POLLUX, name: str | None = None) -> Cluster:
+    """Pollux's testbed: nodes of 4 T4 GPUs on PCIe 3.0, one switch, with the network
+    preset fitted on Pollux's measured placements
+    (:data:`optsched.model.testbeds.POLLUX`: 0.766 GB/s effective on 50 Gb/s
+    Ethernet, 3.4 ms per all-reduce, two-node rings 1.52x slower). ``testbed``
+    swaps in other fitted parameters (a held-out fold's, say)."""
+    check_positive_int(num_nodes, "num_nodes", "pollux")
+    kind, bw = _link("t4")
+    net = testbed.network
+    rack = Rack("r0", num_nodes * net)
+    servers = tuple(
+        Server(f"n{i}", rack.id, "t4", testbed.gpus_per_server, kind, bw, net)
+        for i in range(num_nodes)
+    )
+    return Cluster(
+        name or f"pollux-{num_nodes}x{testbed.gpus_per_server}",
+        (rack,),
+        servers,
+        allreduce_latency=testbed.allreduce_latency,
+        two_server_factor=testbed.two_server_factor,
+    )
+
+
 def single_server(num_gpus: int, gpu_type: str = "v100", name: str | None = None) -> Cluster:
     """One server (handy for tests and for Saturn-style nodes)."""
     return homogeneous(1, 1, num_gpus, gpu_type, name=name or f"{num_gpus}x{gpu_type}-server")
@@ -209,4 +234,5 @@ BUILDERS = {
     "nvswitch": nvswitch_pod,
     "gavel": gavel,
     "philly": philly,
+    "pollux": pollux,
 }

@@ -22,6 +22,12 @@ over that subtree:
 i.e. the GPU links of the servers used, plus their NICs when ``S`` spans
 several servers, plus the racks' uplinks when it spans several racks. Traffic of
 other jobs is not part of ``B``; co-location interference is a separate factor.
+
+Two fitted network facts complete the picture (defaults leave the ring formula
+alone): ``allreduce_latency``, seconds every all-reduce among two or more GPUs
+pays, and ``two_server_factor``, the multiplier on a ring over exactly two
+servers. Both come from a testbed's measurements
+(:mod:`optsched.throughput.testbeds`).
 """
 
 from __future__ import annotations
@@ -129,13 +135,17 @@ class Cluster:
     """GPU cluster: racks and servers; GPUs are numbered server by server.
 
     GPU ``g`` of the cluster is GPU ``g - first_gpu[s]`` of server ``s``; ids in
-    solutions are these global indices.
+    solutions are these global indices. ``allreduce_latency`` (s, >= 0) and
+    ``two_server_factor`` (> 0) are the fitted network facts the
+    module docstring describes.
     """
 
     name: str
     racks: tuple[Rack, ...]
     servers: tuple[Server, ...]
     extra_gpu_types: tuple[str, ...] = field(default=())
+    allreduce_latency: float = 0.0
+    two_server_factor: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "racks", tuple(self.racks))
@@ -143,6 +153,9 @@ class Cluster:
         object.__setattr__(self, "extra_gpu_types", tuple(self.extra_gpu_types))
         if not self.servers:
             raise InputError(f"cluster {self.name!r}: needs at least one server")
+        ctx = where("cluster", self.name)
+        check_real(self.allreduce_latency, "allreduce_latency", ctx)
+        check_real(self.two_server_factor, "two_server_factor", ctx, strict=True)
         check_unique((r.id for r in self.racks), "rack")
         check_unique((s.id for s in self.servers), "server")
         rack_ids = {r.id for r in self.racks}
@@ -356,12 +369,27 @@ class Cluster:
             }
             for s in self.servers
         ]
+        if self.allreduce_latency:
+            out["allreduce_latency"] = self.allreduce_latency
+        if self.two_server_factor != 1.0:
+            out["two_server_factor"] = self.two_server_factor
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cluster:
         ctx = "cluster"
-        check_keys(data, ("name", "racks", "servers", "extra_gpu_types"), ctx)
+        check_keys(
+            data,
+            (
+                "name",
+                "racks",
+                "servers",
+                "extra_gpu_types",
+                "allreduce_latency",
+                "two_server_factor",
+            ),
+            ctx,
+        )
         racks = []
         for r in check_list(get_field(data, "racks", ctx), "racks", ctx):
             check_keys(r, ("id", "uplink_bandwidth"), "rack")
@@ -392,7 +420,12 @@ class Cluster:
             )
         extra = tuple(check_list(data.get("extra_gpu_types", []), "extra_gpu_types", ctx))
         return cls(
-            check_str(data.get("name", "cluster"), "name", ctx), tuple(racks), tuple(servers), extra
+            check_str(data.get("name", "cluster"), "name", ctx),
+            tuple(racks),
+            tuple(servers),
+            extra,
+            data.get("allreduce_latency", 0.0),
+            data.get("two_server_factor", 1.0),
         )
 
     def summary(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InputError, check_keys, check_real, check_str, get_field, where
 from ..model.gpus import gpu_type as gpu_spec
+from ..model.testbeds import GAVEL
 from .measured import GAVEL_GPU_TYPES, MeasuredTable, gavel_table
 
 #: Parameters of the models behind Gavel's job types (fp32, 4 bytes each).
@@ -57,6 +58,9 @@ class JobType:
         Fraction in [0, 1] of the compute time that can hide communication.
     source
         Where the numbers come from.
+    contention
+        Fractional slowdown of the compute time per extra GPU of the job on one
+        server (data loading and PCIe shared by the server's GPUs), >= 0.
     """
 
     name: str
@@ -65,6 +69,7 @@ class JobType:
     overlap: float = 0.0
     source: str = "user"
     measured: bool = field(default=False, compare=False)
+    contention: float = 0.0
 
     def __post_init__(self) -> None:
         ctx = where("job type", self.name)
@@ -80,6 +85,7 @@ class JobType:
         check_real(self.overlap, "overlap", ctx)
         if self.overlap > 1:
             raise InputError(f"{ctx}: overlap must be <= 1, got {self.overlap:g}")
+        check_real(self.contention, "contention", ctx)
 
     def compute_on(self, gpu_type: str) -> float | None:
         """Seconds per iteration on one GPU of ``gpu_type``; ``None`` if unknown."""
@@ -99,17 +105,24 @@ class JobType:
         return t * gpu_spec(ref).tflops_fp32 / target
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "compute_time": dict(self.compute_time),
             "model_bytes": self.model_bytes,
             "overlap": self.overlap,
             "source": self.source,
         }
+        if self.contention:
+            out["contention"] = self.contention
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobType:
-        check_keys(data, ("name", "compute_time", "model_bytes", "overlap", "source"), "job type")
+        check_keys(
+            data,
+            ("name", "compute_time", "model_bytes", "overlap", "source", "contention"),
+            "job type",
+        )
         name = get_field(data, "name", "job type")
         ctx = where("job type", name)
         return cls(
@@ -118,6 +131,7 @@ class JobType:
             get_field(data, "model_bytes", ctx),
             data.get("overlap", 0.0),
             data.get("source", "user"),
+            contention=data.get("contention", 0.0),
         )
 
 
@@ -149,7 +163,9 @@ class Catalog:
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """Gavel's 26 measured job types (compute times from single-GPU throughputs)."""
+    """Gavel's 26 measured job types: compute times from single-GPU throughputs, overlap
+    from Gavel's testbed preset (per family; the families Gavel never measured spread
+    take the family-blind fit)."""
     table = gavel_table()
     types: dict[str, JobType] = {}
     for name in table.job_types:
@@ -159,7 +175,13 @@ def default_catalog() -> Catalog:
             if (name, gt, 1) in table.isolated
         }
         params, note = GAVEL_MODEL_PARAMS[gavel_family(name)]
+        family = gavel_family(name)
         types[name] = JobType(
-            name, compute, 4.0 * params, 0.0, f"Gavel measured; model size: {note}", measured=True
+            name,
+            compute,
+            4.0 * params,
+            GAVEL.overlap.get(family, GAVEL.overlap_other),
+            f"Gavel measured; model size: {note}",
+            measured=True,
         )
     return Catalog(MappingProxyType(types), table)

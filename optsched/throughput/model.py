@@ -18,20 +18,27 @@ first and the parametric model elsewhere:
    ``min(consolidated, unconsolidated)`` instead, the reading that spreading
    never helps. ``optsched throughput validate`` lists the evidence.)
 3. Any other placement of a measured ``(j, g, k)``: start from the nearest
-   measured placement (time per iteration ``k / thr``) and add the ring
-   all-reduce time the extra hop costs:
-   ``t = k / thr_anchor + R(B(S)) - R(B_anchor)``.
+   measured placement (time per iteration ``k / thr``) and add the exposed
+   communication time the extra hop costs:
+   ``t = k / thr_anchor + X(S) - X(anchor)``.
 4. ``j`` measured on ``g`` but not at ``k`` GPUs (e.g. 3, 6 or 16): the
    consolidated value is ``k * thr(j, g, 1) * e(k)`` with the per-GPU scaling
    efficiency ``e(k) = thr(k') / (k' thr(1))`` interpolated linearly in
    ``log2 k`` between measured scale factors ``k'`` (held constant beyond the
    largest), then rule 3 for the placement.
-5. Otherwise: ``t = c + max(0, R(B(S)) - phi c)``, with ``c`` the
-   one-GPU compute time, ``phi`` the overlap fraction and
-   ``R(B) = 2(k-1)/k * M / B`` (see :mod:`optsched.throughput.comm`).
+5. Otherwise: ``t = c' + X(S)`` from the one-GPU compute time ``c``.
 
-``B(S)`` is the bottleneck bandwidth of ``S`` in the cluster tree
-(:meth:`optsched.model.topology.Cluster.bottleneck_bandwidth`).
+Here ``c' = c (1 + d (m - 1))`` is the compute time with ``m`` of the job's GPUs
+on its fullest server (``d`` is the job type's ``contention``), and the exposed
+communication is ``X(S) = max(0, C(S) - phi c')`` with ``phi`` the job type's
+``overlap``. The all-reduce takes ``C(S) = R(B(S)) x f2 + L`` for ``k >= 2``:
+the ring time ``R(B) = 2(k-1)/k * M / B`` (:mod:`optsched.throughput.comm`)
+over the bottleneck bandwidth ``B(S)`` of ``S`` in the cluster tree
+(:meth:`optsched.model.topology.Cluster.bottleneck_bandwidth`), times the
+cluster's ``two_server_factor`` ``f2`` when ``S`` spans exactly two servers,
+plus its ``allreduce_latency`` ``L``. The testbed presets of
+:mod:`optsched.throughput.testbeds` fit ``B``, ``L``, ``f2``, ``phi`` and ``d``
+on measured placements; elsewhere ``L = 0``, ``f2 = 1``, ``d = 0``.
 
 Interference ``f(j, q, g, k)`` is Gavel's measured co-located throughput of
 ``j`` next to ``q`` divided by ``j``'s isolated throughput. For pairs Gavel did
@@ -198,10 +205,13 @@ class ThroughputModel:
         c = self.cluster
         gpu_type = c.gpu2type[gpus[0]]
         k = len(gpus)
-        servers = {c.gpu2server[g] for g in gpus}
-        b_server = min(c.servers[s].link_bandwidth for s in servers) if k > 1 else math.inf
         if not self.locality:
             return self.consolidated(job_type, gpu_type, k)
+        per_server: dict[int, int] = {}
+        for g in gpus:
+            s = c.gpu2server[g]
+            per_server[s] = per_server.get(s, 0) + 1
+        b_server = min(c.servers[s].link_bandwidth for s in per_server) if k > 1 else math.inf
         return self._iso(
             job_type,
             gpu_type,
@@ -210,6 +220,8 @@ class ThroughputModel:
             c.bottleneck_bandwidth(gpus),
             c.rack_bandwidth(gpus),
             b_server,
+            len(per_server),
+            max(per_server.values()),
         )
 
     def _iso_uncached(
@@ -221,24 +233,43 @@ class ThroughputModel:
         bw: float,
         bw_rack: float,
         bw_server: float,
+        servers: int = 1,
+        fullest: int | None = None,
     ) -> float:
         jt = self.catalog[job_type]
         table = self.catalog.table
+        fullest = k if fullest is None else fullest
+        c = jt.compute_on(gpu_type)
         m0 = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(jt, gpu_type, k)
         if m0 is not None:
             if level == 0:
                 return m0
+            c = c or 0.0
+            here = self._exposed(jt, c, k, bw, servers, fullest)
             m1 = table.unconsolidated.get((job_type, gpu_type, k))
             if m1 is not None:
                 t = k / (min(m0, m1) if self.spread == "no_gain" else m1)
                 if level == 2:
-                    t += self._ring(jt, k, bw) - self._ring(jt, k, bw_rack)
+                    t += here - self._exposed(jt, c, k, bw_rack, servers, fullest)
                 return k / t
-            return k / (k / m0 + self._ring(jt, k, bw) - self._ring(jt, k, bw_server))
-        c = jt.compute_on(gpu_type)
+            return k / (k / m0 + here - self._exposed(jt, c, k, bw_server, 1, k))
         if c is None:
             raise InputError(f"job type {job_type!r}: no throughput known on GPU type {gpu_type!r}")
-        return k / (c + max(0.0, self._ring(jt, k, bw) - jt.overlap * c))
+        compute = c * (1.0 + jt.contention * (fullest - 1))
+        return k / (compute + self._exposed(jt, c, k, bw, servers, fullest))
+
+    def _exposed(
+        self, jt: JobType, c: float, k: int, bw: float, servers: int, fullest: int
+    ) -> float:
+        """``X(S)``: the all-reduce time the compute does not hide."""
+        if k < 2 or math.isinf(bw):
+            return 0.0
+        cl = self.cluster
+        comm = ring_allreduce_time(jt.model_bytes, k, bw)
+        if servers == 2:
+            comm *= cl.two_server_factor
+        compute = c * (1.0 + jt.contention * (fullest - 1))
+        return max(0.0, comm + cl.allreduce_latency - jt.overlap * compute)
 
     def _interpolated(self, jt: JobType, gpu_type: str, k: int) -> float | None:
         """Rule 4: consolidated throughput at an unmeasured scale factor."""
@@ -254,10 +285,6 @@ class ThroughputModel:
         hi = min(s for s in scales if s >= k)
         w = (math.log2(k) - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
         return k * one * ((1 - w) * eff[lo] + w * eff[hi])
-
-    @staticmethod
-    def _ring(jt: JobType, k: int, bw: float) -> float:
-        return 0.0 if math.isinf(bw) else ring_allreduce_time(jt.model_bytes, k, bw)
 
     def locality_factor(self, job_type: str, gpus: Sequence[int]) -> float:
         """Isolated throughput on ``gpus`` over the consolidated one (<= 1 in practice)."""

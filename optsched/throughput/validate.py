@@ -1,23 +1,28 @@
 """How well the parametric throughput model predicts measurements it never saw.
 
-Two held-out checks, both on throughput (iterations per second):
+Three held-out checks, all on throughput (iterations per second):
 
 * **Gavel, unconsolidated.** For every multi-GPU job type measured spread over
-  servers, predict that value from the other measurements and the spec-sheet
-  topology of a Gavel cluster (10 GbE between servers):
+  servers, predict that value from the other measurements:
 
-  - ``anchored`` (rule 3 of :mod:`optsched.throughput.model`): from the
-    measured consolidated throughput plus the ring all-reduce time the network
-    hop adds;
-  - ``parametric`` (rule 5): from the one-GPU compute time alone.
+  - ``anchored`` (rule 3 of :mod:`optsched.throughput.model`, spec sheets):
+    from the measured consolidated throughput plus the ring all-reduce time a
+    10 GbE hop adds, without overlap;
+  - ``parametric`` (rule 5, spec sheets): from the one-GPU compute time alone;
+  - ``testbed``: rule 5 with Gavel's testbed preset refitted without the entry
+    (leave one entry out; :mod:`optsched.throughput.testbeds`).
 
 * **Pollux, placements.** For every multi-GPU placement Pollux measured on its
-  T4 testbed (4 GPUs per node), predict the step time as the measured one-GPU
-  step time at the same local batch size plus the ring all-reduce time over
-  the placement's bottleneck bandwidth (PCIe 3.0 inside a node, the network
-  across nodes). ``spec`` uses the testbed's 50 Gb/s network; ``fitted`` uses
-  one effective network bandwidth for the whole testbed, fitted on the other
-  five models (leave one model out), so every reported error is held out.
+  T4 testbed (4 GPUs per node), predict the step time from the measured
+  one-GPU step time at the same local batch size:
+
+  - ``spec``: plus the ring all-reduce time over the placement's bottleneck
+    bandwidth (PCIe 3.0 inside a node, the 50 Gb/s network across nodes);
+  - ``fitted``: the same with one effective network bandwidth fitted on the
+    other five models (leave one model out);
+  - ``testbed``: :class:`~optsched.throughput.model.ThroughputModel` itself on
+    the Pollux preset cluster, with the preset refitted without the model
+    (leave one model out; the model's own one-node runs give its contention).
 
 * **Gavel, co-located pairs.** For every measured single-GPU pair, predict
   each job's interference factor from the other pairs of its GPU type (leave
@@ -27,37 +32,26 @@ Two held-out checks, both on throughput (iterations per second):
 
 The error of one prediction is ``|predicted - measured| / measured``.
 
-Also reported: the unconsolidated entries Gavel measured faster than the
-consolidated ones (the evidence behind the throughput model's ``spread``
-option).
+Also reported: the testbed presets with their in-sample errors, and the
+unconsolidated entries Gavel measured faster than the consolidated ones (the
+evidence behind the throughput model's ``spread`` option).
 """
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from ..model.gpus import LINK_DEFAULTS, NIC_GBPS, LinkKind
+from ..model.testbeds import POLLUX_MODELS, TESTBEDS
+from . import testbeds
 from .comm import ring_allreduce_time
 from .interference import BLOX_CONSTANTS, constant_out, leave_one_pair_out
 from .jobtypes import default_catalog
 from .measured import GAVEL_GPU_TYPES
-
-#: Parameters of Pollux's six models (fp32 bytes are 4x). ``approx``: estimated
-#: from the architecture of the training script, not counted.
-POLLUX_MODEL_PARAMS: dict[str, tuple[float, str]] = {
-    "cifar10": (11_173_962, "ResNet-18, CIFAR-10 variant"),
-    "imagenet": (25_557_032, "ResNet-50"),
-    "bert": (1.10e8, "BERT-base"),
-    "yolov3": (6.19e7, "YOLOv3, Darknet-53 backbone"),
-    "deepspeech2": (8.7e7, "approx: 2 conv + 5 bidirectional LSTM layers of 1024 units"),
-    "ncf": (1.6e6, "approx: NeuMF on MovieLens-1M"),
-}
 
 POLLUX_PCIE = LINK_DEFAULTS[LinkKind.PCIE][0]
 POLLUX_NIC = NIC_GBPS["50GbE"]
@@ -97,71 +91,72 @@ def gavel_unconsolidated() -> list[Comparison]:
             )
         c = jt.compute_time[gpu]
         out.append(Comparison("gavel", "parametric", name, setting, k / (c + extra), measured))
+    rows = testbeds.gavel_rows()
+    for i, pred in enumerate(testbeds.gavel_held_out()):
+        setting = f"{rows.gpu_type[i]} x{rows.gpus[i]}"
+        out.append(
+            Comparison("gavel", "testbed", rows.job_type[i], setting, pred, rows.measured[i])
+        )
     return out
 
 
-def _pollux_rows() -> dict[str, list[tuple[str, int, float]]]:
-    rows: dict[str, list[tuple[str, int, float]]] = {}
-    base = resources.files("optsched.throughput") / "data"
-    for model in POLLUX_MODEL_PARAMS:
-        with (base / f"pollux_{model}_placements.csv").open() as fh:
-            rows[model] = [
-                (r["placement"], int(r["local_bsz"]), float(r["step_time"]))
-                for r in csv.DictReader(fh)
-            ]
-    return rows
+def _pollux_ring(r: testbeds.PolluxRows, nic: np.ndarray | float) -> np.ndarray:
+    """Spec-style step times: one-GPU step plus a ring over the bottleneck (PCIe in a
+    node, ``nic`` across nodes); ``nic`` may be a column of candidates."""
+    bw = np.where(r.nodes > 1, np.minimum(POLLUX_PCIE, nic), POLLUX_PCIE)
+    return r.one_gpu + 2.0 * (r.gpus - 1) / r.gpus * r.grad_gb / bw
 
 
-def _pollux_predict(
-    model: str, rows: list[tuple[str, int, float]], nic: float, variant: str
-) -> list[Comparison]:
-    one = {bsz: t for placement, bsz, t in rows if placement == "1"}
-    m = 4.0 * POLLUX_MODEL_PARAMS[model][0]
-    out = []
-    for placement, bsz, t in rows:
-        if placement == "1" or bsz not in one:
-            continue
-        n = sum(int(ch) for ch in placement)
-        bw = POLLUX_PCIE if len(placement) == 1 else min(POLLUX_PCIE, nic)
-        t_pred = one[bsz] + ring_allreduce_time(m, n, bw)
-        # Compare throughputs (steps/s), the model's unit.
-        setting = f"{placement} bsz {bsz}"
-        out.append(Comparison("pollux", variant, model, setting, 1 / t_pred, 1 / t))
-    return out
-
-
-def _fit_nic(models: list[str], rows: dict[str, list[tuple[str, int, float]]]) -> float:
-    """The network bandwidth (GB/s) minimising mean |log error| over ``models``."""
-    t1, coef, cross, meas = [], [], [], []
-    for model in models:
-        one = {bsz: t for placement, bsz, t in rows[model] if placement == "1"}
-        m = 4.0 * POLLUX_MODEL_PARAMS[model][0]
-        for placement, bsz, t in rows[model]:
-            if placement == "1" or bsz not in one:
-                continue
-            n = sum(int(ch) for ch in placement)
-            t1.append(one[bsz])
-            coef.append(2.0 * (n - 1) / n * m / 1e9)
-            cross.append(len(placement) > 1)
-            meas.append(t)
+def _fit_nic(r: testbeds.PolluxRows, use: np.ndarray) -> float:
+    """The network bandwidth (GB/s) minimising mean |log error| over rows ``use``."""
     grid = np.geomspace(0.05, 20.0, 400)[:, None]
-    bw = np.where(np.asarray(cross)[None, :], np.minimum(POLLUX_PCIE, grid), POLLUX_PCIE)
-    pred = np.asarray(t1)[None, :] + np.asarray(coef)[None, :] / bw
-    err = np.abs(np.log(pred / np.asarray(meas)[None, :])).mean(axis=1)
+    err = np.abs(np.log(_pollux_ring(r, grid) / r.step)[:, use]).mean(axis=1)
     return float(grid[int(np.argmin(err)), 0])
 
 
 def pollux_placements() -> tuple[list[Comparison], dict[str, float]]:
-    """Spec and held-out fitted predictions, and the fitted bandwidth per held-out model."""
-    rows = _pollux_rows()
+    """Spec, fitted and testbed predictions (the last two held out), and the one
+    fitted bandwidth per held-out model."""
+    r = testbeds.pollux_rows()
     out: list[Comparison] = []
     fitted: dict[str, float] = {}
-    for model in rows:
-        out += _pollux_predict(model, rows[model], POLLUX_NIC, "spec")
-        others = [m for m in rows if m != model]
-        fitted[model] = _fit_nic(others, rows)
-        out += _pollux_predict(model, rows[model], fitted[model], "fitted")
+    spec = _pollux_ring(r, POLLUX_NIC)
+    for i, model in enumerate(POLLUX_MODELS):
+        rows = np.flatnonzero(r.model == i)
+        fitted[model] = _fit_nic(r, r.model != i)
+        one_bw = _pollux_ring(r, fitted[model])
+        steps = testbeds.pollux_through_model(r, testbeds.fit_pollux(model), model)
+        for variant, pred in (("spec", spec[rows]), ("fitted", one_bw[rows]), ("testbed", steps)):
+            out += [
+                Comparison(
+                    "pollux",
+                    variant,
+                    model,
+                    f"{r.placement[j]} bsz {r.local_bsz[j]}",
+                    1 / t_pred,
+                    1 / r.step[j],
+                )
+                for j, t_pred in zip(rows, pred)
+            ]
     return out, fitted
+
+
+def testbed_fits() -> dict[str, dict[str, Any]]:
+    """Each preset as shipped, its refit and the refit's in-sample error."""
+    g, p = testbeds.gavel_rows(), testbeds.pollux_rows()
+    gavel, pollux = testbeds.fit("gavel"), testbeds.fit("pollux")
+    in_sample = {
+        "gavel": _stats(list(np.abs(testbeds.gavel_predict(g, gavel) / g.measured - 1))),
+        "pollux": _stats(list(np.abs(p.step / testbeds.pollux_predict(p, pollux) - 1))),
+    }
+    return {
+        name: {
+            "preset": TESTBEDS[name].to_dict(),
+            "refit": fit.to_dict(),
+            "in_sample": in_sample[name],
+        }
+        for name, fit in (("gavel", gavel), ("pollux", pollux))
+    }
 
 
 def gavel_pairs() -> list[Comparison]:
@@ -231,6 +226,7 @@ def report() -> dict[str, Any]:
             "entries": faster,
         },
         "pollux_fitted_network_GBps": fitted,
+        "testbeds": testbed_fits(),
         "assumptions": {
             "gavel_network_GBps": GAVEL_NIC,
             "gavel_intra_GBps": GAVEL_INTRA,
