@@ -56,7 +56,7 @@ from functools import lru_cache
 
 from ..errors import InputError
 from ..model.topology import Cluster
-from .comm import ring_allreduce_time
+from .comm import Network, ring_allreduce_time, strategy_times
 from .interference import fitted
 from .jobtypes import Catalog, JobType, default_catalog
 
@@ -64,6 +64,9 @@ from .jobtypes import Catalog, JobType, default_catalog
 INTERFERENCE_MODES = ("fitted", "forbid")
 #: Rule 2's choices.
 SPREAD_RULES = ("measured", "no_gain")
+#: How a job synchronises: ring all-reduce always, or the fastest strategy of
+#: :func:`optsched.throughput.comm.strategy_times` for its placement.
+STRATEGY_RULES = ("ring", "best")
 
 
 def check_interference(value: object, ctx: str = "throughput model") -> float | str:
@@ -95,6 +98,17 @@ class ThroughputModel:
     spread
         Rule 2: ``"measured"`` (the unconsolidated measurement) or ``"no_gain"``
         (``min(consolidated, unconsolidated)``).
+    strategy
+        ``"ring"`` (every job all-reduces in a ring) or ``"best"``: each job on
+        each placement synchronises with the fastest strategy of
+        :func:`~optsched.throughput.comm.strategy_times` (ring, halving-doubling,
+        tree, hierarchical, parameter servers, BytePS with
+        ``spare_cpu_servers``). A strategy changes only its job's time, so
+        choosing it per placement is the joint optimum with the GPUs;
+        :meth:`strategy_for` names the choice. A placement Gavel measured
+        keeps its measurement (reported as ``"ring"``). For a placement with unequal
+        GPUs per server the other strategies are costed as if every server held
+        as many as the fullest (more workers: never cheaper); the ring is exact.
     """
 
     def __init__(
@@ -105,6 +119,8 @@ class ThroughputModel:
         locality: bool = True,
         unmeasured_interference: float | str = "fitted",
         spread: str = "measured",
+        strategy: str = "ring",
+        spare_cpu_servers: int = 0,
     ) -> None:
         self.cluster = cluster
         self.catalog = catalog or default_catalog()
@@ -113,6 +129,20 @@ class ThroughputModel:
         if spread not in SPREAD_RULES:
             raise InputError(f"spread must be one of {', '.join(SPREAD_RULES)}, got {spread!r}")
         self.spread = spread
+        if strategy not in STRATEGY_RULES:
+            raise InputError(
+                f"strategy must be one of {', '.join(STRATEGY_RULES)}, got {strategy!r}"
+            )
+        if (
+            isinstance(spare_cpu_servers, bool)
+            or not isinstance(spare_cpu_servers, int)
+            or (spare_cpu_servers < 0)
+        ):
+            raise InputError(
+                f"spare_cpu_servers must be an integer >= 0, got {spare_cpu_servers!r}"
+            )
+        self.strategy = strategy
+        self.spare_cpu_servers = spare_cpu_servers
         self._iso = lru_cache(maxsize=None)(self._iso_uncached)
         self._packed: dict[tuple[str, str, int], float] = {}
         self._compact: dict[tuple[str, str, int], float] = {}
@@ -142,7 +172,7 @@ class ThroughputModel:
                 if gpu_type in self.cluster.type2servers
                 else math.inf
             )
-            got = self._packed[key] = self._iso(job_type, gpu_type, k, 0, bw, bw, bw)
+            got = self._packed[key] = self._iso(job_type, gpu_type, k, 0, bw, bw, bw)[0]
         return got
 
     def fastest(self, job_type: str, gpu_type: str, k: int) -> float:
@@ -200,29 +230,59 @@ class ThroughputModel:
         whole = greedy(servers)
         return [whole] if len(whole) == k else []
 
-    def isolated(self, job_type: str, gpus: Sequence[int]) -> float:
-        """Throughput of the job alone on GPU set ``gpus`` (one GPU type)."""
+    def isolated(self, job_type: str, gpus: Sequence[int], strategy: str | None = None) -> float:
+        """Throughput of the job alone on GPU set ``gpus`` (one GPU type), synchronising
+        with ``strategy`` if given (default: the model's rule)."""
+        return self._isolated(job_type, gpus, strategy)[0]
+
+    def strategy_for(self, job_type: str, gpus: Sequence[int]) -> str:
+        """The strategy the job synchronises with on ``gpus`` (``"none"`` on one GPU)."""
+        return self._isolated(job_type, gpus, None)[1]
+
+    def strategies(self, job_type: str, gpus: Sequence[int]) -> tuple[str, ...]:
+        """The strategies that apply to the job on ``gpus``."""
+        if len(gpus) < 2:
+            return ("none",)
+        _, _, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
+        return tuple(self._comm_times(1.0, len(gpus), bw, b_server, servers, fullest, switched))
+
+    def _facts(self, gpus: Sequence[int]) -> tuple[str, int, float, float, float, int, int, bool]:
         c = self.cluster
-        gpu_type = c.gpu2type[gpus[0]]
-        k = len(gpus)
-        if not self.locality:
-            return self.consolidated(job_type, gpu_type, k)
         per_server: dict[int, int] = {}
         for g in gpus:
             s = c.gpu2server[g]
             per_server[s] = per_server.get(s, 0) + 1
+        k = len(gpus)
         b_server = min(c.servers[s].link_bandwidth for s in per_server) if k > 1 else math.inf
-        return self._iso(
-            job_type,
-            gpu_type,
-            k,
+        switched = all(c.servers[s].link.value == "nvswitch" for s in per_server)
+        return (
+            c.gpu2type[gpus[0]],
             c.spread(gpus),
             c.bottleneck_bandwidth(gpus),
             c.rack_bandwidth(gpus),
             b_server,
             len(per_server),
             max(per_server.values()),
+            switched,
         )
+
+    def _isolated(
+        self, job_type: str, gpus: Sequence[int], strategy: str | None
+    ) -> tuple[float, str]:
+        k = len(gpus)
+        if not self.locality:
+            gpu_type = self.cluster.gpu2type[gpus[0]]
+            return self.consolidated(job_type, gpu_type, k), "ring" if k > 1 else "none"
+        gpu_type, level, bw, bw_rack, b_server, servers, fullest, switched = self._facts(gpus)
+        if strategy is not None and strategy not in self.strategies(job_type, gpus):
+            raise InputError(
+                f"strategy {strategy!r} does not apply to {job_type!r} on {k} GPU(s) "
+                f"(applies: {', '.join(self.strategies(job_type, gpus))})"
+            )
+        return self._iso(
+            job_type, gpu_type, k, level, bw, bw_rack, b_server, servers, fullest, switched,
+            strategy,
+        )  # fmt: skip
 
     def _iso_uncached(
         self,
@@ -235,41 +295,92 @@ class ThroughputModel:
         bw_server: float,
         servers: int = 1,
         fullest: int | None = None,
-    ) -> float:
+        switched: bool = False,
+        strategy: str | None = None,
+    ) -> tuple[float, str]:
         jt = self.catalog[job_type]
         table = self.catalog.table
         fullest = k if fullest is None else fullest
         c = jt.compute_on(gpu_type)
         m0 = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(jt, gpu_type, k)
+
+        def exposed(
+            bw_: float, servers_: int, fullest_: int, force: str | None = strategy
+        ) -> tuple[float, str]:
+            return self._exposed(
+                jt, c or 0.0, k, bw_, bw_server, servers_, fullest_, switched, force
+            )
+
         if m0 is not None:
             if level == 0:
-                return m0
-            c = c or 0.0
-            here = self._exposed(jt, c, k, bw, servers, fullest)
+                return m0, "ring" if k > 1 else "none"
+            here, name = exposed(bw, servers, fullest)
             m1 = table.unconsolidated.get((job_type, gpu_type, k))
             if m1 is not None:
                 t = k / (min(m0, m1) if self.spread == "no_gain" else m1)
-                if level == 2:
-                    t += here - self._exposed(jt, c, k, bw_rack, servers, fullest)
-                return k / t
-            return k / (k / m0 + here - self._exposed(jt, c, k, bw_server, 1, k))
+                if level < 2:  # as measured: whatever Gavel's job ran, its time stands
+                    return k / t, "ring"
+                return k / (t + here - exposed(bw_rack, servers, fullest)[0]), name
+            anchor = exposed(bw_server, 1, k, None)[0]  # the measured one-server run
+            return k / (k / m0 + here - anchor), name
         if c is None:
             raise InputError(f"job type {job_type!r}: no throughput known on GPU type {gpu_type!r}")
         compute = c * (1.0 + jt.contention * (fullest - 1))
-        return k / (compute + self._exposed(jt, c, k, bw, servers, fullest))
+        here, name = exposed(bw, servers, fullest)
+        return k / (compute + here), name
+
+    def _comm_times(
+        self,
+        model_bytes: float,
+        k: int,
+        bw: float,
+        bw_server: float,
+        servers: int,
+        fullest: int,
+        switched: bool,
+    ) -> dict[str, float]:
+        """Seconds per synchronisation under each strategy that applies (ring only
+        under ``strategy="ring"``)."""
+        times = {"ring": ring_allreduce_time(model_bytes, k, bw)}
+        if self.strategy == "best" and model_bytes > 0:
+            net = Network(
+                servers,
+                fullest,
+                bw_server if servers > 1 else bw,
+                bw if servers > 1 else math.inf,
+                0.0,
+                self.spare_cpu_servers,
+                switched,
+            )
+            for name, t in strategy_times(model_bytes, net).items():
+                if name != "ring":
+                    times[name] = t
+        return times
 
     def _exposed(
-        self, jt: JobType, c: float, k: int, bw: float, servers: int, fullest: int
-    ) -> float:
-        """``X(S)``: the all-reduce time the compute does not hide."""
+        self,
+        jt: JobType,
+        c: float,
+        k: int,
+        bw: float,
+        bw_server: float,
+        servers: int,
+        fullest: int,
+        switched: bool = False,
+        strategy: str | None = None,
+    ) -> tuple[float, str]:
+        """``X(S)``: the synchronisation time the compute does not hide, and the
+        strategy (``strategy`` if given, else the fastest that applies)."""
         if k < 2 or math.isinf(bw):
-            return 0.0
+            return 0.0, "ring" if k > 1 else "none"
         cl = self.cluster
-        comm = ring_allreduce_time(jt.model_bytes, k, bw)
+        times = self._comm_times(jt.model_bytes, k, bw, bw_server, servers, fullest, switched)
+        name = strategy or min(times, key=lambda s: times[s])
+        comm = times[name]
         if servers == 2:
             comm *= cl.two_server_factor
         compute = c * (1.0 + jt.contention * (fullest - 1))
-        return max(0.0, comm + cl.allreduce_latency - jt.overlap * compute)
+        return max(0.0, comm + cl.allreduce_latency - jt.overlap * compute), name
 
     def _interpolated(self, jt: JobType, gpu_type: str, k: int) -> float | None:
         """Rule 4: consolidated throughput at an unmeasured scale factor."""
@@ -310,12 +421,20 @@ class ThroughputModel:
             return one[0] / table.isolated[(job_type, gpu_type, 1)]
         return fitted(gpu_type).factor(job_type, partner)
 
-    def throughput(self, job_type: str, gpus: Sequence[int], partner: str | None = None) -> float:
-        """Throughput of a job on ``gpus``, sharing them with ``partner`` if given.
+    def throughput(
+        self,
+        job_type: str,
+        gpus: Sequence[int],
+        partner: str | None = None,
+        strategy: str | None = None,
+    ) -> float:
+        """Throughput of a job on ``gpus``, sharing them with ``partner`` if given,
+        synchronising with ``strategy`` if given.
 
-        Raises :class:`InputError` for a pair that may not share GPUs.
+        Raises :class:`InputError` for a pair that may not share GPUs, or a strategy
+        that does not apply.
         """
-        iso = self.isolated(job_type, gpus)
+        iso = self.isolated(job_type, gpus, strategy)
         if partner is None:
             return iso
         f = self.interference(job_type, partner, self.cluster.gpu2type[gpus[0]], len(gpus))

@@ -15,7 +15,11 @@ gpu_type_not_allowed 1 per job on a type it may not use
 gpu_overcommitted    jobs on a GPU beyond its capacity (1, or 2 with sharing)
 partial_overlap      GPUs two jobs share when their sets differ
 pair_not_allowed     1 per co-located pair without an interference factor
+strategy_not_valid   1 per recorded strategy the instance or placement rules out
 ==================== ========================================================
+
+A job's throughput is that of the strategy the solution records for it, else
+the one the instance's rule picks (``details["strategies"]`` names each).
 """
 
 from __future__ import annotations
@@ -93,6 +97,12 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
     # broken arrangement (wrong size, mixed types, partial or triple sharing) get none.
     throughput: dict[str, float] = {}
     normalised: dict[str, float] = {}
+    strategies: dict[str, str] = {}
+    for jid in solution.strategies:
+        if jid not in placed and jid in instance.job_index:
+            bad.add("strategy_not_valid", 1, f"job {jid!r} does not run")
+        elif jid not in instance.job_index:
+            bad.add("unknown_job", 1, f"job {jid!r} (in strategies)")
     for jid, gpus in placed.items():
         job = instance.jobs[instance.job_index[jid]]
         if (
@@ -105,11 +115,19 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
             continue
         partner = next(iter(partners[jid])) if partners[jid] else None
         partner_type = instance.jobs[instance.job_index[partner]].job_type if partner else None
+        recorded = solution.strategies.get(jid)
+        if recorded is not None:
+            try:
+                model.isolated(job.job_type, gpus, recorded)
+            except InputError as exc:
+                bad.add("strategy_not_valid", 1, f"job {jid!r}: {exc}")
+                recorded = None
         try:
-            thr = model.throughput(job.job_type, gpus, partner_type)
+            thr = model.throughput(job.job_type, gpus, partner_type, recorded)
         except InputError:
             bad.add("pair_not_allowed", 1, f"job {jid!r} next to {partner!r}")
             continue
+        strategies[jid] = recorded or model.strategy_for(job.job_type, gpus)
         throughput[jid] = thr
         normalised[jid] = thr / instance.reference[jid]
 
@@ -126,5 +144,6 @@ def check(instance: PlacementInstance, solution: PlacementSolution) -> CheckRepo
         "gpus_used": len(on_gpu),
         "throughput": throughput,
         "normalised_throughput": normalised,
+        "strategies": strategies,
     }
     return CheckReport(NAME, objective, bad.freeze(), details)

@@ -77,6 +77,24 @@ class Formulation:
                     f"placement exact models need servers of GPU type {t!r} to share "
                     "link and NIC bandwidths, and their racks one uplink bandwidth"
                 )
+        # A job's rate here depends on its GPU type, size and spread level only; these
+        # make it depend on how the GPUs split over servers too.
+        inst = self.instance
+        split = [
+            f"strategy {inst.strategy!r}" if inst.strategy != "ring" else "",
+            f"two_server_factor {c.two_server_factor:g}" if c.two_server_factor != 1 else "",
+            ", ".join(
+                f"contention of {j.job_type!r}"
+                for j in inst.jobs
+                if inst.catalog[j.job_type].contention and j.num_gpus > 1
+            ),
+        ]
+        if any(split):
+            raise Unsupported(
+                "placement exact models score a job by its spread level, not by how its "
+                f"GPUs split over servers: {'; '.join(x for x in split if x)} (the "
+                "heuristics and the checker handle it)"
+            )
 
     @cached_property
     def servers(self) -> dict[str, list[int]]:

@@ -35,7 +35,8 @@ class Placer(ClusterState):
         self.take(job.id, picks)
 
     def solution(self) -> PlacementSolution:
-        return PlacementSolution(self.held)
+        solution: PlacementSolution = self.inst.annotate(self.held)
+        return solution
 
 
 def _place_in_order(

@@ -35,7 +35,7 @@ from ...errors import (
 )
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
-from ...throughput.model import SPREAD_RULES, ThroughputModel, check_interference
+from ...throughput.model import SPREAD_RULES, STRATEGY_RULES, ThroughputModel, check_interference
 from ..base import INSTANCE_FORMAT, check_ids, check_origin, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
@@ -121,6 +121,11 @@ class PlacementInstance:
         Parametric job types added to the catalog for this instance.
     origin
         Where a generator took the jobs from and what it changed there.
+    strategy, spare_cpu_servers
+        How jobs synchronise: ``"ring"`` all-reduce, or ``"best"``, the fastest
+        strategy per job and placement (BytePS may use ``spare_cpu_servers``).
+        Under ``"best"`` the GPUs and the strategy are chosen jointly; solutions
+        record each job's strategy and the checker scores it.
     throughput
         A throughput model to use instead of the one these fields describe (a
         simulator's round uses the simulator's own); not written to files.
@@ -136,6 +141,8 @@ class PlacementInstance:
     spread: str = "measured"
     job_types: tuple[JobType, ...] = field(default=())
     origin: Mapping[str, Any] = field(default_factory=dict)
+    strategy: str = "ring"
+    spare_cpu_servers: int = 0
     throughput: ThroughputModel | None = field(default=None, compare=False, repr=False)
 
     family = NAME
@@ -170,6 +177,14 @@ class PlacementInstance:
             raise InputError(
                 f"instance: spread must be one of {', '.join(SPREAD_RULES)}, got {self.spread!r}"
             )
+        if self.strategy not in STRATEGY_RULES:
+            raise InputError(
+                f"instance: strategy must be one of {', '.join(STRATEGY_RULES)}, "
+                f"got {self.strategy!r}"
+            )
+        s = self.spare_cpu_servers
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise InputError(f"instance: spare_cpu_servers must be an integer >= 0, got {s!r}")
         _ = self.pools  # validates every job against the cluster
 
     # -------------------------------------------------------------- derived
@@ -187,6 +202,8 @@ class PlacementInstance:
             locality=self.locality,
             unmeasured_interference=self.unmeasured_interference,
             spread=self.spread,
+            strategy=self.strategy,
+            spare_cpu_servers=self.spare_cpu_servers,
         )
 
     @cached_property
@@ -217,6 +234,19 @@ class PlacementInstance:
     def replace(self, **changes: Any) -> PlacementInstance:
         return replace(self, **changes)
 
+    def annotate(self, assignment: Mapping[str, tuple[int, ...]]) -> Any:
+        """A :class:`PlacementSolution` of ``assignment`` recording the strategy each
+        multi-GPU job synchronises with under ``strategy="best"``."""
+        from .solution import PlacementSolution
+
+        strategies = {}
+        if self.strategy != "ring":
+            for jid, gpus in assignment.items():
+                job = self.jobs[self.job_index[jid]]
+                if len(gpus) > 1 and len({self.cluster.gpu2type[g] for g in gpus}) == 1:
+                    strategies[jid] = self.model.strategy_for(job.job_type, sorted(gpus))
+        return PlacementSolution(assignment, strategies)
+
     # -------------------------------------------------------------- I/O
     def to_dict(self) -> dict[str, Any]:
         out = envelope(INSTANCE_FORMAT, NAME, name=self.name)
@@ -225,6 +255,10 @@ class PlacementInstance:
         out["locality"] = self.locality
         out["unmeasured_interference"] = self.unmeasured_interference
         out["spread"] = self.spread
+        if self.strategy != "ring":
+            out["strategy"] = self.strategy
+        if self.spare_cpu_servers:
+            out["spare_cpu_servers"] = self.spare_cpu_servers
         out["cluster"] = self.cluster.to_dict()
         if self.job_types:
             out["job_types"] = [jt.to_dict() for jt in self.job_types]
@@ -244,6 +278,8 @@ class PlacementInstance:
                 "locality",
                 "unmeasured_interference",
                 "spread",
+                "strategy",
+                "spare_cpu_servers",
                 "cluster",
                 "job_types",
                 "origin",
@@ -266,6 +302,8 @@ class PlacementInstance:
             d.get("spread", "measured"),
             parse_job_types(d),
             d.get("origin", {}),
+            d.get("strategy", "ring"),
+            d.get("spare_cpu_servers", 0),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -280,6 +318,7 @@ class PlacementInstance:
             "locality": self.locality,
             "unmeasured_interference": self.unmeasured_interference,
             "spread": self.spread,
+            "strategy": self.strategy,
             "num_jobs": self.num_jobs,
             "gpus_requested": sum(j.num_gpus for j in self.jobs),
             "jobs_by_type": by_type,
