@@ -11,7 +11,8 @@ For every placement instance of the suites, two numbers per heuristic:
 Exact models are left out: their rates see a job's spread level, not its split
 over servers, and decline ``strategy="best"``.
 
-    python experiments/bench_strategy.py [--spare-cpu N] [--out paper_figures/tables/strategy_gain.md]
+    python experiments/bench_strategy.py [--spare-cpu N] \
+        [--out paper_figures/strategy/strategy_gain.md]
 """
 
 from __future__ import annotations
