@@ -215,11 +215,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from ..bench.run import Progress
 
     bar = Progress(len(workload.jobs), 0, enabled=not args.json)
+    model = None
+    if args.strategy != "ring" or args.spare_cpu:
+        from ..throughput import ThroughputModel
+
+        if args.semantics == "gavel":
+            raise InputError("--strategy: Gavel's semantics keep Gavel's measured throughputs")
+        model = ThroughputModel(cluster, strategy=args.strategy, spare_cpu_servers=args.spare_cpu)
     try:
         result = simulate(
             workload,
             cluster,
             args.policy,
+            model=model,
             round_seconds=args.round,
             overhead=overhead_of(args.restart_overhead, cluster),
             rule=args.rule,
@@ -395,6 +403,19 @@ def register(sub: Any) -> None:
         "--skip", type=nonnegative_int, default=0, help="trace lines to skip at the top"
     )
     sp.add_argument("--seed", "-s", type=seed_number, default=0, help="random seed")
+    sp.add_argument(
+        "--strategy",
+        choices=("ring", "best"),
+        default="ring",
+        help="gradient synchronisation: ring all-reduce, or each job's fastest strategy "
+        "on the GPUs it gets (hierarchical, BytePS, ...)",
+    )
+    sp.add_argument(
+        "--spare-cpu",
+        type=nonnegative_int,
+        default=0,
+        help="CPU servers BytePS may sum on (with --strategy best)",
+    )
     sp.add_argument(
         "--semantics",
         choices=("default", "gavel"),

@@ -260,7 +260,7 @@ class _Round:
                     obj.append(-model.coef(pen * f.options[j, t, lv]) * var)
             if not job.gpus:
                 continue
-            now = (j, c.gpu2type[job.gpus[0]], c.spread(job.gpus))
+            now = f.key(j, job.gpus)
             k = m.new_bool_var(f"keep_{j}")
             m.add_implication(k, model.u[now])
             if job.num_gpus > 1:

@@ -86,6 +86,101 @@ def test_placement_records_and_checks_the_strategy():
     for bad_inst, name in ((inst, "byteps"), (_instance(), "hierarchical")):
         report = check(bad_inst, PlacementSolution(r.solution.assignment, {"a": name}))
         assert "strategy_not_valid" in {v.kind for v in report.violations}
-    # the exact models' rates do not see the split over servers: they decline
-    assert solve(inst, "cpsat").status.value == "unsupported"
-    assert solve(_instance(), "cpsat").status.value == "optimal"
+    # the exact models choose the strategy with the GPUs
+    exact = solve(inst, "cpsat")
+    assert exact.status.value == "optimal" and exact.objective == pytest.approx(hier / ref)
+    assert exact.solution.strategies == {"a": "hierarchical"}
+
+
+def _spare_instance(**kw):
+    # 4 servers of 2 P100 (PCIe 15.75 GB/s), 1.25 GB/s NICs, 4 spare CPU servers
+    cluster = homogeneous(1, 4, 2, "p100", nic_bandwidth=1.25)
+    job = JobType("bigp", {"p100": 1.0}, 1e9)
+    return PlacementInstance(
+        "spare", cluster, (Job("a", "bigp", 4),), job_types=(job,), spare_cpu_servers=4, **kw
+    )
+
+
+def test_byteps_with_spare_servers_spreads_the_job_and_cpsat_finds_it():
+    inst = _spare_instance(strategy="best")
+    ref = inst.reference["a"]
+    # 2 + 2 GPUs: a PCIe ring inside (2 * 1/2 * M / 15.75) plus the BytePS split over
+    # 2 GPU servers and 2 CPU servers, 2*2*1 M / ((4 + 4 - 4) 1.25) = M / 1.25
+    compact = 4 / (1 + 1 / 15.75 + 1 / 1.25)
+    # 1 GPU on each of 4 servers: no ring inside, 2*4*3 M / ((16 + 16 - 8) 1.25) = M / 1.25
+    spread = 4 / (1 + 1 / 1.25)
+    r = solve(inst, "cpsat", workers=1, seed=0)
+    assert r.status.value == "optimal"
+    assert r.objective == pytest.approx(spread / ref)
+    gpus = r.solution.assignment["a"]
+    assert len({inst.cluster.gpu2server[g] for g in gpus}) == 4
+    assert r.solution.strategies == {"a": "byteps"}
+    assert solve(inst, "first_fit").objective == pytest.approx(compact / ref)
+    # under the ring every split over servers costs 2 * 3/4 * M / 1.25
+    ring = solve(_spare_instance(), "cpsat", workers=1, seed=0)
+    assert ring.objective == pytest.approx(4 / (1 + 1.5 / 1.25) / ref)
+
+
+@pytest.mark.parametrize("method", ["cpsat", "milp"])
+def test_exact_strategy_choice_matches_brute_force(method):
+    from itertools import combinations
+
+    inst = _spare_instance(strategy="best")
+    m = inst.model
+    best = max(m.isolated("bigp", list(g)) for g in combinations(range(8), 4))
+    r = solve(inst, method, workers=1, seed=0)
+    assert r.status.value == "optimal"
+    assert r.objective == pytest.approx(best / inst.reference["a"])
+
+
+@pytest.mark.parametrize("method", ["cpsat", "milp"])
+def test_exact_on_the_pollux_preset_matches_brute_force(method):
+    """Two-server rings and contention make rates depend on the split (6 GPUs as 4 + 2
+    or 3 + 3 or over three nodes, 5 as 4 + 1, 3 + 2 or 2 + 2 + 1): two jobs on three
+    Pollux nodes, every pair of disjoint GPU sets tried."""
+    from itertools import combinations
+
+    from optsched.model import pollux
+    from optsched.throughput.testbeds import pollux_job_types
+
+    types = {jt.name: jt for jt in pollux_job_types()}
+    a, b = types["yolov3 (local batch 8)"], types["bert (local batch 4)"]
+    inst = PlacementInstance(
+        "pollux", pollux(3), (Job("a", a.name, 6), Job("b", b.name, 5, 2.0)), job_types=(a, b)
+    )
+    m, ref = inst.model, inst.reference
+    best = 0.0
+    shapes = set()
+    for ga in combinations(range(12), 6):
+        va = m.isolated(a.name, list(ga)) / ref["a"]
+        rest = [g for g in range(12) if g not in ga]
+        vb = max(m.isolated(b.name, list(gb)) for gb in combinations(rest, 5)) / ref["b"]
+        shapes.add(round(va, 9))
+        best = max(best, va + 2.0 * vb)
+    assert len(shapes) >= 3  # the splits of job a really differ
+    r = solve(inst, method, workers=1, seed=0)
+    assert r.status.value == "optimal"
+    assert r.objective == pytest.approx(best, rel=1e-6)
+
+
+def test_the_simulator_places_with_the_strategy_choice():
+    """One job of 4 P100 over 4 two-GPU servers with spare CPU servers: the
+    simulator's timeline, checked under the same model, finishes it in the time the
+    chosen strategy (BytePS, hand-derived above) implies."""
+    from optsched.simulate import SimJob, Workload, simulate
+
+    cluster = homogeneous(1, 4, 2, "p100", nic_bandwidth=1.25)
+    job = JobType("bigp", {"p100": 1.0}, 1e9)
+    catalog = Catalog({}, default_catalog().table).extended([job])
+    work = 1000.0
+    w = Workload("one", (SimJob("J", "bigp", 4, work, 0.0),))
+    runs = {}
+    for strategy in ("ring", "best"):
+        m = ThroughputModel(cluster, catalog, strategy=strategy, spare_cpu_servers=4)
+        r = simulate(w, cluster, "fifo", model=m, round_seconds=None)
+        assert r.check.feasible
+        runs[strategy] = r.summary["avg_jct_s"]
+    # fifo packs 2 + 2: the ring takes 2 * 3/4 * M / 1.25; BytePS over 2 GPU servers
+    # and their 2 CPU servers, a PCIe ring inside plus M / 1.25
+    assert runs["ring"] == pytest.approx(work / (4 / (1 + 1.5 / 1.25)))
+    assert runs["best"] == pytest.approx(work / (4 / (1 + 1 / 15.75 + 1 / 1.25)))

@@ -8,7 +8,16 @@ from .checker import check
 from .instance import NAME, Job, PlacementInstance, PlacementObjective
 from .solution import PlacementSolution
 
-_TRACE = ("num_jobs", "objective", "locality", "sharing", "interference", "spread")
+_TRACE = (
+    "num_jobs",
+    "objective",
+    "locality",
+    "sharing",
+    "interference",
+    "spread",
+    "strategy",
+    "spare_cpu",
+)
 
 _SOLVERS = ", ".join(MIP_SOLVERS)
 
@@ -150,6 +159,13 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
             "spread placements: the measured value (default) or no_gain (at most packed)",
             ("measured", "no_gain"),
         ),
+        Option(
+            "strategy",
+            "str",
+            "gradient synchronisation: ring (default), or best per job and placement",
+            ("ring", "best"),
+        ),
+        Option("spare_cpu", "int", "CPU servers BytePS may sum on (default 0)"),
     ),
     package=__name__,
 )

@@ -9,6 +9,13 @@ uplink bandwidth (every builder makes such clusters); that is checked here, and
 it makes the linearisation exact: ``thr[j,t,l]`` is the model's value on a
 canonical set of that type and level.
 
+When a job's rate also depends on how its GPUs split over servers (the
+``best`` synchronisation strategy, a two-server factor, contention), the
+choice is a *shape* ``(l, n, m)``: spread level, servers used and GPUs on the
+fullest one. With uniform servers per type the rate depends on nothing else,
+and the shape is pinned exactly: ``sum_s y[j,s] = n``, ``x[j,s] <= m``, and one
+server ``h[j,s] = 1`` (``sum_s h = sum u``, ``h <= y``) holds ``x[j,s] >= m``.
+
 Variables and constraints (``g_j`` GPUs; ``y[j,s]``, ``z[j,r]`` servers and
 racks used; ``p[a,b,t]`` jobs ``a < b`` co-located on type ``t``):
 
@@ -50,6 +57,10 @@ from .solution import PlacementSolution
 LEVELS = (0, 1, 2)
 
 
+def _tag(shape: tuple[int, ...]) -> str:
+    return "_".join(map(str, shape))
+
+
 @dataclass(frozen=True)
 class Pair:
     a: int
@@ -77,24 +88,16 @@ class Formulation:
                     f"placement exact models need servers of GPU type {t!r} to share "
                     "link and NIC bandwidths, and their racks one uplink bandwidth"
                 )
-        # A job's rate here depends on its GPU type, size and spread level only; these
-        # make it depend on how the GPUs split over servers too.
-        inst = self.instance
-        split = [
-            f"strategy {inst.strategy!r}" if inst.strategy != "ring" else "",
-            f"two_server_factor {c.two_server_factor:g}" if c.two_server_factor != 1 else "",
-            ", ".join(
-                f"contention of {j.job_type!r}"
-                for j in inst.jobs
-                if inst.catalog[j.job_type].contention and j.num_gpus > 1
-            ),
-        ]
-        if any(split):
-            raise Unsupported(
-                "placement exact models score a job by its spread level, not by how its "
-                f"GPUs split over servers: {'; '.join(x for x in split if x)} (the "
-                "heuristics and the checker handle it)"
-            )
+
+    @cached_property
+    def split(self) -> bool:
+        """Whether rates depend on the split over servers, not just the spread level."""
+        inst, c, model = self.instance, self.cluster, self.instance.model
+        return (
+            model.strategy != "ring"
+            or c.two_server_factor != 1
+            or any(model.catalog[j.job_type].contention and j.num_gpus > 1 for j in inst.jobs)
+        )
 
     @cached_property
     def servers(self) -> dict[str, list[int]]:
@@ -138,18 +141,81 @@ class Formulation:
                     gpus.append(gpu)
         return gpus
 
+    def shapes(self, t: str, g: int) -> dict[tuple[int, ...], list[int]]:
+        """Realisable shapes of a ``g``-GPU job on type ``t`` with a canonical GPU set each:
+        ``(l,)`` per spread level, or (:attr:`split`) ``(l, n, m)``."""
+        out: dict[tuple[int, ...], list[int]] = {}
+        for level in LEVELS:
+            gpus = self.canonical(t, g, level)
+            if gpus is None:
+                continue
+            if not self.split:
+                out[(level,)] = gpus
+            elif level == 0:
+                out[(0, 1, g)] = gpus
+            else:
+                out.update(self._split_shapes(t, g, level))
+        return out
+
+    def _split_shapes(self, t: str, g: int, level: int) -> dict[tuple[int, ...], list[int]]:
+        """Shapes ``(level, n, m)`` with a canonical set each: ``n`` servers (one rack
+        at level 1, at least two racks at level 2), the first holding ``m`` GPUs."""
+        c = self.cluster
+        by_rack = self.racks_of(self.servers[t])
+        size = {s: c.servers[s].num_gpus for s in self.servers[t]}
+        if level == 1:
+            groups = [sorted(v, key=lambda s: -size[s]) for v in by_rack.values()]
+        else:  # the largest server of the two best racks first, then the largest left
+            racks = sorted(by_rack.values(), key=lambda v: -max(size[s] for s in v))
+            if len(racks) < 2:
+                return {}
+            heads = [max(r, key=lambda s: size[s]) for r in racks[:2]]
+            rest = sorted((s for s in self.servers[t] if s not in heads), key=lambda s: -size[s])
+            groups = [sorted(heads, key=lambda s: -size[s]) + rest]
+        out: dict[tuple[int, ...], list[int]] = {}
+        for group in groups:
+            for n in range(2, min(g, len(group)) + 1):
+                chosen = group[:n]
+                for m in range(-(-g // n), min(g - n + 1, size[chosen[0]]) + 1):
+                    counts = [m]
+                    left = g - m
+                    for i, s in enumerate(chosen[1:], start=1):
+                        take = min(m, size[s], left - (n - 1 - i))
+                        counts.append(take)
+                        left -= take
+                    if left or min(counts) < 1:
+                        continue
+                    key = (level, n, m)
+                    if key not in out:
+                        out[key] = [
+                            gpu for s, k in zip(chosen, counts) for gpu in c.server_gpus(s)[:k]
+                        ]
+        return out
+
+    def key(self, j: int, gpus: Iterable[int]) -> tuple[int, str, tuple[int, ...]]:
+        """The ``u`` key of job ``j`` on GPU set ``gpus``."""
+        c = self.cluster
+        gpus = list(gpus)
+        level = c.spread(gpus)
+        if not self.split:
+            return j, c.gpu2type[gpus[0]], (level,)
+        per: dict[int, int] = {}
+        for g in gpus:
+            per[c.gpu2server[g]] = per.get(c.gpu2server[g], 0) + 1
+        return j, c.gpu2type[gpus[0]], (level, len(per), max(per.values()))
+
     @cached_property
-    def options(self) -> dict[tuple[int, str, int], float]:
-        """``(j, t, l) -> thr[j,t,l] / ref_j`` for every realisable choice."""
+    def options(self) -> dict[tuple[int, str, tuple[int, ...]], float]:
+        """``(j, t, shape) -> thr / ref_j`` for every realisable choice."""
         inst = self.instance
-        out = {}
+        out: dict[tuple[int, str, tuple[int, ...]], float] = {}
         for j, job in enumerate(inst.jobs):
             for t in inst.pools[job.id]:
-                for level in LEVELS:
-                    gpus = self.canonical(t, job.num_gpus, level)
-                    if gpus is not None:
-                        thr = inst.model.isolated(job.job_type, gpus)
-                        out[j, t, level] = thr / inst.reference[job.id]
+                shapes = self.shapes(t, job.num_gpus)
+                for shape, gpus in sorted(shapes.items()):
+                    out[j, t, shape] = (
+                        inst.model.isolated(job.job_type, gpus) / inst.reference[job.id]
+                    )
         return out
 
     @cached_property
@@ -231,25 +297,28 @@ class Formulation:
             out[inst.jobs[j].id] = (gpu,)
             if j in partner:
                 out[inst.jobs[partner[j]].id] = (gpu,)
-        return PlacementSolution(out)
+        solution: PlacementSolution = inst.annotate(out)
+        return solution
 
     def from_solution(
         self, sol: PlacementSolution
     ) -> tuple[
-        dict[tuple[int, int], int], dict[tuple[int, str, int], int], dict[tuple[int, int], int]
+        dict[tuple[int, int], int],
+        dict[tuple[int, str, tuple[int, ...]], int],
+        dict[tuple[int, int], int],
     ]:
         """Counts, ``u`` and pair values of a (feasible) solution, for warm starts."""
         inst = self.instance
         c = self.cluster
         counts: dict[tuple[int, int], int] = {}
-        u: dict[tuple[int, str, int], int] = {}
+        u: dict[tuple[int, str, tuple[int, ...]], int] = {}
         for jid, gpus in sol.assignment.items():
             j = inst.job_index.get(jid)
             if j is None or not gpus:
                 continue
             for g in gpus:
                 counts[j, c.gpu2server[g]] = counts.get((j, c.gpu2server[g]), 0) + 1
-            u[j, c.gpu2type[gpus[0]], c.spread(gpus)] = 1
+            u[self.key(j, gpus)] = 1
         paired: dict[tuple[int, int], int] = {}
         for pair in self.pairs:
             ga = sol.assignment.get(inst.jobs[pair.a].id)
@@ -269,12 +338,14 @@ def objective_terms(f: Formulation) -> tuple[dict[int, list[tuple[float, tuple]]
     qkeys = []
     for (j, t, lv), n in f.options.items():
         terms[j].append((n, ("u", j, t, lv)))
+    by_job_type: dict[tuple[int, str], list[tuple[tuple[int, ...], float]]] = {}
+    for (j, t, lv), n in f.options.items():
+        by_job_type.setdefault((j, t), []).append((lv, n))
     for idx, q in enumerate(f.pairs):
         for j, fac in ((q.a, q.f_a), (q.b, q.f_b)):
-            for lv in LEVELS:
-                value = f.options.get((j, q.gpu_type, lv))
-                if value is None or fac == 1.0:
-                    continue
+            if fac == 1.0:
+                continue
+            for lv, value in by_job_type.get((j, q.gpu_type), []):
                 key = ("q", idx, j, lv)
                 qkeys.append(key)
                 terms[j].append((-value * (1.0 - fac), key))
@@ -364,8 +435,8 @@ class PlacementModel:
     # ------------------------------------------------------------- families
     def variables(self) -> None:
         f, c = self.f, self.f.cluster
-        self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{k[2]}") for k in f.options}
-        self.u_of: dict[int, list[tuple[str, int, Any]]] = {j: [] for j in self.jobs}
+        self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{_tag(k[2])}") for k in f.options}
+        self.u_of: dict[int, list[tuple[str, tuple[int, ...], Any]]] = {j: [] for j in self.jobs}
         for (j, t, lv), var in self.u.items():
             self.u_of[j].append((t, lv, var))
         self.x: dict[tuple[int, int], Any] = {}
@@ -383,7 +454,7 @@ class PlacementModel:
         self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
 
     def _u(self, j: int, level: int | None = None, t: str | None = None) -> list[Any]:
-        return [v for tt, lv, v in self.u_of[j] if level in (None, lv) and t in (None, tt)]
+        return [v for tt, lv, v in self.u_of[j] if level in (None, lv[0]) and t in (None, tt)]
 
     def run_once(self) -> None:
         """``sum_{t,l} u[j,t,l] <= 1``."""
@@ -420,6 +491,21 @@ class PlacementModel:
             self.add(ys <= u0 + len(servers) * (u1 + u2))
             self.add(zs >= u0 + u1 + 2 * u2)
             self.add(zs <= u0 + u1 + len(f.racks_of(servers)) * u2)
+            if not f.split:
+                continue
+            # the shape: n servers exactly, none holding more than m of the job's GPUs,
+            # and the one marked fullest (h) holding m
+            g = self.inst.jobs[j].num_gpus
+            shapes = self.u_of[j]
+            self.add(ys == self.total(lv[1] * v for _, lv, v in shapes))
+            h = {s: self.binary(f"h_{j}_{s}") for s in servers}
+            self.add(self.total(h.values()) == self.total(v for _, _, v in shapes))
+            for s in servers:
+                t = f.cluster.servers[s].gpu_type
+                most = self.total(lv[2] * v for tt, lv, v in shapes if tt == t)
+                self.add(self.x[j, s] <= most)
+                self.add(self.x[j, s] >= most - g * (1 - h[s]))
+                self.add(h[s] <= self.y[j, s])
 
     def pairs(self) -> None:
         """At most one partner; both run on the pair's type; identical GPU sets."""
@@ -473,7 +559,9 @@ class PlacementModel:
         for key in qkeys:
             _, idx, j, lv = key
             q = self.f.pairs[idx]
-            var[key] = self.conjunction(self.u[j, q.gpu_type, lv], self.p[idx], f"q_{idx}_{j}_{lv}")
+            var[key] = self.conjunction(
+                self.u[j, q.gpu_type, lv], self.p[idx], f"q_{idx}_{j}_{_tag(lv)}"
+            )
         return {j: [(coef, var[key]) for coef, key in items] for j, items in terms.items()}
 
     def hint(self, counts: dict, u: dict, paired: dict) -> None:

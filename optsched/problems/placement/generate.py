@@ -199,6 +199,8 @@ def synthetic(
     sharing: bool = True,
     interference: str = "fitted",
     spread: str = "measured",
+    strategy: str = "ring",
+    spare_cpu: int = 0,
 ) -> PlacementInstance:
     inst = gavel_placement(
         num_jobs,
@@ -208,10 +210,12 @@ def synthetic(
         locality=locality,
         objective=objective,
     )
-    return _model_options(inst, interference, spread)
+    return _model_options(inst, interference, spread, strategy, spare_cpu)
 
 
-def _model_options(inst: PlacementInstance, interference: str, spread: str) -> PlacementInstance:
+def _model_options(
+    inst: PlacementInstance, interference: str, spread: str, strategy: str, spare_cpu: int
+) -> PlacementInstance:
     """The throughput model's options, from the command line's text."""
     value: float | str = interference
     if interference not in INTERFERENCE_MODES:
@@ -223,7 +227,12 @@ def _model_options(inst: PlacementInstance, interference: str, spread: str) -> P
             raise InputError(
                 f"--interference must be fitted, forbid or a factor in (0, 1], got {interference!r}"
             )
-    return inst.replace(unmeasured_interference=value, spread=spread)
+    return inst.replace(
+        unmeasured_interference=value,
+        spread=spread,
+        strategy=strategy,
+        spare_cpu_servers=spare_cpu,
+    )
 
 
 def from_trace(
@@ -239,6 +248,8 @@ def from_trace(
     sharing: bool = True,
     interference: str = "fitted",
     spread: str = "measured",
+    strategy: str = "ring",
+    spare_cpu: int = 0,
 ) -> PlacementInstance:
     if source == "philly" and servers:
         counts = {"servers": servers}
@@ -254,4 +265,4 @@ def from_trace(
         locality=locality,
         objective=objective,
     )
-    return _model_options(inst, interference, spread)
+    return _model_options(inst, interference, spread, strategy, spare_cpu)

@@ -240,7 +240,7 @@ class PlacementInstance:
         from .solution import PlacementSolution
 
         strategies = {}
-        if self.strategy != "ring":
+        if self.model.strategy != "ring":
             for jid, gpus in assignment.items():
                 job = self.jobs[self.job_index[jid]]
                 if len(gpus) > 1 and len({self.cluster.gpu2type[g] for g in gpus}) == 1:

@@ -259,7 +259,16 @@ def locality(be: ModelBuilder, instance: TimeslotInstance) -> tuple[dict, Locali
         job_types=instance.job_types,
     )
     pf = Formulation(pinst)
-    rate = {k: n * pinst.reference[pinst.jobs[k[0]].id] for k, n in pf.options.items()}
+    if pf.split:
+        raise Unsupported(
+            "timeslot exact models with locality score a job by its spread level; this "
+            "cluster's rates also depend on the split over servers (two_server_factor or "
+            "contention)"
+        )
+    rate = {
+        (j, t, shape[0]): n * pinst.reference[pinst.jobs[j].id]
+        for (j, t, shape), n in pf.options.items()
+    }
     c, H = instance.cluster, instance.num_slots
     v: dict[tuple[int, str, int, int], Any] = {}
     x: dict[tuple[int, int, int], Any] = {}
