@@ -16,9 +16,11 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import InputError, check_keys, check_real, check_str, get_field, where
+from ..errors import InputError, check_keys, check_list, check_real, check_str, get_field, where
 from ..model.gpus import gpu_type as gpu_spec
 from ..model.testbeds import GAVEL
+from .comm import LayerGroup
+from .layers import tiresias_layers
 from .measured import GAVEL_GPU_TYPES, MeasuredTable, gavel_table
 
 #: Parameters of the models behind Gavel's job types (fp32, 4 bytes each).
@@ -61,6 +63,12 @@ class JobType:
     contention
         Fractional slowdown of the compute time per extra GPU of the job on one
         server (data loading and PCIe shared by the server's GPUs), >= 0.
+    layers, batch
+        The gradient's layer groups, where they are known
+        (:mod:`optsched.throughput.layers`), and the samples per worker and
+        iteration (0: unknown). With them, ``strategy="best"`` may also choose a
+        strategy per layer group (sufficient factors for a fully connected layer
+        need ``batch``).
     """
 
     name: str
@@ -70,6 +78,8 @@ class JobType:
     source: str = "user"
     measured: bool = field(default=False, compare=False)
     contention: float = 0.0
+    layers: tuple[LayerGroup, ...] = ()
+    batch: int = 0
 
     def __post_init__(self) -> None:
         ctx = where("job type", self.name)
@@ -86,6 +96,11 @@ class JobType:
         if self.overlap > 1:
             raise InputError(f"{ctx}: overlap must be <= 1, got {self.overlap:g}")
         check_real(self.contention, "contention", ctx)
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if any(not isinstance(g, LayerGroup) for g in self.layers):
+            raise InputError(f"{ctx}: layers must be layer groups")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 0:
+            raise InputError(f"{ctx}: batch must be an integer >= 0, got {self.batch!r}")
 
     def compute_on(self, gpu_type: str) -> float | None:
         """Seconds per iteration on one GPU of ``gpu_type``; ``None`` if unknown."""
@@ -114,13 +129,26 @@ class JobType:
         }
         if self.contention:
             out["contention"] = self.contention
+        if self.layers:
+            out["layers"] = [_group_dict(g) for g in self.layers]
+        if self.batch:
+            out["batch"] = self.batch
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobType:
         check_keys(
             data,
-            ("name", "compute_time", "model_bytes", "overlap", "source", "contention"),
+            (
+                "name",
+                "compute_time",
+                "model_bytes",
+                "overlap",
+                "source",
+                "contention",
+                "layers",
+                "batch",
+            ),
             "job type",
         )
         name = get_field(data, "name", "job type")
@@ -132,7 +160,36 @@ class JobType:
             data.get("overlap", 0.0),
             data.get("source", "user"),
             contention=data.get("contention", 0.0),
+            layers=tuple(
+                _group_from(g, ctx) for g in check_list(data.get("layers", []), "layers", ctx)
+            ),
+            batch=data.get("batch", 0),
         )
+
+
+def _group_dict(g: LayerGroup) -> dict[str, Any]:
+    if g.kind == "fc":
+        return {"kind": "fc", "rows": g.rows, "cols": g.cols}
+    out: dict[str, Any] = {"kind": g.kind, "bytes": g.bytes}
+    if g.kind == "sparse":
+        out["access"] = g.access
+    return out
+
+
+def _group_from(data: Any, ctx: str) -> LayerGroup:
+    if not isinstance(data, Mapping):
+        raise InputError(f"{ctx}: a layer group must be an object, got {data!r}")
+    check_keys(data, ("kind", "bytes", "rows", "cols", "access"), f"{ctx}: layer group")
+    kind = get_field(data, "kind", f"{ctx}: layer group")
+    size = data.get("bytes", 0.0)
+    if kind != "fc":
+        check_real(size, "bytes", f"{ctx}: layer group", strict=True)
+    try:
+        return LayerGroup(
+            kind, size, data.get("rows", 0), data.get("cols", 0), data.get("access", 1.0)
+        )
+    except TypeError as exc:
+        raise InputError(f"{ctx}: layer group: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -176,6 +233,8 @@ def default_catalog() -> Catalog:
         }
         params, note = GAVEL_MODEL_PARAMS[gavel_family(name)]
         family = gavel_family(name)
+        batch = re.search(r"\(batch size (\d+)\)", name)
+        layers = tiresias_layers("resnet50", 4.0 * params) if family == "ResNet-50" else ()
         types[name] = JobType(
             name,
             compute,
@@ -183,5 +242,7 @@ def default_catalog() -> Catalog:
             GAVEL.overlap.get(family, GAVEL.overlap_other),
             f"Gavel measured; model size: {note}",
             measured=True,
+            layers=layers,
+            batch=int(batch.group(1)) if batch else 0,
         )
     return Catalog(MappingProxyType(types), table)

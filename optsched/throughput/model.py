@@ -56,7 +56,7 @@ from functools import lru_cache
 
 from ..errors import InputError
 from ..model.topology import Cluster
-from .comm import Network, ring_allreduce_time, strategy_times
+from .comm import LayerGroup, Network, group_times, ring_allreduce_time, strategy_times
 from .interference import fitted
 from .jobtypes import Catalog, JobType, default_catalog
 
@@ -244,7 +244,8 @@ class ThroughputModel:
         if len(gpus) < 2:
             return ("none",)
         _, _, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
-        return tuple(self._comm_times(1.0, len(gpus), bw, b_server, servers, fullest, switched))
+        jt = self.catalog[job_type]
+        return tuple(self._comm_times(jt, len(gpus), bw, b_server, servers, fullest, switched))
 
     def _facts(self, gpus: Sequence[int]) -> tuple[str, int, float, float, float, int, int, bool]:
         c = self.cluster
@@ -329,9 +330,22 @@ class ThroughputModel:
         here, name = exposed(bw, servers, fullest)
         return k / (compute + here), name
 
+    def _network(
+        self, k: int, bw: float, bw_server: float, servers: int, fullest: int, switched: bool
+    ) -> Network:
+        return Network(
+            servers,
+            fullest,
+            bw_server if servers > 1 else bw,
+            bw if servers > 1 else math.inf,
+            0.0,
+            self.spare_cpu_servers,
+            switched,
+        )
+
     def _comm_times(
         self,
-        model_bytes: float,
+        jt: JobType,
         k: int,
         bw: float,
         bw_server: float,
@@ -340,22 +354,37 @@ class ThroughputModel:
         switched: bool,
     ) -> dict[str, float]:
         """Seconds per synchronisation under each strategy that applies (ring only
-        under ``strategy="ring"``)."""
-        times = {"ring": ring_allreduce_time(model_bytes, k, bw)}
-        if self.strategy == "best" and model_bytes > 0:
-            net = Network(
-                servers,
-                fullest,
-                bw_server if servers > 1 else bw,
-                bw if servers > 1 else math.inf,
-                0.0,
-                self.spare_cpu_servers,
-                switched,
-            )
-            for name, t in strategy_times(model_bytes, net).items():
+        under ``strategy="ring"``; ``per_layer`` when the job type lists its layers)."""
+        times = {"ring": ring_allreduce_time(jt.model_bytes, k, bw)}
+        if self.strategy == "best" and jt.model_bytes > 0:
+            net = self._network(k, bw, bw_server, servers, fullest, switched)
+            for name, t in strategy_times(jt.model_bytes, net).items():
                 if name != "ring":
                     times[name] = t
+            if jt.layers:
+                times["per_layer"] = sum(t for _, _, t in self._layer_choice(jt, net))
         return times
+
+    @staticmethod
+    def _layer_choice(jt: JobType, net: Network) -> list[tuple[LayerGroup, str, float]]:
+        out = []
+        for group in jt.layers:
+            times = group_times(group, net, max(jt.batch, 1))
+            if not jt.batch:
+                times.pop("sfb", None)  # sufficient factors need the batch
+            name = min(times, key=lambda s: times[s])
+            out.append((group, name, times[name]))
+        return out
+
+    def layer_strategies(self, job_type: str, gpus: Sequence[int]) -> list[tuple[LayerGroup, str]]:
+        """Under ``strategy="best"``, each layer group's fastest strategy on ``gpus``
+        (empty if the job type lists no layers or runs on one GPU)."""
+        jt = self.catalog[job_type]
+        if self.strategy != "best" or not jt.layers or len(gpus) < 2:
+            return []
+        _, _, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
+        net = self._network(len(gpus), bw, b_server, servers, fullest, switched)
+        return [(g, name) for g, name, _ in self._layer_choice(jt, net)]
 
     def _exposed(
         self,
@@ -374,7 +403,7 @@ class ThroughputModel:
         if k < 2 or math.isinf(bw):
             return 0.0, "ring" if k > 1 else "none"
         cl = self.cluster
-        times = self._comm_times(jt.model_bytes, k, bw, bw_server, servers, fullest, switched)
+        times = self._comm_times(jt, k, bw, bw_server, servers, fullest, switched)
         name = strategy or min(times, key=lambda s: times[s])
         comm = times[name]
         if servers == 2:

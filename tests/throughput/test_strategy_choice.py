@@ -184,3 +184,51 @@ def test_the_simulator_places_with_the_strategy_choice():
     # and their 2 CPU servers, a PCIe ring inside plus M / 1.25
     assert runs["ring"] == pytest.approx(work / (4 / (1 + 1.5 / 1.25)))
     assert runs["best"] == pytest.approx(work / (4 / (1 + 1 / 15.75 + 1 / 1.25)))
+
+
+def test_vgg19_sends_sufficient_factors_for_its_fully_connected_layers():
+    """Per layer group (Tiresias's VGG19 tensors): on 2 servers x 4 V100 behind
+    1.25 GB/s NICs, the conv tensors all-reduce hierarchically and fc6, fc7 and fc8
+    broadcast sufficient factors (32 samples per worker), by hand."""
+    from optsched.throughput.layers import MIB, tiresias_layers
+
+    layers = tiresias_layers("vgg19")
+    vgg = JobType("vgg", {"v100": 1.0}, sum(g.size for g in layers), layers=layers, batch=32)
+    cluster = homogeneous(1, 2, 4, "v100", nic_bandwidth=1.25)
+    m = ThroughputModel(
+        cluster, Catalog({}, default_catalog().table).extended([vgg]), strategy="best"
+    )
+    gpus = list(range(8))
+    assert m.strategy_for("vgg", gpus) == "per_layer"
+    chosen = m.layer_strategies("vgg", gpus)
+    assert [name for g, name in chosen if g.kind == "fc"] == ["sfb"] * 3
+    assert {name for g, name in chosen if g.kind == "dense"} == {"hierarchical"}
+    conv = sum(g.size for g in layers if g.kind == "dense")
+    assert conv == pytest.approx(75.5 * MIB)  # 1.1 + 3 x 2.3 + 4.5 + 7 x 9; fc6 alone: 392
+    hier = conv * (2 * 3 / 4 / 150e9 + 2 * 1 / 2 / 1.25e9)
+    sfb = sum(32 * 7 * (g.rows + g.cols) * 4 / 1.25e9 for g in layers if g.kind == "fc")
+    assert m.isolated("vgg", gpus) == pytest.approx(8 / (1 + hier + sfb))
+    # without the batch, sufficient factors cannot be costed: the whole model goes
+    # hierarchical
+    no_batch = JobType("vgg", {"v100": 1.0}, vgg.model_bytes, layers=layers)
+    m2 = ThroughputModel(
+        cluster, Catalog({}, default_catalog().table).extended([no_batch]), strategy="best"
+    )
+    assert m2.isolated("vgg", gpus) == pytest.approx(
+        8 / (1 + vgg.model_bytes * (2 * 3 / 4 / 150e9 + 1 / 1.25e9))
+    )
+
+
+def test_layers_round_trip_and_reject_bad_groups():
+    from optsched.throughput.layers import tiresias_layers
+
+    jt = JobType("r", {"v100": 1.0}, 1e8, layers=tiresias_layers("resnet50", 1e8), batch=16)
+    assert JobType.from_dict(jt.to_dict()) == jt
+    assert default_catalog()["ResNet-50 (batch size 64)"].batch == 64
+    with pytest.raises(InputError, match="unknown Tiresias model 'vgg99'"):
+        tiresias_layers("vgg99")
+    bad = {**jt.to_dict(), "layers": [{"kind": "conv", "bytes": 1.0}]}
+    with pytest.raises(InputError, match="kind must be dense, fc or sparse, got 'conv'"):
+        JobType.from_dict(bad)
+    with pytest.raises(InputError, match="batch must be an integer >= 0"):
+        JobType("x", {"v100": 1.0}, 1.0, batch=-1)
