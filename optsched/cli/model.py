@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+from ..throughput.layers import TIRESIAS_MODELS
 from .common import (
     EXIT_OK,
     Parser,
@@ -126,6 +127,8 @@ def cmd_throughput_strategies(args: argparse.Namespace) -> int:
         args.nodes, args.gpus, args.intra, args.net if args.nodes > 1 else math.inf,
         args.alpha, args.spare_cpu, args.switched,
     )  # fmt: skip
+    if args.layers:
+        return _layer_strategies(args, net)
     size = parse_bytes(args.model_size, "model-size")
     times = strategy_times(size, net)
     best = min(times, key=lambda s: times[s])
@@ -139,6 +142,52 @@ def cmd_throughput_strategies(args: argparse.Namespace) -> int:
     )
     for name, t in sorted(times.items(), key=lambda kv: kv[1]):
         print(f"  {name:<17} {1e3 * t:10.3f} ms{'  <- best' if name == best else ''}")
+    return EXIT_OK
+
+
+def _layer_strategies(args: argparse.Namespace, net: Any) -> int:
+    """Per layer group of a Tiresias model: each strategy's time and the best."""
+    from ..throughput.comm import format_bytes, group_times, strategy_times
+    from ..throughput.layers import tiresias_layers
+
+    groups = tiresias_layers(args.layers)
+    rows: list[dict[str, Any]] = []
+    for g in groups:
+        times = group_times(g, net, args.batch or 1)
+        if not args.batch:
+            times.pop("sfb", None)
+        best = min(times, key=lambda s: times[s])
+        rows.append({"kind": g.kind, "bytes": g.size, "best": best, "seconds": times[best]})
+    whole = strategy_times(sum(g.size for g in groups), net)
+    whole_best = min(whole, key=lambda s: whole[s])
+    per_layer = sum(r["seconds"] for r in rows)
+    if args.json:
+        emit(
+            {
+                "model": args.layers,
+                "network": asdict(net),
+                "groups": rows,
+                "per_layer_s": per_layer,
+                "whole_model": {"best": whole_best, "seconds": whole[whole_best]},
+            }
+        )
+        return EXIT_OK
+    print(
+        f"{args.layers}: {len(rows)} listed tensors, {format_bytes(sum(g.size for g in groups))}, "
+        f"over {net.nodes} server(s) x {net.gpus} GPU(s)"
+        + (f", {args.batch} samples per worker" if args.batch else " (no --batch: no SFB)")
+    )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["best"]] = counts.get(r["best"], 0) + 1
+    for r in rows:
+        if r["kind"] == "fc" or r["best"] != whole_best:
+            print(f"  {r['kind']:<6} {format_bytes(r['bytes']):>10}  {r['best']}")
+    used = ", ".join(f"{k} x{n}" for k, n in counts.items())
+    print(
+        f"  per layer: {1e3 * per_layer:.3f} ms ({used}); "
+        f"whole model: {whole_best} {1e3 * whole[whole_best]:.3f} ms"
+    )
     return EXIT_OK
 
 
@@ -196,3 +245,9 @@ def register(sub: Any) -> None:
     st.add_argument("--spare-cpu", type=nonnegative_int, default=0, help="spare CPU servers")
     st.add_argument("--switched", action="store_true", help="GPUs of a server meet in a switch")
     st.add_argument("--model-size", "-m", default="100MB", help="gradient bytes, e.g. 100MB")
+    st.add_argument(
+        "--layers",
+        choices=TIRESIAS_MODELS,
+        help="per layer group of this model's tensors (Tiresias's table) instead",
+    )
+    st.add_argument("--batch", type=nonnegative_int, default=0, help="samples per worker (for SFB)")

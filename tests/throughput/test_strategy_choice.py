@@ -232,3 +232,24 @@ def test_layers_round_trip_and_reject_bad_groups():
         JobType.from_dict(bad)
     with pytest.raises(InputError, match="batch must be an integer >= 0"):
         JobType("x", {"v100": 1.0}, 1.0, batch=-1)
+
+
+def test_strategies_command_per_layer(capsys):
+    import json
+
+    from optsched.cli import main
+
+    def run(capsys, *argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    args = ["throughput", "strategies", "--nodes", "2", "--gpus", "4", "--net", "1.25"]
+    code, out, _ = run(
+        capsys, *args, "--alpha", "0", "--layers", "vgg19", "--batch", "32", "--json"
+    )
+    rep = json.loads(out)
+    assert code == 0 and [g["best"] for g in rep["groups"] if g["kind"] == "fc"] == ["sfb"] * 3
+    assert rep["per_layer_s"] < rep["whole_model"]["seconds"]
+    code, _, err = run(capsys, *args, "--layers", "vgg99")
+    assert code == 2 and "invalid choice: 'vgg99'" in err
