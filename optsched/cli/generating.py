@@ -6,9 +6,24 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_OK, Parser, count, counts, emit, positive_float, seed_number
+from .common import (
+    EXIT_OK,
+    Parser,
+    count,
+    counts,
+    emit,
+    nonnegative_int,
+    positive_float,
+    seed_number,
+)
 
-_TYPES = {"int": count, "float": positive_float, "str": str, "counts": counts}
+_TYPES = {
+    "int": count,
+    "int0": nonnegative_int,
+    "float": positive_float,
+    "str": str,
+    "counts": counts,
+}
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -112,7 +112,7 @@ class MethodSpec:
             object.__setattr__(self, "display", self.name)
 
 
-OptionType = Literal["int", "float", "str", "bool", "counts"]
+OptionType = Literal["int", "int0", "float", "str", "bool", "counts"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,8 @@ class Option:
     """A generator option; the CLI makes it a flag of ``optsched generate FAMILY``.
 
     ``name`` is the keyword (``num_jobs``), the flag is ``--num-jobs``; a
-    ``bool`` option gets ``--name`` and ``--no-name``; ``counts`` is a
-    ``key:int,...`` map (``v100:24,k80:16``).
+    ``bool`` option gets ``--name`` and ``--no-name``; ``int`` is at least 1,
+    ``int0`` at least 0; ``counts`` is a ``key:int,...`` map (``v100:24,k80:16``).
     """
 
     name: str

@@ -50,8 +50,9 @@ Per layer group (:class:`LayerGroup`), two kinds change the winner:
 * a **fully connected** ``m x n`` layer can send sufficient factors instead
   of its gradient (Poseidon's SFB, Zhang et al., ATC'17): each worker sends
   its ``K`` pairs of factors to the ``P - 1`` others and receives theirs,
-  ``K (P-1) (m + n)`` values each way, against the ring's ``2 (P-1)/P m n``; it
-  wins when ``K P (m + n) < 2 m n``;
+  ``K (P-1) (m + n)`` values each way (across servers the ``g`` workers of a
+  server share its NIC), against the ring's ``2 (P-1)/P m n``; on one-GPU
+  servers it wins when ``K P (m + n) < 2 m n``;
 * a **sparse** variable (an embedding of ``w`` bytes of which each worker
   touches a fraction ``a`` per iteration): parameter servers move ``2 a w
   (P-1)/P``, an all-gather of the touched rows ``a w (P-1)``, a dense
@@ -194,12 +195,20 @@ class LayerGroup:
     access: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("dense", "fc", "sparse"):
-            raise InputError(f"layer group: kind must be dense, fc or sparse, got {self.kind!r}")
+        ctx = "layer group"
+        if not isinstance(self.kind, str) or self.kind not in ("dense", "fc", "sparse"):
+            raise InputError(f"{ctx}: kind must be dense, fc or sparse, got {self.kind!r}")
+        for name in ("rows", "cols"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{ctx}: {name} must be an integer >= 0, got {value!r}")
         if self.kind == "fc" and not (self.rows > 0 and self.cols > 0):
-            raise InputError("layer group: an fc layer needs rows and cols > 0")
-        if not 0 < self.access <= 1:
-            raise InputError(f"layer group: access must be in (0, 1], got {self.access:g}")
+            raise InputError(f"{ctx}: an fc layer needs rows and cols > 0")
+        if self.kind != "fc":
+            check_real(self.bytes, "bytes", ctx, strict=True)
+        access = check_real(self.access, "access", ctx, minimum=None)
+        if not 0 < access <= 1:
+            raise InputError(f"{ctx}: access must be in (0, 1], got {access:g}")
 
     @property
     def size(self) -> float:
@@ -218,7 +227,9 @@ def group_times(group: LayerGroup, net: Network, batch: int = 1) -> dict[str, fl
         return out
     if group.kind == "fc":  # each worker's factors to and from the P - 1 others
         factors = batch * (p - 1) * (group.rows + group.cols) * 4.0  # bytes each way
-        out["sfb"] = 2 * (p - 1) * net.alpha + factors / bw
+        # across servers a server's workers share its NIC, as for parameter servers
+        per_worker = min(net.intra, net.net / net.gpus) * GB if net.nodes > 1 else bw
+        out["sfb"] = 2 * (p - 1) * net.alpha + factors / per_worker
     if group.kind == "sparse":
         touched = group.access * group.bytes
         out["ps_sparse"] = 2 * (p - 1) * net.alpha + 2 * touched * (p - 1) / p / bw

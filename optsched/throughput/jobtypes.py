@@ -99,6 +99,12 @@ class JobType:
         object.__setattr__(self, "layers", tuple(self.layers))
         if any(not isinstance(g, LayerGroup) for g in self.layers):
             raise InputError(f"{ctx}: layers must be layer groups")
+        total = sum(g.size for g in self.layers)
+        if self.layers and not math.isclose(total, self.model_bytes, rel_tol=1e-9):
+            raise InputError(
+                f"{ctx}: layers hold {total:.6g} bytes, model_bytes is {self.model_bytes:.6g} "
+                "(the groups must cover the whole gradient)"
+            )
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 0:
             raise InputError(f"{ctx}: batch must be an integer >= 0, got {self.batch!r}")
 
@@ -180,16 +186,16 @@ def _group_from(data: Any, ctx: str) -> LayerGroup:
     if not isinstance(data, Mapping):
         raise InputError(f"{ctx}: a layer group must be an object, got {data!r}")
     check_keys(data, ("kind", "bytes", "rows", "cols", "access"), f"{ctx}: layer group")
-    kind = get_field(data, "kind", f"{ctx}: layer group")
-    size = data.get("bytes", 0.0)
-    if kind != "fc":
-        check_real(size, "bytes", f"{ctx}: layer group", strict=True)
     try:
         return LayerGroup(
-            kind, size, data.get("rows", 0), data.get("cols", 0), data.get("access", 1.0)
+            get_field(data, "kind", f"{ctx}: layer group"),
+            data.get("bytes", 0.0),
+            data.get("rows", 0),
+            data.get("cols", 0),
+            data.get("access", 1.0),
         )
-    except TypeError as exc:
-        raise InputError(f"{ctx}: layer group: {exc}") from None
+    except InputError as exc:
+        raise InputError(f"{ctx}: {exc}") from None
 
 
 @dataclass(frozen=True)

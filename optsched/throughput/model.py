@@ -104,11 +104,12 @@ class ThroughputModel:
         :func:`~optsched.throughput.comm.strategy_times` (ring, halving-doubling,
         tree, hierarchical, parameter servers, BytePS with
         ``spare_cpu_servers``). A strategy changes only its job's time, so
-        choosing it per placement is the joint optimum with the GPUs;
-        :meth:`strategy_for` names the choice. A placement Gavel measured
-        keeps its measurement (reported as ``"ring"``). For a placement with unequal
+        choosing it per placement is the joint optimum with the GPUs, with one
+        caveat: each job may use all ``spare_cpu_servers`` (they are not shared
+        between jobs). :meth:`strategy_for` names the choice. A placement Gavel
+        measured keeps its measurement (its ring). For a placement with unequal
         GPUs per server the other strategies are costed as if every server held
-        as many as the fullest (more workers: never cheaper); the ring is exact.
+        as many as the fullest (an approximation); the ring is exact.
     """
 
     def __init__(
@@ -159,7 +160,9 @@ class ThroughputModel:
         ) is not None
 
     def consolidated(self, job_type: str, gpu_type: str, k: int) -> float:
-        """Isolated throughput of ``k`` GPUs packed on one server of ``gpu_type``.
+        """Isolated throughput of ``k`` GPUs packed on one server of ``gpu_type``, in a
+        ring whatever the strategy rule (it normalises jobs, so ring and best
+        objectives stay comparable).
 
         For ``k`` larger than any server this is the throughput the job would
         have on one (hypothetical) big server: a reference, not a placement.
@@ -172,16 +175,42 @@ class ThroughputModel:
                 if gpu_type in self.cluster.type2servers
                 else math.inf
             )
-            got = self._packed[key] = self._iso(job_type, gpu_type, k, 0, bw, bw, bw)[0]
+            got = self._packed[key] = self._iso(
+                job_type, gpu_type, k, 0, bw, bw, bw, 1, k, False, "ring"
+            )[0]
         return got
 
     def fastest(self, job_type: str, gpu_type: str, k: int) -> float:
-        """No placement of ``k`` GPUs of ``gpu_type`` gives the job more: its consolidated
-        throughput, or (rule 2) a measured spread one above it."""
+        """No placement of ``k`` GPUs of ``gpu_type`` gives the job more.
+
+        With one strategy and no split effects this is the consolidated throughput,
+        or (rule 2) a measured spread one above it. When spreading can pay (the
+        ``best`` strategy, a two-server factor, contention), the time per iteration
+        is still at least the compute time (rule 5) or the measured time less the
+        communication it contains (rule 3), and the bound uses that.
+        """
         best = self.consolidated(job_type, gpu_type, k)
-        if self.locality and self.spread == "measured":
-            best = max(best, self.catalog.table.unconsolidated.get((job_type, gpu_type, k), 0.0))
+        if not self.locality:
+            return best
+        table = self.catalog.table
+        if self.spread == "measured":
+            best = max(best, table.unconsolidated.get((job_type, gpu_type, k), 0.0))
+        jt = self.catalog[job_type]
+        if k > 1 and self._split_dependent(jt):
+            c = jt.compute_on(gpu_type)
+            m0 = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(jt, gpu_type, k)
+            if m0 is None:
+                floor = c or 0.0
+            else:
+                bw = self.cluster.server_bandwidth(gpu_type)
+                anchor = self._exposed(jt, c or 0.0, k, bw, bw, 1, k, False, "ring")[0]
+                floor = k / m0 - anchor
+            best = max(best, k / floor) if floor > 0 else math.inf
         return best
+
+    def _split_dependent(self, jt: JobType) -> bool:
+        """Whether the job's rate can depend on how its GPUs split over servers."""
+        return self.strategy != "ring" or self.cluster.two_server_factor != 1 or jt.contention > 0
 
     def compact(self, job_type: str, gpu_type: str, k: int) -> float:
         """Isolated throughput of ``k`` GPUs of ``gpu_type`` placed as compactly as
@@ -240,12 +269,25 @@ class ThroughputModel:
         return self._isolated(job_type, gpus, None)[1]
 
     def strategies(self, job_type: str, gpus: Sequence[int]) -> tuple[str, ...]:
-        """The strategies that apply to the job on ``gpus``."""
-        if len(gpus) < 2:
+        """The strategies that apply to the job on ``gpus``: only the ring where the
+        model takes a measurement as it stands (or packs every job, ``locality``
+        off), where the measured run's strategy is the only one known."""
+        k = len(gpus)
+        if k < 2:
             return ("none",)
-        _, _, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
+        if not self.locality:
+            return ("ring",)
+        gpu_type, level, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
         jt = self.catalog[job_type]
-        return tuple(self._comm_times(jt, len(gpus), bw, b_server, servers, fullest, switched))
+        table = self.catalog.table
+        measured = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(
+            jt, gpu_type, k
+        )
+        if measured is not None and (
+            level == 0 or (level == 1 and (job_type, gpu_type, k) in table.unconsolidated)
+        ):
+            return ("ring",)
+        return tuple(self._comm_times(jt, k, bw, b_server, servers, fullest, switched))
 
     def _facts(self, gpus: Sequence[int]) -> tuple[str, int, float, float, float, int, int, bool]:
         c = self.cluster
@@ -271,15 +313,15 @@ class ThroughputModel:
         self, job_type: str, gpus: Sequence[int], strategy: str | None
     ) -> tuple[float, str]:
         k = len(gpus)
-        if not self.locality:
-            gpu_type = self.cluster.gpu2type[gpus[0]]
-            return self.consolidated(job_type, gpu_type, k), "ring" if k > 1 else "none"
-        gpu_type, level, bw, bw_rack, b_server, servers, fullest, switched = self._facts(gpus)
         if strategy is not None and strategy not in self.strategies(job_type, gpus):
             raise InputError(
                 f"strategy {strategy!r} does not apply to {job_type!r} on {k} GPU(s) "
                 f"(applies: {', '.join(self.strategies(job_type, gpus))})"
             )
+        if not self.locality:
+            gpu_type = self.cluster.gpu2type[gpus[0]]
+            return self.consolidated(job_type, gpu_type, k), "ring" if k > 1 else "none"
+        gpu_type, level, bw, bw_rack, b_server, servers, fullest, switched = self._facts(gpus)
         return self._iso(
             job_type, gpu_type, k, level, bw, bw_rack, b_server, servers, fullest, switched,
             strategy,
@@ -319,10 +361,11 @@ class ThroughputModel:
             m1 = table.unconsolidated.get((job_type, gpu_type, k))
             if m1 is not None:
                 t = k / (min(m0, m1) if self.spread == "no_gain" else m1)
-                if level < 2:  # as measured: whatever Gavel's job ran, its time stands
+                if level < 2:  # as measured: the measured run's ring, its time stands
                     return k / t, "ring"
-                return k / (t + here - exposed(bw_rack, servers, fullest)[0]), name
-            anchor = exposed(bw_server, 1, k, None)[0]  # the measured one-server run
+                # the measured run's ring inside one rack, swapped for this one
+                return k / (t + here - exposed(bw_rack, servers, fullest, "ring")[0]), name
+            anchor = exposed(bw_server, 1, k, "ring")[0]  # the measured one-server ring
             return k / (k / m0 + here - anchor), name
         if c is None:
             raise InputError(f"job type {job_type!r}: no throughput known on GPU type {gpu_type!r}")
@@ -404,12 +447,15 @@ class ThroughputModel:
             return 0.0, "ring" if k > 1 else "none"
         cl = self.cluster
         times = self._comm_times(jt, k, bw, bw_server, servers, fullest, switched)
-        name = strategy or min(times, key=lambda s: times[s])
-        comm = times[name]
-        if servers == 2:
-            comm *= cl.two_server_factor
-        compute = c * (1.0 + jt.contention * (fullest - 1))
-        return max(0.0, comm + cl.allreduce_latency - jt.overlap * compute), name
+        factor = cl.two_server_factor if servers == 2 else 1.0
+        hidden = jt.overlap * c * (1.0 + jt.contention * (fullest - 1))
+
+        def exposed(name: str) -> float:
+            return max(0.0, times[name] * factor + cl.allreduce_latency - hidden)
+
+        # ties (all hidden, say) go to the ring, the first listed
+        name = strategy or min(times, key=exposed)
+        return exposed(name), name
 
     def _interpolated(self, jt: JobType, gpu_type: str, k: int) -> float | None:
         """Rule 4: consolidated throughput at an unmeasured scale factor."""

@@ -165,7 +165,7 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
             "gradient synchronisation: ring (default), or best per job and placement",
             ("ring", "best"),
         ),
-        Option("spare_cpu", "int", "CPU servers BytePS may sum on (default 0)"),
+        Option("spare_cpu", "int0", "CPU servers BytePS may sum on, per job (default 0)"),
     ),
     package=__name__,
 )
