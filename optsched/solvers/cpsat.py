@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
+from fractions import Fraction
 from importlib.metadata import version
 from typing import Any
 
@@ -89,20 +91,50 @@ def add_hints(model: cp_model.CpModel, pairs: Iterable[tuple[Any, int]]) -> None
         model.add_hint(var, int(value))
 
 
+#: Largest scaled time :func:`time_scale` accepts for an exact (rational) scale.
+EXACT_SCALE_MAX = 10**9
+#: Largest denominator tried when reading a time as a fraction.
+MAX_DENOMINATOR = 10**6
+
+
 def time_scale(values: Iterable[float], target: float = 1e6) -> tuple[float, bool]:
     """Factor ``s`` that turns times into integers for CP-SAT, and whether it is exact.
 
     Times that are integers after multiplying by 1, 10, 100 or 1000 keep that
-    exact factor. Otherwise ``s = target / max(values)``: the largest time
-    becomes about ``target`` units, and models round so that bounds stay valid.
+    exact factor. Times that are fractions with small denominators to float
+    precision (Cerebro's cost / capacity ratios such as 80/113) get the least
+    common multiple of their denominators, if the largest then stays within
+    :data:`EXACT_SCALE_MAX` units. Otherwise ``s = target / max(values)``: the
+    largest time becomes about ``target`` units, and models round so that
+    bounds stay valid.
     """
     vals = [float(v) for v in values]
+    top = max(vals, default=0.0)
     for s in (1.0, 10.0, 100.0, 1000.0):
         integral = all(abs(v * s - round(v * s)) <= FLOAT_EPS * max(1.0, v * s) for v in vals)
-        if integral and max(vals, default=0.0) * s <= 1e12:
+        if integral and top * s <= 1e12:
             return s, True
-    top = max(vals, default=1.0)
+    lcm = _common_denominator(vals, EXACT_SCALE_MAX / top if top > 0 else 1.0)
+    if lcm is not None:
+        return float(lcm), True
     return (target / top if top > 0 else 1.0), False
+
+
+def _common_denominator(vals: list[float], most: float) -> int | None:
+    """The least common multiple of the values' denominators as fractions (each equal
+    to its value to float precision), if at most ``most``; else ``None``."""
+    lcm = 1
+    for v in set(vals):
+        f = Fraction(v).limit_denominator(MAX_DENOMINATOR)
+        if abs(float(f) - v) > 4 * sys.float_info.epsilon * max(1.0, abs(v)):
+            return None
+        lcm = lcm * f.denominator // math.gcd(lcm, f.denominator)
+        if lcm > most:
+            return None
+    # the scaled values must round to the exact integers
+    if any(abs(v * lcm - round(v * lcm)) > FLOAT_EPS * max(1.0, v * lcm) for v in vals):
+        return None
+    return lcm
 
 
 def floor_scaled(v: float, s: float, exact: bool) -> int:

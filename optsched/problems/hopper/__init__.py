@@ -66,11 +66,19 @@ FAMILY: Family[HopperInstance, HopperSolution] = Family(
             ("num_configs", "num_workers"),
             "unit times uniform in [1, 10] (16 configs x 8 workers)",
         ),
+        Source(
+            "dense",
+            ".generate:dense",
+            ("num_configs", "perturbation"),
+            "a dense open shop: n x n, every load 1,000, times perturbed by a percentage "
+            "(8 x 8, 0%)",
+        ),
     ),
     options=(
         Option("num_configs", "int", "configs (default 16)"),
         Option("num_workers", "int", "workers, one partition each (default 8)"),
         Option("homogeneous", "bool", "cerebro: the homogeneous cell (default off)"),
+        Option("perturbation", "int0", "dense: percent each time is perturbed by (0, 10, 20)"),
     ),
     package=__name__,
 )

@@ -110,6 +110,44 @@ def uniform_hopper(
     )
 
 
+def dense_open_shop(
+    num_configs: int, perturbation: float, seed: int, *, total: int = 1000, layers: int = 3
+) -> HopperInstance:
+    """A dense open shop: every config's and every worker's load is ``total``, then
+    each time is perturbed by up to ``perturbation`` (a fraction: 0, 0.1, 0.2).
+
+    The construction of Gueret and Prins (1999) and Brucker et al. (1997) in
+    outline: an ``n x n`` matrix whose rows and columns all sum to ``total``.
+    Here it is ``layers`` random Latin squares (a cyclic square with rows,
+    columns and symbols shuffled), each symbol weighted by one part of a random
+    composition of ``total`` into ``layers x n`` positive parts. Every row and
+    column then holds every part once. Perturbed times are
+    ``max(1, round(t (1 + u)))`` with ``u`` uniform in ``[-perturbation,
+    perturbation]``. Such shops are hard because the optimum lies just above the
+    common load, which is the only bound the solver starts with.
+    """
+    _size(num_configs, num_configs)
+    check_positive_int(total, "total", "dense open shop")
+    n = num_configs
+    if total < layers * n:
+        raise InputError(f"dense open shop: total must be at least {layers * n}, got {total}")
+    if not 0 <= perturbation < 1:
+        raise InputError(f"dense open shop: perturbation must be in [0, 1), got {perturbation!r}")
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, total), size=layers * n - 1, replace=False))
+    parts = np.diff(np.concatenate([[0], cuts, [total]])).reshape(layers, n)
+    times = np.zeros((n, n), dtype=np.int64)
+    base = (np.arange(n)[:, None] + np.arange(n)[None, :]) % n
+    for layer in range(layers):
+        square = base[rng.permutation(n)][:, rng.permutation(n)]
+        times += parts[layer][rng.permutation(n)][square]
+    if perturbation:
+        noise = rng.uniform(-perturbation, perturbation, size=times.shape)
+        times = np.maximum(1, np.rint(times * (1 + noise))).astype(np.int64)
+    name = f"dense-{n}x{n}-q{round(100 * perturbation)}-s{seed}"
+    return HopperInstance.from_matrix(name, times.astype(float).tolist())
+
+
 # ---------------------------------------------------------------- sources
 def cerebro(
     seed: int, *, num_configs: int = 16, num_workers: int = 8, homogeneous: bool = False
@@ -119,3 +157,7 @@ def cerebro(
 
 def synthetic(seed: int, *, num_configs: int = 16, num_workers: int = 8) -> HopperInstance:
     return uniform_hopper(num_configs, num_workers, seed)
+
+
+def dense(seed: int, *, num_configs: int = 8, perturbation: int = 0) -> HopperInstance:
+    return dense_open_shop(num_configs, perturbation / 100, seed)
