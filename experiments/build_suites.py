@@ -24,7 +24,7 @@ from pathlib import Path
 from optsched.bench.references import REFERENCE_FILE, REFERENCE_FORMAT
 from optsched.core import Sense, Status
 from optsched.io import read_instance, write_instance, write_json, write_solution
-from optsched.problems.hopper.generate import cerebro_fig6, uniform_hopper
+from optsched.problems.hopper.generate import cerebro_fig6, dense_open_shop, uniform_hopper
 from optsched.problems.placement.generate import gavel_placement, trace_placement
 from optsched.problems.spase.generate import pollux_tasks, saturn_tasks
 from optsched.problems.timeslot.generate import trace_timeslot
@@ -46,6 +46,8 @@ DATA_NOTES = {
     "cerebro": "Cerebro's Figure 6 generator and CNN cost table (cite Nakandala et al., VLDB'20)",
     "saturn": "Saturn-style synthetic tasks (runtime model assumed; cite Nagrecha and Kumar, "
     "VLDB'24)",
+    "dense": "optsched's dense open shops (every load 1,000, then perturbed; the construction "
+    "of Gueret and Prins, 1999, and Brucker et al., 1997, in outline; no external data)",
 }
 
 # suite -> (description, reference time limit, reference methods, builders)
@@ -78,6 +80,13 @@ SUITES = {
         ("cpsat",),
         lambda: [cerebro_fig6(1024, 64, True, 0), cerebro_fig6(1024, 32, True, 1)],
         ("cerebro",),
+    ),
+    "hopper-hard": (
+        "Dense open shops: every load 1,000, times perturbed by 0, 10 and 20 %; 6 x 6 to 10 x 10.",
+        60,
+        ("cpsat",),
+        lambda: [dense_open_shop(n, q, 0) for n in (6, 7, 8, 10) for q in (0.0, 0.1, 0.2)],
+        ("dense",),
     ),
     "spase-small": (
         "Saturn Figure 4; Pollux-profiled and Saturn-style tasks on 2 servers.",
