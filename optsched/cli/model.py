@@ -147,19 +147,15 @@ def cmd_throughput_strategies(args: argparse.Namespace) -> int:
 
 def _layer_strategies(args: argparse.Namespace, net: Any) -> int:
     """Per layer group of a Tiresias model: each strategy's time and the best."""
-    from ..throughput.comm import format_bytes, group_times, strategy_times
+    from ..throughput.comm import best_group_strategy, best_strategy, format_bytes
     from ..throughput.layers import tiresias_layers
 
     groups = tiresias_layers(args.layers)
     rows: list[dict[str, Any]] = []
     for g in groups:
-        times = group_times(g, net, args.batch or 1)
-        if not args.batch:
-            times.pop("sfb", None)
-        best = min(times, key=lambda s: times[s])
-        rows.append({"kind": g.kind, "bytes": g.size, "best": best, "seconds": times[best]})
-    whole = strategy_times(sum(g.size for g in groups), net)
-    whole_best = min(whole, key=lambda s: whole[s])
+        best, seconds = best_group_strategy(g, net, args.batch)
+        rows.append({"kind": g.kind, "bytes": g.size, "best": best, "seconds": seconds})
+    whole_best, whole_s = best_strategy(sum(g.size for g in groups), net)
     per_layer = sum(r["seconds"] for r in rows)
     if args.json:
         emit(
@@ -168,7 +164,7 @@ def _layer_strategies(args: argparse.Namespace, net: Any) -> int:
                 "network": asdict(net),
                 "groups": rows,
                 "per_layer_s": per_layer,
-                "whole_model": {"best": whole_best, "seconds": whole[whole_best]},
+                "whole_model": {"best": whole_best, "seconds": whole_s},
             }
         )
         return EXIT_OK
@@ -186,7 +182,7 @@ def _layer_strategies(args: argparse.Namespace, net: Any) -> int:
     used = ", ".join(f"{k} x{n}" for k, n in counts.items())
     print(
         f"  per layer: {1e3 * per_layer:.3f} ms ({used}); "
-        f"whole model: {whole_best} {1e3 * whole[whole_best]:.3f} ms"
+        f"whole model: {whole_best} {1e3 * whole_s:.3f} ms"
     )
     return EXIT_OK
 

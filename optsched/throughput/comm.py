@@ -174,6 +174,16 @@ def strategy_times(model_bytes: float, net: Network) -> dict[str, float]:
     return out
 
 
+def best_group_strategy(group: LayerGroup, net: Network, batch: int = 0) -> tuple[str, float]:
+    """The fastest strategy for one layer group and its time; ``batch`` 0 (unknown)
+    leaves sufficient factors out (ties: the order of :func:`group_times`)."""
+    times = group_times(group, net, max(batch, 1))
+    if not batch:
+        times.pop("sfb", None)
+    name = min(times, key=lambda s: times[s])
+    return name, times[name]
+
+
 def best_strategy(model_bytes: float, net: Network) -> tuple[str, float]:
     """The fastest strategy for ``net`` and its time (ties: the order of
     :func:`strategy_times`, ring first)."""
@@ -199,9 +209,7 @@ class LayerGroup:
         if not isinstance(self.kind, str) or self.kind not in ("dense", "fc", "sparse"):
             raise InputError(f"{ctx}: kind must be dense, fc or sparse, got {self.kind!r}")
         for name in ("rows", "cols"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"{ctx}: {name} must be an integer >= 0, got {value!r}")
+            check_positive_int(getattr(self, name), name, ctx, minimum=0)
         if self.kind == "fc" and not (self.rows > 0 and self.cols > 0):
             raise InputError(f"{ctx}: an fc layer needs rows and cols > 0")
         if self.kind != "fc":

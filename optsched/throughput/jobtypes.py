@@ -16,7 +16,16 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import InputError, check_keys, check_list, check_real, check_str, get_field, where
+from ..errors import (
+    InputError,
+    check_keys,
+    check_list,
+    check_positive_int,
+    check_real,
+    check_str,
+    get_field,
+    where,
+)
 from ..model.gpus import gpu_type as gpu_spec
 from ..model.testbeds import GAVEL
 from .comm import LayerGroup
@@ -105,8 +114,7 @@ class JobType:
                 f"{ctx}: layers hold {total:.6g} bytes, model_bytes is {self.model_bytes:.6g} "
                 "(the groups must cover the whole gradient)"
             )
-        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 0:
-            raise InputError(f"{ctx}: batch must be an integer >= 0, got {self.batch!r}")
+        check_positive_int(self.batch, "batch", ctx, minimum=0)
 
     def compute_on(self, gpu_type: str) -> float | None:
         """Seconds per iteration on one GPU of ``gpu_type``; ``None`` if unknown."""

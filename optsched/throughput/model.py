@@ -54,9 +54,9 @@ import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from ..errors import InputError
+from ..errors import InputError, check_positive_int
 from ..model.topology import Cluster
-from .comm import LayerGroup, Network, group_times, ring_allreduce_time, strategy_times
+from .comm import LayerGroup, Network, best_group_strategy, ring_allreduce_time, strategy_times
 from .interference import fitted
 from .jobtypes import Catalog, JobType, default_catalog
 
@@ -79,6 +79,17 @@ def check_interference(value: object, ctx: str = "throughput model") -> float | 
         f"{ctx}: unmeasured_interference must be fitted, forbid or a factor in (0, 1], "
         f"got {value!r}"
     )
+
+
+def check_strategy(
+    strategy: object, spare_cpu_servers: object, ctx: str = "throughput model"
+) -> None:
+    """``strategy`` and ``spare_cpu_servers`` validated."""
+    if strategy not in STRATEGY_RULES:
+        raise InputError(
+            f"{ctx}: strategy must be one of {', '.join(STRATEGY_RULES)}, got {strategy!r}"
+        )
+    check_positive_int(spare_cpu_servers, "spare_cpu_servers", ctx, minimum=0)
 
 
 class ThroughputModel:
@@ -130,18 +141,7 @@ class ThroughputModel:
         if spread not in SPREAD_RULES:
             raise InputError(f"spread must be one of {', '.join(SPREAD_RULES)}, got {spread!r}")
         self.spread = spread
-        if strategy not in STRATEGY_RULES:
-            raise InputError(
-                f"strategy must be one of {', '.join(STRATEGY_RULES)}, got {strategy!r}"
-            )
-        if (
-            isinstance(spare_cpu_servers, bool)
-            or not isinstance(spare_cpu_servers, int)
-            or (spare_cpu_servers < 0)
-        ):
-            raise InputError(
-                f"spare_cpu_servers must be an integer >= 0, got {spare_cpu_servers!r}"
-            )
+        check_strategy(strategy, spare_cpu_servers)
         self.strategy = strategy
         self.spare_cpu_servers = spare_cpu_servers
         self._iso = lru_cache(maxsize=None)(self._iso_uncached)
@@ -196,7 +196,7 @@ class ThroughputModel:
         if self.spread == "measured":
             best = max(best, table.unconsolidated.get((job_type, gpu_type, k), 0.0))
         jt = self.catalog[job_type]
-        if k > 1 and self._split_dependent(jt):
+        if k > 1 and self.split_dependent(jt):
             c = jt.compute_on(gpu_type)
             m0 = table.isolated.get((job_type, gpu_type, k)) or self._interpolated(jt, gpu_type, k)
             if m0 is None:
@@ -208,9 +208,12 @@ class ThroughputModel:
             best = max(best, k / floor) if floor > 0 else math.inf
         return best
 
-    def _split_dependent(self, jt: JobType) -> bool:
-        """Whether the job's rate can depend on how its GPUs split over servers."""
-        return self.strategy != "ring" or self.cluster.two_server_factor != 1 or jt.contention > 0
+    def split_dependent(self, jt: JobType | None = None) -> bool:
+        """Whether the job's rate can depend on how its GPUs split over servers (without
+        a job type: whether the strategy rule or the cluster make every job's so)."""
+        if self.strategy != "ring" or self.cluster.two_server_factor != 1:
+            return True
+        return jt is not None and jt.contention > 0
 
     def compact(self, job_type: str, gpu_type: str, k: int) -> float:
         """Isolated throughput of ``k`` GPUs of ``gpu_type`` placed as compactly as
@@ -313,11 +316,13 @@ class ThroughputModel:
         self, job_type: str, gpus: Sequence[int], strategy: str | None
     ) -> tuple[float, str]:
         k = len(gpus)
-        if strategy is not None and strategy not in self.strategies(job_type, gpus):
-            raise InputError(
-                f"strategy {strategy!r} does not apply to {job_type!r} on {k} GPU(s) "
-                f"(applies: {', '.join(self.strategies(job_type, gpus))})"
-            )
+        if strategy is not None:
+            applies = self.strategies(job_type, gpus)
+            if strategy not in applies:
+                raise InputError(
+                    f"strategy {strategy!r} does not apply to {job_type!r} on {k} GPU(s) "
+                    f"(applies: {', '.join(applies)})"
+                )
         if not self.locality:
             gpu_type = self.cluster.gpu2type[gpus[0]]
             return self.consolidated(job_type, gpu_type, k), "ring" if k > 1 else "none"
@@ -369,12 +374,11 @@ class ThroughputModel:
             return k / (k / m0 + here - anchor), name
         if c is None:
             raise InputError(f"job type {job_type!r}: no throughput known on GPU type {gpu_type!r}")
-        compute = c * (1.0 + jt.contention * (fullest - 1))
         here, name = exposed(bw, servers, fullest)
-        return k / (compute + here), name
+        return k / (_compute(jt, c, fullest) + here), name
 
     def _network(
-        self, k: int, bw: float, bw_server: float, servers: int, fullest: int, switched: bool
+        self, bw: float, bw_server: float, servers: int, fullest: int, switched: bool
     ) -> Network:
         return Network(
             servers,
@@ -400,7 +404,7 @@ class ThroughputModel:
         under ``strategy="ring"``; ``per_layer`` when the job type lists its layers)."""
         times = {"ring": ring_allreduce_time(jt.model_bytes, k, bw)}
         if self.strategy == "best" and jt.model_bytes > 0:
-            net = self._network(k, bw, bw_server, servers, fullest, switched)
+            net = self._network(bw, bw_server, servers, fullest, switched)
             for name, t in strategy_times(jt.model_bytes, net).items():
                 if name != "ring":
                     times[name] = t
@@ -410,14 +414,7 @@ class ThroughputModel:
 
     @staticmethod
     def _layer_choice(jt: JobType, net: Network) -> list[tuple[LayerGroup, str, float]]:
-        out = []
-        for group in jt.layers:
-            times = group_times(group, net, max(jt.batch, 1))
-            if not jt.batch:
-                times.pop("sfb", None)  # sufficient factors need the batch
-            name = min(times, key=lambda s: times[s])
-            out.append((group, name, times[name]))
-        return out
+        return [(g, *best_group_strategy(g, net, jt.batch)) for g in jt.layers]
 
     def layer_strategies(self, job_type: str, gpus: Sequence[int]) -> list[tuple[LayerGroup, str]]:
         """Under ``strategy="best"``, each layer group's fastest strategy on ``gpus``
@@ -426,7 +423,7 @@ class ThroughputModel:
         if self.strategy != "best" or not jt.layers or len(gpus) < 2:
             return []
         _, _, bw, _, b_server, servers, fullest, switched = self._facts(gpus)
-        net = self._network(len(gpus), bw, b_server, servers, fullest, switched)
+        net = self._network(bw, b_server, servers, fullest, switched)
         return [(g, name) for g, name, _ in self._layer_choice(jt, net)]
 
     def _exposed(
@@ -448,7 +445,7 @@ class ThroughputModel:
         cl = self.cluster
         times = self._comm_times(jt, k, bw, bw_server, servers, fullest, switched)
         factor = cl.two_server_factor if servers == 2 else 1.0
-        hidden = jt.overlap * c * (1.0 + jt.contention * (fullest - 1))
+        hidden = jt.overlap * _compute(jt, c, fullest)
 
         def exposed(name: str) -> float:
             return max(0.0, times[name] * factor + cl.allreduce_latency - hidden)
@@ -526,3 +523,9 @@ class ThroughputModel:
             if gt in self.cluster.type2servers and self.runs_on(job_type, gt):
                 best = max(best, self.consolidated(job_type, gt, k))
         return best
+
+
+def _compute(jt: JobType, c: float, fullest: int) -> float:
+    """``c'``: the one-GPU compute time ``c`` slowed by the job's other GPUs on its
+    fullest server."""
+    return c * (1.0 + jt.contention * (fullest - 1))

@@ -92,11 +92,10 @@ class Formulation:
     @cached_property
     def split(self) -> bool:
         """Whether rates depend on the split over servers, not just the spread level."""
-        inst, c, model = self.instance, self.cluster, self.instance.model
-        return (
-            model.strategy != "ring"
-            or c.two_server_factor != 1
-            or any(model.catalog[j.job_type].contention and j.num_gpus > 1 for j in inst.jobs)
+        model = self.instance.model
+        return model.split_dependent() or any(
+            j.num_gpus > 1 and model.split_dependent(model.catalog[j.job_type])
+            for j in self.instance.jobs
         )
 
     @cached_property
@@ -336,10 +335,9 @@ def objective_terms(f: Formulation) -> tuple[dict[int, list[tuple[float, tuple]]
     """
     terms: dict[int, list[tuple[float, tuple]]] = {j: [] for j in range(len(f.instance.jobs))}
     qkeys = []
-    for (j, t, lv), n in f.options.items():
-        terms[j].append((n, ("u", j, t, lv)))
     by_job_type: dict[tuple[int, str], list[tuple[tuple[int, ...], float]]] = {}
     for (j, t, lv), n in f.options.items():
+        terms[j].append((n, ("u", j, t, lv)))
         by_job_type.setdefault((j, t), []).append((lv, n))
     for idx, q in enumerate(f.pairs):
         for j, fac in ((q.a, q.f_a), (q.b, q.f_b)):

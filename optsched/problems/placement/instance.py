@@ -35,7 +35,12 @@ from ...errors import (
 )
 from ...model.topology import Cluster
 from ...throughput.jobtypes import Catalog, JobType
-from ...throughput.model import SPREAD_RULES, STRATEGY_RULES, ThroughputModel, check_interference
+from ...throughput.model import (
+    SPREAD_RULES,
+    ThroughputModel,
+    check_interference,
+    check_strategy,
+)
 from ..base import INSTANCE_FORMAT, check_ids, check_origin, envelope, strip_envelope
 from ..common import allowed_pools, build_catalog, parse_gpu_types, parse_job_types
 
@@ -177,14 +182,7 @@ class PlacementInstance:
             raise InputError(
                 f"instance: spread must be one of {', '.join(SPREAD_RULES)}, got {self.spread!r}"
             )
-        if self.strategy not in STRATEGY_RULES:
-            raise InputError(
-                f"instance: strategy must be one of {', '.join(STRATEGY_RULES)}, "
-                f"got {self.strategy!r}"
-            )
-        s = self.spare_cpu_servers
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise InputError(f"instance: spare_cpu_servers must be an integer >= 0, got {s!r}")
+        check_strategy(self.strategy, self.spare_cpu_servers, "instance")
         _ = self.pools  # validates every job against the cluster
 
     # -------------------------------------------------------------- derived
