@@ -69,12 +69,11 @@ def central_packed(problem: AllocProblem, memo: dict[Any, Any] | None = None) ->
         if memo is not None:
             memo[key] = v
     out = rows.allocation(v, class_of)
-    from .lp import check, objective
+    from .lp import check
 
-    bad = check(out)
+    bad = check(out)  # sets the objective, recomputed from the allocation
     if bad:
         raise RuntimeError(f"central packed allocation fails its check: {bad[0]}")
-    out.objective = objective(out)
     out.wall_s = time.perf_counter() - start
     return out
 
@@ -109,74 +108,44 @@ class _Rows:
         P = len(pairs)
         N = C * T + P * T + 1
         self.N, self.T, self.C, self.P = N, T, C, P
-        z = N - 1
-
-        def s(c: int, k: int) -> int:
-            return c * T + k
-
-        def y(p: int, k: int) -> int:
-            return C * T + p * T + k
-
-        A: list[np.ndarray] = []
-        b: list[float] = []
-        w: list[float] = []
-
-        def row(entries: dict[int, float], rhs: float, weight: float) -> None:
-            r = np.zeros(N)
-            for j, a in entries.items():
-                r[j] += a
-            A.append(r)
-            b.append(rhs)
-            w.append(weight)
-
-        for c in range(C):  # s >= 0
-            for k in range(T):
-                row({s(c, k): -1.0}, 0.0, n[c])
-        mult = []
-        for p, (c, d) in enumerate(pairs):  # y >= 0
-            mult.append(n[c] * n[d] if c != d else n[c] * (n[c] - 1) / 2)
-            for k in range(T):
-                row({y(p, k): -1.0}, 0.0, mult[-1])
-        # a job of c has this many partners in pair p (the other class's jobs)
-        partners = {
-            (c, p): (n[e] if c != e else n[c] - 1)
-            for p, (a, bb) in enumerate(pairs)
-            for c, e in ((a, bb), (bb, a))
-        }
-        for c in range(C):  # a job's time
-            entries: dict[int, float] = {s(c, k): 1.0 for k in range(T)}
-            for p, pr in enumerate(pairs):
-                if c in pr:
-                    for k in range(T):
-                        entries[y(p, k)] = entries.get(y(p, k), 0.0) + partners[(c, p)]
-            row(entries, 1.0, n[c])
-        for k, t in enumerate(types):  # GPUs of each type
-            entries = {s(c, k): classes[c].scale * n[c] for c in range(C)}
-            for p, (c, _) in enumerate(pairs):
-                entries[y(p, k)] = classes[c].scale * mult[p]
-            row(entries, float(problem.gpus[t]), 1.0)
-        self.rates = {}
-        for c in range(C):  # fairness: thr_c >= norm_c z
-            entries = {s(c, k): -float(classes[c].throughput[k]) for k in range(T)}
-            for p, (a, bb) in enumerate(pairs):
-                if c not in (a, bb):
-                    continue
-                other = bb if c == a else a
-                rc = pair_rates(problem, classes[c], classes[other])
-                self.rates[(c, p)] = rc
-                for k in range(T):
-                    entries[y(p, k)] = entries.get(y(p, k), 0.0) - partners[(c, p)] * rc[k]
-            entries[z] = norm[c]
-            row(entries, 0.0, n[c])
-        A_ = np.array(A)
-        pos = np.arange(C * T + P * T)  # the first rows are v >= 0, one per variable
-        assert np.all(A_[pos, pos] == -1.0)
-        self.w_pos = np.array(w[: len(pos)])
-        self.B = A_[len(pos) :]
-        self.b = np.array(b[len(pos) :])
-        self.w = np.array(w[len(pos) :])
-        self.partners = partners
-        self.mult = mult
+        m = 2 * C + T
+        # rows: each class's time (C), each type's GPUs (T), each class's fairness
+        # (thr_c >= norm_c z, C); columns: s_ct (c T + t), y_pt (C T + p T + t), z
+        pa = np.array([c for c, _ in pairs], dtype=int)
+        pb = np.array([d for _, d in pairs], dtype=int)
+        cross = pa != pb
+        mult = np.where(cross, n[pa] * n[pb], n[pa] * (n[pa] - 1) / 2)
+        # a job of one class has this many partners in pair p (the other class's jobs)
+        part_a = np.where(cross, n[pb], n[pa] - 1)
+        part_b = n[pa]
+        scale = np.array([cl.scale for cl in classes], dtype=float)
+        ks = np.arange(T)
+        s_col = np.arange(C)[:, None] * T + ks  # (C, T)
+        y_col = C * T + np.arange(P)[:, None] * T + ks  # (P, T)
+        B = np.zeros((m, N))
+        B[np.arange(C)[:, None], s_col] = 1.0
+        B[pa[:, None], y_col] = part_a[:, None]
+        B[pb[cross][:, None], y_col[cross]] = part_b[cross][:, None]
+        B[C + ks[None, :], s_col] = (scale * n)[:, None]
+        B[C + ks[None, :], y_col] = (scale[pa] * mult)[:, None]
+        fair = C + T
+        thr = np.array([cl.throughput for cl in classes], dtype=float).reshape(C, T)
+        B[fair + np.arange(C)[:, None], s_col] = -thr
+        rate_a = np.array([pair_rates(problem, classes[c], classes[d]) for c, d in pairs])
+        rate_b = np.array([pair_rates(problem, classes[d], classes[c]) for c, d in pairs])
+        if P:
+            B[fair + pa[:, None], y_col] = -(part_a[:, None] * rate_a)
+            B[fair + pb[cross][:, None], y_col[cross]] = -(part_b[cross][:, None] * rate_b[cross])
+        B[fair + np.arange(C), N - 1] = norm
+        self.B = B
+        self.b = np.concatenate([np.ones(C), [float(problem.gpus[t]) for t in types], np.zeros(C)])
+        self.w = np.concatenate([n, np.ones(T), n])
+        self.w_pos = np.concatenate([np.repeat(n, T), np.repeat(mult, T)])
+        self.partners = {(int(c), p): float(x) for p, (c, x) in enumerate(zip(pa, part_a))}
+        self.partners.update(
+            {(int(d), p): float(x) for p, (d, x) in enumerate(zip(pb, part_b)) if cross[p]}
+        )
+        self.mult = mult.tolist()
         self.iterations = 0
 
     def start(self) -> np.ndarray:

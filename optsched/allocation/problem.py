@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -59,6 +59,9 @@ class AllocProblem:
     single: Single
     pair: Pair | None = None
     name: str = "round"
+    #: Memo of :func:`~optsched.allocation.lp.pair_rates` (``a``'s co-located throughput
+    #: next to ``b`` per type, by ``(a, b, scale)``); rounds on one cluster share it.
+    pair_rows: dict[tuple[str, str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.jobs:
@@ -177,8 +180,10 @@ def rounds_on(
             pairs[key] = (single(a, scale, t) * fa, single(b, scale, t) * fb) if ok else (0.0, 0.0)  # type: ignore[operator]
         return pairs[key]
 
+    rows: dict[tuple[str, str, int], np.ndarray] = {}
+
     def make(jobs: Sequence[AllocJob], name: str = "round") -> AllocProblem:
-        return AllocProblem(tuple(jobs), gpus, single, pair, name)
+        return AllocProblem(tuple(jobs), gpus, single, pair, name, rows)
 
     return make
 

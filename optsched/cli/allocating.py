@@ -40,16 +40,18 @@ def problem_of(args: argparse.Namespace) -> Any:
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     from ..allocation import allocate
+    from ..blas import one_thread
 
     problem = problem_of(args)
-    a = allocate(
-        problem,
-        args.policy,
-        solver=args.solver,
-        pop=args.pop,
-        seed=args.seed,
-        aggregate=not args.per_job,
-    )
+    with one_thread():
+        a = allocate(
+            problem,
+            args.policy,
+            solver=args.solver,
+            pop=args.pop,
+            seed=args.seed,
+            aggregate=not args.per_job,
+        )
     out = {
         "policy": args.policy,
         "input": problem.name,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..blas import one_thread
 from ..core import CheckReport
 from ..errors import InputError
 from ..model.topology import Cluster
@@ -75,6 +76,27 @@ def simulate(
     """
     if semantics not in ("default", "gavel"):
         raise InputError(f"semantics must be default or gavel, got {semantics!r}")
+    with one_thread():  # the LP rounds factorise small matrices, thousands of times
+        return _simulate(
+            workload, cluster, policy, model, round_seconds, overhead, rule, seed, semantics,
+            progress, bound, round_time_limit,
+        )  # fmt: skip
+
+
+def _simulate(
+    workload: Workload,
+    cluster: Cluster,
+    policy: str | Policy,
+    model: ThroughputModel | None,
+    round_seconds: float | None,
+    overhead: Overhead | float | None,
+    rule: str,
+    seed: int,
+    semantics: str,
+    progress: Callable[[int, int], None] | None,
+    bound: bool,
+    round_time_limit: float | None,
+) -> SimResult:
     start = time.perf_counter()
     if semantics == "gavel":
         from .gavel import GAVEL_ROUND, packed_model, run_gavel

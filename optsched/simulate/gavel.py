@@ -55,6 +55,7 @@ from ..errors import InputError
 from ..model.topology import Cluster
 from ..throughput.model import ThroughputModel
 from .engine import Event
+from .gavel_ledger import Key, Ledger
 from .workload import SimJob, Workload
 
 GAVEL_ROUND = 360.0
@@ -336,58 +337,6 @@ def _idle(key: Key, rate: Any) -> bool:
     return (rate[0] <= 0.0 or rate[1] <= 0.0) if isinstance(key, tuple) else rate <= 0.0
 
 
-def _choose_packed(
-    active: Mapping[int, SimJob],
-    combos: Mapping[Key, None],
-    alloc: Mapping[Key, Mapping[str, float]],
-    capacity: Mapping[str, int],
-    job_time: Mapping[Key, Mapping[str, float]],
-    worker_time: Mapping[str, float],
-    deficit: Mapping[Key, Mapping[str, float]],
-    rates: Mapping[Key, Mapping[str, Any]],
-    order: Sequence[str],
-    fifo: bool = False,
-) -> list[tuple[Key, str]]:
-    """:func:`_choose` over jobs and pairs (the packing policies): the entries of each
-    type are every job and every pair of active jobs of one gang size, in the
-    order Gavel created them; a pair runs when neither of its jobs runs yet, on
-    GPUs enough for one of them, if both have throughput there. FIFO skips
-    entries of priority 0."""
-    queue: list[tuple[Key, str]] = []
-    rank = itemgetter(0, 1, 2)
-    for wt in order:
-        total = worker_time[wt]
-        entries = []
-        for key in combos:
-            a = alloc[key].get(wt, 0.0) if key in alloc else 0.0
-            if a == 0.0 or _idle(key, rates[key][wt]):
-                if not fifo:  # FIFO never runs an entry of priority 0
-                    entries.append((0.0, deficit[key][wt], a, key))
-                continue
-            share = job_time[key][wt] / total if total > 0 else 0.0
-            entries.append((a / share if share > 0 else a * 1e9, deficit[key][wt], a, key))
-        entries.sort(key=rank, reverse=True)
-        queue += [(e[3], wt) for e in entries]
-    left = dict(capacity)
-    chosen: list[tuple[Key, str]] = []
-    seen: set[int] = set()
-    for key, wt in queue:
-        if left[wt] == 0:
-            continue
-        members = key if isinstance(key, tuple) else (key,)
-        if any(m in seen for m in members):
-            continue
-        if _idle(key, rates[key][wt]):
-            continue
-        need = active[members[0]].num_gpus
-        if need <= left[wt]:
-            left[wt] -= need
-            seen.update(members)
-            if key in alloc:  # as in :func:`_choose`: others hold their place, idle
-                chosen.append((key, wt))
-    return chosen
-
-
 #: Gavel's scheduler walks its worker types in this order (``_schedule_jobs_on_workers``);
 #: other types follow, by name.
 GAVEL_ORDER = ("v100", "p100", "k80")
@@ -410,8 +359,6 @@ GAVEL_ONLY = {
 }
 #: The policies with space sharing: Gavel gives them an entry per pair of jobs.
 GAVEL_PACKING = ("fifo_packed", "gandiva", "max_min_fairness_packed")
-#: A job (its index) or a pair of jobs sharing GPUs (their indices, in arrival order).
-Key = Any
 
 
 def _lp_allocation(
@@ -422,10 +369,11 @@ def _lp_allocation(
     t: float,
     clock: Any,
     incremental: Any = None,
-    pairs: Any = None,
+    ledger: Ledger | None = None,
 ) -> dict[Key, dict[str, float]]:
     """The policy's allocation of the active jobs (``_compute_allocation``), from the LPs
-    of :mod:`optsched.allocation`, clipped to [0, 1] as Gavel clips its solver's."""
+    of :mod:`optsched.allocation`, clipped to [0, 1] as Gavel clips its solver's. The
+    packed policy's, per job and per pair, goes straight into ``ledger``."""
     from ..allocation import AllocJob, allocate
 
     keys = list(active)
@@ -442,26 +390,38 @@ def _lp_allocation(
     a = incremental.allocate(problem) if incremental is not None else allocate(problem, policy)
     if policy == "finish_time_fairness":
         clock.allocated(problem, keys)
-    out: dict[Key, dict[str, float]] = {}
     if policy == "max_min_fairness_packed":
-        # Gavel's allocation is per job and per pair: a job's time alone, and a pair's
-        # time together (the class LP's pair time spread evenly over the partners)
-        types = problem.types
-        for i, k in enumerate(keys):
-            out[k] = {wt: min(1.0, max(0.0, float(a.single[i, n]))) for n, wt in enumerate(types)}
-        index = {k: i for i, k in enumerate(keys)}
-        for key in pairs or ():
-            ca, cb = (int(a.class_of[index[m]]) for m in key)
-            frac = a.pair_share(ca, cb)
-            if frac is None:
-                out[key] = dict.fromkeys(types, 0.0)
-                continue
-            out[key] = {wt: min(1.0, float(frac[i])) for i, wt in enumerate(types)}
-        return out
+        assert ledger is not None
+        ledger.set_alloc_rows(_packed_rows(a, keys, ledger))
+        return {}
+    out: dict[Key, dict[str, float]] = {}
     for i, k in enumerate(keys):
         share = a.share(i)
         out[k] = {wt: min(1.0, max(0.0, v)) for wt, v in share.items()}
     return out
+
+
+def _packed_rows(a: Any, keys: Sequence[int], ledger: Ledger) -> np.ndarray:
+    """Gavel's packed allocation per job and per pair, a row per live entry of the
+    ledger: a job's time alone, and a pair's time together (the class LP's pair time
+    spread evenly over the partners, :meth:`~optsched.allocation.lp.Allocation.pair_share`),
+    clipped to [0, 1]."""
+    cols = [a.problem.types.index(t) for t in ledger.types]
+    index = np.full(len(ledger.seen), -1)
+    index[list(keys)] = np.arange(len(keys))
+    live = ledger.live()
+    first, second = index[ledger.first[live]], index[ledger.second[live]]
+    C, T = len(a.classes), len(cols)
+    together = np.zeros((C, C, T))
+    if a.shared:
+        c, d = (np.array(side) for side in zip(*a.shared))
+        size = np.array([cl.n for cl in a.classes], dtype=float)
+        frac = np.clip(np.array(list(a.shared.values())), 0.0, None)
+        together[c, d] = np.minimum(1.0, frac / (size[d] - (c == d))[:, None])[:, cols]
+    rows = together[a.class_of[first], a.class_of[second]]
+    alone = first == second
+    rows[alone] = np.clip(a.single[first[alone]][:, cols], 0.0, 1.0)
+    return rows
 
 
 def _class_allocation(
@@ -552,7 +512,7 @@ def run_gavel(
     gandiva = _Gandiva(seed)
     # with packing, Gavel's entries: every job and every pair of active jobs of one
     # gang size, in the order it creates them; a pair's rates are its co-located ones
-    combos: dict[Key, None] = {}
+    ledger = Ledger(types, round_seconds / 2.0, len(jobs)) if packing else None
     pairs_of: dict[int, list[tuple[int, int]]] = {}
     pair_rates = _pair_rates(model, capacity, types)
     steps = {k: float(job.work) for k, job in enumerate(jobs)}
@@ -599,7 +559,10 @@ def run_gavel(
                 # Gavel times a run from the start of its round record, which an
                 # idle gap before the round leaves behind: reproduced
                 ran = finish - (round_start if round_start is not None else start)
-                job_time[key][wt] += ran
+                if ledger is not None:
+                    ledger.ran(key, wt, ran)
+                else:
+                    job_time[key][wt] += ran
                 worker_time[wt] += ran
                 for k, n, end in runs:
                     done[k] += n
@@ -607,11 +570,13 @@ def run_gavel(
                         completions[jobs[k].id] = end
                         left_to_measure -= jobs[k].id in measured
                         batch.append(new(Event, (end, "complete", ids[k], ())))
-                        del active[k], job_time[k], deficit[k]
-                        for pair in pairs_of.pop(k, ()):  # its pairs go with it
-                            if pair in combos:
-                                del combos[pair], job_time[pair], deficit[pair]
-                        combos.pop(k, None)
+                        del active[k]
+                        if ledger is not None:
+                            ledger.remove(k)
+                            for pair in pairs_of.pop(k, ()):  # its pairs go with it
+                                ledger.remove(pair)
+                        else:
+                            del job_time[k], deficit[k]
                         need_update = True
                     else:
                         batch.append(new(Event, (end, "stop", ids[k], ())))
@@ -619,55 +584,58 @@ def run_gavel(
         elif nxt < len(jobs):
             t = max(t, jobs[nxt].arrival)
         while nxt < len(jobs) and jobs[nxt].arrival <= t:
-            if packing:  # ``_populate_job_combination_metadata``, ``_add_to_priorities``
-                combos[nxt] = None
+            if ledger is not None:  # ``_populate_job_combination_metadata``, ``_add_to_priorities``
+                gang = jobs[nxt].num_gpus
+                ledger.add(nxt, gang, [_idle(nxt, rates[nxt][wt]) for wt in types], half)
                 for o in active:
-                    if jobs[o].num_gpus == jobs[nxt].num_gpus:
+                    if jobs[o].num_gpus == gang:
                         pair = (o, nxt)
-                        combos[pair] = None
-                        job_time[pair] = dict.fromkeys(types, 0.0)  # not half: Gavel's
-                        deficit[pair] = dict.fromkeys(types, 0.0)
                         rates[pair] = pair_rates(jobs[o], jobs[nxt], rates[o], rates[nxt])
+                        idle_on = [_idle(pair, rates[pair][wt]) for wt in types]
+                        ledger.add(pair, gang, idle_on, 0.0)  # not half: Gavel's
                         pairs_of.setdefault(o, []).append(pair)
                         pairs_of.setdefault(nxt, []).append(pair)
+            else:
+                job_time[nxt] = dict.fromkeys(types, half)
+                deficit[nxt] = dict.fromkeys(types, 0.0)
             active[nxt] = jobs[nxt]
-            job_time[nxt] = dict.fromkeys(types, half)
-            deficit[nxt] = dict.fromkeys(types, 0.0)
             batch.append(new(Event, (jobs[nxt].arrival, "arrive", ids[nxt], ())))
             nxt += 1
             need_update = True
         if need_update and (t - last_reset >= reset_seconds or last_reset == 0.0):
             elapsed = t - last_reset
-            for wt in types:  # ``_reset_time_run_so_far``, on the old allocation
-                worker_time[wt] = 0.0
-                for k in job_time:
-                    should = alloc.get(k, {}).get(wt, 0.0) * elapsed
-                    deficit[k][wt] += should - (job_time[k][wt] - half)
-                    job_time[k][wt] = half
-                    worker_time[wt] += half
+            if ledger is not None:  # ``_reset_time_run_so_far``, on the old allocation
+                ledger.reset(elapsed, worker_time)
+            else:
+                for wt in types:
+                    worker_time[wt] = 0.0
+                    for k in job_time:
+                        should = alloc.get(k, {}).get(wt, 0.0) * elapsed
+                        deficit[k][wt] += should - (job_time[k][wt] - half)
+                        job_time[k][wt] = half
+                        worker_time[wt] += half
             last_reset = t
             if policy == "fifo":
                 alloc = {k: {wt: 1.0} for k, wt in fifo.allocate(active, rates, capacity).items()}
             elif policy == "fifo_packed":
                 alloc = _fifo_packed(active, rates, capacity)
             elif policy == "gandiva":
-                alloc = gandiva.allocate(active, list(combos), rates, capacity)
+                assert ledger is not None
+                alloc = gandiva.allocate(active, ledger.live_keys(), rates, capacity)
             elif by_class:
                 alloc = _class_allocation(round_lp, active, class_key, make_round, types)
             else:
                 left = {k: steps[k] - done[k] for k in active}
-                pairs = [key for key in combos if isinstance(key, tuple)] if packing else None
-                alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp, pairs)
+                alloc = _lp_allocation(policy, active, make_round, left, t, clock, round_lp, ledger)
+            if ledger is not None and policy != "max_min_fairness_packed":
+                ledger.set_alloc(alloc)
             need_update = False
             given = None if packing else _given(alloc, rates, types)
         walk = list(order)  # Gavel shuffles a fresh list each round
         if shuffle is not None:
             shuffle.shuffle(walk)
-        if packing:
-            picks = _choose_packed(
-                active, combos, alloc, capacity, job_time, worker_time, deficit, rates, walk,
-                policy == "fifo_packed",
-            )  # fmt: skip
+        if ledger is not None:
+            picks = ledger.choose(walk, capacity, worker_time, policy == "fifo_packed")
         else:
             picks = _choose(
                 active, alloc, capacity, job_time, worker_time, deficit, rates, walk,
