@@ -149,6 +149,17 @@ SUITES = {
         ],
         ("philly", "alibaba"),
     ),
+    "placement-philly": (
+        "Rounds on Philly's whole cluster (552 servers, 2,490 GPUs): 400 to 800 consecutive "
+        "jobs, solved over server classes.",
+        60,
+        ("classes",),
+        lambda: [
+            trace_placement("philly", n, seed, counts={"servers": 321})
+            for n, seed in ((400, 2), (600, 5), (800, 2))
+        ],
+        ("philly",),
+    ),
     "timeslot-small": (
         "8 jobs, 16 slots, 12 GPUs; windows of ITP, Helios, Gavel traces.",
         60,

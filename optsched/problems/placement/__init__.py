@@ -39,6 +39,14 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
             "CP-SAT",
         ),
         MethodSpec(
+            "classes",
+            "exact",
+            ".classes:solve_classes",
+            "CP-SAT over GPU types (servers alike counted as one class), unfolded onto "
+            "servers best fit; proven bound, for real-cluster sizes",
+            "CP-SAT classes",
+        ),
+        MethodSpec(
             "milp",
             "exact",
             ".milp:solve_milp",
@@ -138,7 +146,11 @@ FAMILY: Family[PlacementInstance, PlacementSolution] = Family(
     options=(
         Option("num_jobs", "int", "jobs in the round (default 48)"),
         Option("counts", "counts", "GPUs per type, e.g. v100:24,p100:24,k80:16"),
-        Option("servers", "int", "philly: servers per size (16); alibaba: nodes (24)"),
+        Option(
+            "servers",
+            "int",
+            "philly: servers per size (16; 321 keeps all 552); alibaba: nodes (24)",
+        ),
         Option("vc", "str", "virtual cluster (philly, gavel) or cluster (itp)"),
         Option(
             "objective",

@@ -106,14 +106,18 @@ def trace_placement(
 
 
 def philly_cluster(servers_per_size: int) -> Cluster:
-    """The first ``servers_per_size`` 2-GPU and 8-GPU servers of Philly's machine list."""
+    """The first ``servers_per_size`` 2-GPU and 8-GPU servers of Philly's machine list (all
+    of a size that has fewer): 321 or more keeps the whole cluster, 552 servers and
+    2,490 GPUs."""
     full = philly()
-    most = min(sum(s.num_gpus == size for s in full.servers) for size in (2, 8))
+    most = max(sum(s.num_gpus == size for s in full.servers) for size in (2, 8))
     if not 1 <= servers_per_size <= most:
         raise InputError(
             f"--servers must be in [1, {most}] for the philly source (its machine list has "
-            f"{most} servers of its rarer size), got {servers_per_size}"
+            f"{most} servers of its commoner size), got {servers_per_size}"
         )
+    if servers_per_size == most:
+        return full
     keep = [
         s
         for size in (2, 8)

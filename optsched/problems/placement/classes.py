@@ -1,0 +1,281 @@
+"""Placement on a real cluster's scale: solve over GPU types, then unfold onto GPU ids.
+
+The full model (:mod:`.cpsat`) gives every multi-GPU job a GPU count per
+server, and every pair of them a link per server. On Philly's 552 servers
+with a few hundred jobs that is hundreds of thousands of variables, and most
+of them only tell apart servers that are alike: all 8-GPU P40 servers give a
+job the same throughput at the same spread, as the formulation already
+requires (:meth:`.formulation.Formulation._check_uniform`). So this method:
+
+1. **Solves the round over the servers' classes.** Every job chooses a GPU type
+   and a shape (spread level, and where rates depend on the split, servers
+   used and GPUs on the fullest) exactly as in the full model, co-located
+   pairs too, with the same objective, but its GPUs are counted only against
+   its type's total (a pair once), as the full model already does for one-GPU
+   jobs. Units that need a server to themselves (more than half of the
+   largest server) are at most the type's servers that can hold them. Every
+   placement of the full model is a solution here with the same value, so
+   this model's proven bound is a proven bound of the round.
+2. **Unfolds** the choice onto concrete servers: units (a job, or a pair on one
+   GPU set) from the most spread and largest down, each on the servers that
+   fit it best (fewest free GPUs that still fit, in one rack or across racks
+   as its level says). Where GPU counts divide the server sizes (Philly's 1,
+   2, 4, 8, 16 ... on 2- and 8-GPU servers) nothing fragments and every unit
+   unfolds at its shape, so the unfolded placement has the classes' value.
+   A unit that does not fit runs at its best option that still fits, or not
+   at all, and the gap to the bound says what that cost.
+
+The front door re-checks the unfolded placement against the throughput model,
+so the objective reported is the checker's, and the bound step 1's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...solvers import cpsat
+from ...solvers.common import MethodOutput, SolveOptions
+from .cpsat import SCALE, _CpModel
+from .formulation import LEVELS, Formulation, PlacementModel
+from .heuristics import density_greedy
+from .instance import PlacementInstance, PlacementObjective
+from .solution import PlacementSolution
+
+Shape = tuple[int, ...]
+
+
+class ClassModel(PlacementModel):
+    """The formulation with GPUs counted per type only: no server variables."""
+
+    def variables(self) -> None:
+        f = self.f
+        self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{'_'.join(map(str, k[2]))}") for k in f.options}
+        self.u_of: dict[int, list[tuple[str, Shape, Any]]] = {j: [] for j in self.jobs}
+        for (j, t, lv), var in self.u.items():
+            self.u_of[j].append((t, lv, var))
+        self.x, self.y, self.z, self.cap = {}, {}, {}, {}
+        self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
+
+    def gpus(self) -> None:
+        """No server counts: a job's GPUs are its type's (:meth:`gpus_in_use`)."""
+
+    def used(self) -> None:
+        """No servers or racks used: the unfolding picks them."""
+
+    def level(self) -> None:
+        """Units needing a server to themselves fit the type's servers that hold them:
+        per type and size ``g`` above half its largest server, jobs at level 0 of at
+        least ``g`` GPUs less the type's pairs of them are at most those servers."""
+        f, c = self.f, self.f.cluster
+        for t, servers in f.servers.items():
+            sizes = [c.servers[s].num_gpus for s in servers]
+            big = sorted({job.num_gpus for job in self.inst.jobs if 2 * job.num_gpus > max(sizes)})
+            for g in big:
+                hold = sum(size >= g for size in sizes)
+                jobs = [
+                    v
+                    for j in self.jobs
+                    if self.inst.jobs[j].num_gpus >= g
+                    for v in self._u(j, level=0, t=t)
+                ]
+                pairs = [
+                    v
+                    for q, v in zip(f.pairs, self.p)
+                    if q.gpu_type == t and self.inst.jobs[q.a].num_gpus >= g
+                ]
+                if len(jobs) > hold:
+                    self.add(self.total(jobs) - self.total(pairs) <= hold)
+
+    def pairs(self) -> None:
+        """At most one partner; both run on the pair's type (their GPU sets are one)."""
+        f = self.f
+        for j in self.jobs:
+            mine = [v for q, v in zip(f.pairs, self.p) if j in (q.a, q.b)]
+            if len(mine) > 1:
+                self.add(self.total(mine) <= 1)
+        for q, v in zip(f.pairs, self.p):
+            for j in (q.a, q.b):
+                self.add(v <= self.total(self._u(j, t=q.gpu_type)))
+
+    def gpus_in_use(self, t: str | None = None) -> list[Any]:
+        jobs = self.inst.jobs
+        items: list[Any] = [
+            jobs[j].num_gpus * v for (j, tt, _), v in self.u.items() if t in (None, tt)
+        ]
+        items += [
+            -jobs[q.a].num_gpus * v for q, v in zip(self.f.pairs, self.p) if t in (None, q.gpu_type)
+        ]
+        return items
+
+    def capacity(self) -> None:
+        for t in self.f.cluster.gpu_types:
+            items = self.gpus_in_use(t)
+            if items:
+                self.add(self.total(items) <= self.f.cluster.capacity(t))
+
+
+class _CpClassModel(ClassModel, _CpModel):
+    """:class:`ClassModel` with CP-SAT's linking and scaled coefficients."""
+
+
+def solve_classes(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
+    f = Formulation(instance)
+    model = _CpClassModel(f)
+    widen = model.scaled_objective()
+    start = options.warm_start or density_greedy(instance)
+    _, u, paired = f.from_solution(start)
+    model.hint({}, u, paired)
+    solver, status = cpsat.run(model.m, options)
+    scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
+    params = cpsat.parameters(
+        options,
+        objective_scale=scale,
+        scaling_rule="objective coefficients x 1e9, rounded; bound "
+        "widened by 0.5e-9 per objective term",
+        model="server classes (GPUs per type), unfolded onto servers",
+    )
+    if not status.has_solution:
+        return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
+    bound = (solver.best_objective_bound + widen) / scale
+    choice = {j: (t, lv) for (j, t, lv), v in model.u.items() if solver.value(v)}
+    partner: dict[int, int] = {}
+    for q, v in zip(f.pairs, model.p):
+        if solver.value(v):
+            partner[q.a], partner[q.b] = q.b, q.a
+    solution, moved = unfold(f, choice, partner)
+    params["unfolded_off_shape"] = moved
+    return MethodOutput(status, solution, bound, cpsat.VERSION, params)
+
+
+# ------------------------------------------------------------------ unfolding
+class _Free:
+    """Free GPU ids per server, and the servers of each type by rack."""
+
+    def __init__(self, f: Formulation) -> None:
+        c = f.cluster
+        self.c = c
+        self.gpus = {s: list(c.server_gpus(s)) for s in range(len(c.servers))}
+        self.racks = {t: f.racks_of(servers) for t, servers in f.servers.items()}
+
+    def take(self, counts: dict[int, int]) -> tuple[int, ...]:
+        out: list[int] = []
+        for s, k in counts.items():
+            out += self.gpus[s][:k]
+            del self.gpus[s][:k]
+        return tuple(out)
+
+    def place(self, t: str, g: int, shape: Shape) -> dict[int, int] | None:
+        """GPUs per server for a ``g``-GPU unit of type ``t`` and ``shape``, best fit, or
+        None if the free GPUs hold no such set."""
+        level = shape[0]
+        racks = self.racks[t]
+        if level == 0:
+            fits = [
+                (len(self.gpus[s]), s)
+                for group in racks.values()
+                for s in group
+                if len(self.gpus[s]) >= g
+            ]
+            return {min(fits)[1]: g} if fits else None
+        pattern = _pattern(g, shape) if len(shape) == 3 else None
+        if level == 1:
+            best: tuple[int, dict[int, int]] | None = None
+            for group in racks.values():
+                got = self._spread(group, g, pattern)
+                if got is not None:
+                    room = sum(len(self.gpus[s]) for s in group)
+                    if best is None or room < best[0]:
+                        best = (room, got)
+            return best[1] if best else None
+        if len(racks) < 2:
+            return None
+        # across racks: the fullest server of each of the two roomiest racks first
+        order = sorted(racks.values(), key=lambda grp: -sum(len(self.gpus[s]) for s in grp))
+        heads = [max(grp, key=lambda s: len(self.gpus[s])) for grp in order[:2]]
+        if any(not self.gpus[s] for s in heads):
+            return None
+        rest = sorted(
+            (s for grp in order for s in grp if s not in heads), key=lambda s: -len(self.gpus[s])
+        )
+        return self._spread(heads + rest, g, pattern, keep=2)
+
+    def _spread(
+        self, servers: list[int], g: int, pattern: list[int] | None, keep: int = 0
+    ) -> dict[int, int] | None:
+        """``g`` GPUs over at least two of ``servers`` (the first ``keep`` always used):
+        the fullest first, or exactly ``pattern`` (GPUs per server, largest first)."""
+        room = {s: len(self.gpus[s]) for s in servers}
+        rest = sorted((s for s in servers[keep:] if room[s]), key=lambda s: -room[s])
+        free = list(servers[:keep]) + rest
+        if pattern is not None:  # the roomiest servers, each holding its count
+            chosen = sorted(free[: max(keep, len(pattern))], key=lambda s: -room[s])
+            if len(chosen) != len(pattern) or any(room[s] < k for s, k in zip(chosen, pattern)):
+                return None
+            return dict(zip(chosen, pattern))
+        if len(free) < 2 or sum(len(self.gpus[s]) for s in free) < g:
+            return None
+        out: dict[int, int] = {}
+        left = g
+        for s in free:
+            reserve = 1 if len(out) + 1 < 2 else 0  # leave one GPU for a second server
+            k = min(len(self.gpus[s]), left - reserve)
+            if k <= 0:
+                continue
+            out[s] = k
+            left -= k
+            if left == 0:
+                return out
+        return None
+
+
+def _pattern(g: int, shape: Shape) -> list[int]:
+    """GPUs per server of a split shape ``(level, n, m)``: ``m`` on the first, then as
+    many as the rest allow, at least one each."""
+    _, n, m = shape
+    counts, left = [m], g - m
+    for i in range(1, n):
+        take = min(m, left - (n - 1 - i))
+        counts.append(take)
+        left -= take
+    return counts
+
+
+def unfold(
+    f: Formulation, choice: dict[int, tuple[str, Shape]], partner: dict[int, int]
+) -> tuple[PlacementSolution, int]:
+    """Concrete GPU ids for the classes' choice (job -> type, shape; co-located pairs),
+    and how many jobs ran off their chosen shape (or not at all)."""
+    inst = f.instance
+    free = _Free(f)
+    units = []
+    for j, (t, shape) in choice.items():
+        if partner.get(j, len(inst.jobs)) < j:
+            continue  # the pair goes with its first job
+        units.append((-shape[0], -inst.jobs[j].num_gpus, j, t, shape))
+    units.sort()
+    out: dict[str, tuple[int, ...]] = {}
+    off: list[int] = []
+    for _, _, j, t, shape in units:
+        got = free.place(t, inst.jobs[j].num_gpus, shape)
+        members = [j] + ([partner[j]] if j in partner else [])
+        if got is None:
+            off += members
+            continue
+        gpus = free.take(got)
+        for m in members:
+            out[inst.jobs[m].id] = gpus
+    moved = 0
+    for j in off:  # the best option that still fits, alone
+        for _value, t, shape in sorted(
+            ((v, t, lv) for (jj, t, lv), v in f.options.items() if jj == j), reverse=True
+        ):
+            got = free.place(t, inst.jobs[j].num_gpus, shape)
+            if got is not None:
+                out[inst.jobs[j].id] = free.take(got)
+                break
+        moved += 1
+    solution: PlacementSolution = inst.annotate(out)
+    return solution, moved
+
+
+__all__ = ["LEVELS", "ClassModel", "solve_classes", "unfold"]
