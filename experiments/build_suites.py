@@ -150,13 +150,13 @@ SUITES = {
         ("philly", "alibaba"),
     ),
     "placement-philly": (
-        "Rounds on Philly's whole cluster (552 servers, 2,490 GPUs): 400 to 800 consecutive "
-        "jobs, solved over server classes.",
+        "Rounds on Philly's whole cluster (552 servers, 2,490 GPUs): 400 to 3,000 consecutive "
+        "jobs (the last two ask more GPUs than it has), solved over server classes.",
         60,
         ("classes",),
         lambda: [
             trace_placement("philly", n, seed, counts={"servers": 321})
-            for n, seed in ((400, 2), (600, 5), (800, 2))
+            for n, seed in ((400, 2), (600, 5), (800, 2), (1500, 2), (3000, 5))
         ],
         ("philly",),
     ),

@@ -15,7 +15,13 @@ requires (:meth:`.formulation.Formulation._check_uniform`). So this method:
    jobs. Units that need a server to themselves (more than half of the
    largest server) are at most the type's servers that can hold them. Every
    placement of the full model is a solution here with the same value, so
-   this model's proven bound is a proven bound of the round.
+   this model's proven bound is a proven bound of the round. Without servers,
+   jobs of one type, gang, weight and pool are interchangeable, so the model
+   counts them (:class:`CountModel`: how many of a class take each option,
+   alone or paired with a class), with pairs per class pair, not per job pair
+   (Philly's 800-job round: a few thousand counts against 230,000 pair
+   variables). The fairness objective (``min_throughput``) needs every job's
+   value and keeps one variable per job (:class:`ClassModel`).
 2. **Unfolds** the choice onto concrete servers: units (a job, or a pair on one
    GPU set) from the most spread and largest down, each on the servers that
    fit it best (fewest free GPUs that still fit, in one rack or across racks
@@ -118,30 +124,194 @@ class _CpClassModel(ClassModel, _CpModel):
     """:class:`ClassModel` with CP-SAT's linking and scaled coefficients."""
 
 
+class CountModel:
+    """The classes' model over jobs alike: counts instead of one variable per job.
+
+    Without servers, jobs of one job type, gang, weight and GPU-type pool are
+    interchangeable, so only how many of them take each option matters:
+    ``A[c,o]`` jobs of class ``c`` alone on option ``o`` (a type and shape), and
+    ``P[c,d,o]`` pairs of a ``c`` and a ``d`` job sharing one GPU set there. The
+    constraints are the per-job model's, summed over a class: a class runs at most
+    its jobs (a pair of one class takes two), a type's GPUs hold its units (a
+    pair's once), and units needing a server of their own are at most the type's
+    servers that hold them (counted exactly here, pairs once). Each count's
+    objective coefficient is the per-job one, so the optima are equal, with
+    pairs enumerated per class pair instead of per job pair.
+    """
+
+    def __init__(self, f: Formulation) -> None:
+        from ortools.sat.python import cp_model
+
+        self.f = f
+        inst = f.instance
+        self.m = cp_model.CpModel()
+        m = self.m
+        jobs = inst.jobs
+        index: dict[tuple[Any, ...], int] = {}
+        self.members: list[list[int]] = []
+        for j, job in enumerate(jobs):
+            alike = (job.job_type, job.num_gpus, job.weight, inst.pools[job.id])
+            if alike not in index:
+                index[alike] = len(self.members)
+                self.members.append([])
+            self.members[index[alike]].append(j)
+        self.options: list[dict[tuple[str, Shape], float]] = [{} for _ in self.members]
+        head = {c: group[0] for c, group in enumerate(self.members)}
+        of_job = {j: c for c, group in enumerate(self.members) for j in group}
+        for (j, t, lv), value in f.options.items():
+            if head[of_job[j]] == j:
+                self.options[of_job[j]][t, lv] = value
+        n = [len(group) for group in self.members]
+        self.alone = {
+            (c, o): m.new_int_var(0, n[c], f"A_{c}_{o[0]}_{'_'.join(map(str, o[1]))}")
+            for c in range(len(n))
+            for o in self.options[c]
+        }
+        self.pair_value: dict[tuple[int, int, tuple[str, Shape]], float] = {}
+        self.together: dict[tuple[int, int, tuple[str, Shape]], Any] = {}
+        if inst.space_sharing:
+            model = inst.model
+            for c in range(len(n)):
+                jc = jobs[head[c]]
+                for d in range(c, len(n)):
+                    jd = jobs[head[d]]
+                    if jd.num_gpus != jc.num_gpus or (c == d and n[c] < 2):
+                        continue
+                    most = n[c] // 2 if c == d else min(n[c], n[d])
+                    for (t, lv), vc in self.options[c].items():
+                        vd = self.options[d].get((t, lv))
+                        if vd is None:
+                            continue
+                        fc = model.interference(jc.job_type, jd.job_type, t, jc.num_gpus)
+                        fd = model.interference(jd.job_type, jc.job_type, t, jc.num_gpus)
+                        if fc is None or fd is None:
+                            continue
+                        key = (c, d, (t, lv))
+                        self.pair_value[key] = jc.weight * vc * fc + jd.weight * vd * fd
+                        self.together[key] = m.new_int_var(0, most, f"P_{c}_{d}_{t}")
+        runs: list[list[Any]] = [[] for _ in n]  # a class runs at most its jobs
+        for (c, _), v in self.alone.items():
+            runs[c].append(v)
+        for (a, b, _), v in self.together.items():
+            runs[a].append(v)
+            runs[b].append(v)  # a pair of one class takes two of its jobs
+        for c, items in enumerate(runs):
+            if items:
+                m.add(sum(items) <= n[c])
+        c_ = f.cluster
+        for t in c_.gpu_types:  # a type's GPUs hold its units
+            units = self._units(t, lambda lv: True)
+            if units:
+                m.add(sum(jobs[head[c]].num_gpus * v for c, v in units) <= c_.capacity(t))
+        for t, servers in f.servers.items():  # units needing a server to themselves
+            sizes = [c_.servers[s].num_gpus for s in servers]
+            for g in sorted({job.num_gpus for job in jobs if 2 * job.num_gpus > max(sizes)}):
+                big = [
+                    v for c, v in self._units(t, lambda lv: lv[0] == 0)
+                    if jobs[head[c]].num_gpus >= g
+                ]  # fmt: skip
+                if big:
+                    m.add(sum(big) <= sum(size >= g for size in sizes))
+        self.head = head
+
+    def _units(self, t: str, shape_ok: Any) -> list[tuple[int, Any]]:
+        """``(class, count)`` of every unit on type ``t`` whose shape passes ``shape_ok``
+        (a pair by its first class)."""
+        out = [(c, v) for (c, (tt, lv)), v in self.alone.items() if tt == t and shape_ok(lv)]
+        out += [(a, v) for (a, _, (tt, lv)), v in self.together.items() if tt == t and shape_ok(lv)]
+        return out
+
+    def objective(self) -> int:
+        """Adds the objective (scaled by ``SCALE``); returns the bound's widening in
+        scaled units (half a unit per job)."""
+        inst, jobs = self.f.instance, self.f.instance.jobs
+        if inst.objective is PlacementObjective.GPUS_USED:
+            self.m.maximize(
+                sum(jobs[self.head[c]].num_gpus * v for t in self.f.cluster.gpu_types
+                    for c, v in self._units(t, lambda lv: True))
+            )  # fmt: skip
+            return 0
+        terms = [
+            round(jobs[self.head[c]].weight * self.options[c][o] * SCALE) * v
+            for (c, o), v in self.alone.items()
+        ]
+        terms += [round(self.pair_value[k] * SCALE) * v for k, v in self.together.items()]
+        self.m.maximize(sum(terms))
+        return len(jobs)
+
+    def hint(self, solution: PlacementSolution) -> None:
+        """Counts of a placement (its jobs' options and pairs)."""
+        f, inst = self.f, self.f.instance
+        of_job = {j: c for c, group in enumerate(self.members) for j in group}
+        by_set: dict[tuple[int, ...], list[int]] = {}
+        for jid, gpus in solution.assignment.items():
+            if gpus:
+                by_set.setdefault(tuple(gpus), []).append(inst.job_index[jid])
+        alone: dict[Any, int] = {}
+        together: dict[Any, int] = {}
+        for gpus, js in by_set.items():
+            _, t, lv = f.key(js[0], gpus)
+            if len(js) == 1:
+                one = (of_job[js[0]], (t, lv))
+                alone[one] = alone.get(one, 0) + 1
+            else:
+                a, b = sorted((of_job[js[0]], of_job[js[1]]))
+                together[a, b, (t, lv)] = together.get((a, b, (t, lv)), 0) + 1
+        for one, v in self.alone.items():
+            self.m.add_hint(v, alone.get(one, 0))
+        for two, v in self.together.items():
+            self.m.add_hint(v, together.get(two, 0))
+
+    def choice(self, value: Any) -> tuple[dict[int, tuple[str, Shape]], dict[int, int]]:
+        """The counts handed out to concrete jobs: job -> option, and partners."""
+        nxt = [iter(group) for group in self.members]
+        choice: dict[int, tuple[str, Shape]] = {}
+        partner: dict[int, int] = {}
+        for (a, b, o), v in self.together.items():
+            for _ in range(value(v)):
+                x, y = next(nxt[a]), next(nxt[b])
+                choice[x] = choice[y] = o
+                partner[x], partner[y] = y, x
+        for (c, o), v in self.alone.items():
+            for _ in range(value(v)):
+                choice[next(nxt[c])] = o
+        return choice, partner
+
+
 def solve_classes(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
     f = Formulation(instance)
-    model = _CpClassModel(f)
-    widen = model.scaled_objective()
     start = options.warm_start or density_greedy(instance)
-    _, u, paired = f.from_solution(start)
-    model.hint({}, u, paired)
+    counted = instance.objective is not PlacementObjective.MIN_THROUGHPUT
+    if counted:  # jobs alike as counts; the fairness objective needs each job's value
+        model: Any = CountModel(f)
+        widen = model.objective()
+        model.hint(start)
+    else:
+        model = _CpClassModel(f)
+        widen = model.scaled_objective()
+        _, u, paired = f.from_solution(start)
+        model.hint({}, u, paired)
     solver, status = cpsat.run(model.m, options)
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
     params = cpsat.parameters(
         options,
         objective_scale=scale,
-        scaling_rule="objective coefficients x 1e9, rounded; bound "
-        "widened by 0.5e-9 per objective term",
-        model="server classes (GPUs per type), unfolded onto servers",
+        scaling_rule="objective coefficients x 1e9, rounded; bound widened by 0.5e-9 per job",
+        model="server classes (GPUs per type"
+        + (", jobs alike as counts" if counted else "")
+        + "), unfolded onto servers",
     )
     if not status.has_solution:
         return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
     bound = (solver.best_objective_bound + widen) / scale
-    choice = {j: (t, lv) for (j, t, lv), v in model.u.items() if solver.value(v)}
-    partner: dict[int, int] = {}
-    for q, v in zip(f.pairs, model.p):
-        if solver.value(v):
-            partner[q.a], partner[q.b] = q.b, q.a
+    if counted:
+        choice, partner = model.choice(solver.value)
+    else:
+        choice = {j: (t, lv) for (j, t, lv), v in model.u.items() if solver.value(v)}
+        partner = {}
+        for q, v in zip(f.pairs, model.p):
+            if solver.value(v):
+                partner[q.a], partner[q.b] = q.b, q.a
     solution, moved = unfold(f, choice, partner)
     params["unfolded_off_shape"] = moved
     return MethodOutput(status, solution, bound, cpsat.VERSION, params)
@@ -278,4 +448,4 @@ def unfold(
     return solution, moved
 
 
-__all__ = ["LEVELS", "ClassModel", "solve_classes", "unfold"]
+__all__ = ["LEVELS", "ClassModel", "CountModel", "solve_classes", "unfold"]

@@ -75,3 +75,22 @@ def test_fragmentation_is_paid_for_and_the_bound_stays_proven():
     # every placement of the round is below the classes' bound, e.g. c packed, b spread
     other = check(inst, PlacementSolution({"a": (0, 1, 2), "c": (4, 5), "b": (3, 6, 7)}))
     assert other.feasible and other.objective <= got.bound + 1e-9
+
+
+@pytest.mark.parametrize("objective", ["weighted_throughput", "gpus_used", "min_throughput"])
+def test_jobs_alike_as_counts_match_the_full_model(objective):
+    # seven jobs asking 8 GPUs of 6 V100s: pairs of one kind (two of a class on one
+    # GPU) and of two kinds compete; weights break the symmetry
+    cluster = gavel({"v100": 6}, gpus_per_server=2)
+    jobs = (
+        *(Job(f"r{i}", R18, 1) for i in range(4)),
+        *(Job(f"l{i}", LM, 1, 2.0) for i in range(2)),
+        Job("big", R50, 2, 3.0),
+    )
+    inst = PlacementInstance("alike", cluster, jobs, space_sharing=True, objective=objective)
+    full = solve(inst, "cpsat", time_limit=60, workers=1, seed=0)
+    assert full.status is Status.OPTIMAL
+    got = classes(inst)
+    assert full.objective > 0
+    assert_optimal(got, full.objective)
+    assert "counts" in got.parameters["model"] or objective == "min_throughput"
