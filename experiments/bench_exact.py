@@ -150,7 +150,7 @@ def placement(workers: int) -> None:
         for seed in range(5):
             inst = gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, seed)
             inst = inst.replace(unmeasured_interference=mode)
-            for method in ("cpsat", "milp"):
+            for method in ("cpsat", "milp", "classes"):
                 kw = {"solver": "cbc"} if method == "milp" else {}
                 row = run(inst, method, 60.0, workers, **kw)
                 row.extra.update(seed=seed, interference=mode)

@@ -129,7 +129,7 @@ SUITES = {
     "placement-medium": (
         "48 jobs on 64-160 GPUs: Gavel, Philly, Helios, ITP, Alibaba.",
         120,
-        ("cpsat",),
+        ("cpsat", "classes"),
         lambda: [
             gavel_placement(48, {"v100": 24, "p100": 24, "k80": 16}, 0),
             trace_placement("philly", 48, 0, counts={"servers": 16}),
@@ -142,7 +142,7 @@ SUITES = {
     "placement-large": (
         "200 jobs on Philly (320 GPUs) and Alibaba (100 nodes).",
         180,
-        ("cpsat",),
+        ("cpsat", "classes"),
         lambda: [
             trace_placement("philly", 200, 0, counts={"servers": 32}),
             trace_placement("alibaba", 200, 0, counts={"nodes": 100}),

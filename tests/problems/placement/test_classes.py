@@ -94,3 +94,16 @@ def test_jobs_alike_as_counts_match_the_full_model(objective):
     assert full.objective > 0
     assert_optimal(got, full.objective)
     assert "counts" in got.parameters["model"] or objective == "min_throughput"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_classes_bound_holds_and_meets_the_full_optimum_on_random_rounds(seed):
+    # Gavel's job mix (gangs 1, 2, 4 and 8, its own size distribution) on 4-GPU
+    # servers: sizes divide the servers, so the unfolding meets the classes' optimum
+    from optsched.problems.placement.generate import gavel_placement
+
+    inst = gavel_placement(8, {"v100": 8, "p100": 4, "k80": 4}, seed)
+    full = solve(inst, "cpsat", time_limit=60, workers=1, seed=0)
+    got = classes(inst)
+    assert full.status is Status.OPTIMAL and got.status is Status.OPTIMAL
+    assert got.objective == pytest.approx(full.objective, rel=1e-6)
