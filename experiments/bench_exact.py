@@ -48,7 +48,9 @@ EXACT = (
 
 
 def backend(method: str, kw: dict) -> str:
-    return "CP-SAT" if method == "cpsat" else f"MILP ({kw['solver']})"
+    if method in ("cpsat", "classes"):
+        return "CP-SAT" if method == "cpsat" else "CP-SAT classes"
+    return f"MILP ({kw['solver']})"
 
 
 def run(instance, method: str, time_limit: float, workers: int, **kw) -> Row:

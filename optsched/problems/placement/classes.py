@@ -29,7 +29,10 @@ requires (:meth:`.formulation.Formulation._check_uniform`). So this method:
    2, 4, 8, 16 ... on 2- and 8-GPU servers) nothing fragments and every unit
    unfolds at its shape, so the unfolded placement has the classes' value.
    A unit that does not fit runs at its best option that still fits, or not
-   at all, and the gap to the bound says what that cost.
+   at all. When that lost value, the full model starts from the unfolded
+   placement for the time left (where it has at most :data:`FULL_MODEL_MAX`
+   GPU-count variables) and the better placement and the tighter bound are
+   kept; the gap to the bound says what is left.
 
 The front door re-checks the unfolded placement against the throughput model,
 so the objective reported is the checker's, and the bound step 1's.
@@ -314,7 +317,46 @@ def solve_classes(instance: PlacementInstance, options: SolveOptions) -> MethodO
                 partner[q.a], partner[q.b] = q.b, q.a
     solution, moved = unfold(f, choice, partner)
     params["unfolded_off_shape"] = moved
+    if moved:
+        solution, bound = _finish_on_servers(f, solution, bound, options, params)
     return MethodOutput(status, solution, bound, cpsat.VERSION, params)
+
+
+#: The full model finishes an unfolding that fell short only up to this many GPU-count
+#: variables (multi-GPU jobs x their servers); beyond, building it costs the limit.
+FULL_MODEL_MAX = 50_000
+
+
+def _finish_on_servers(
+    f: Formulation,
+    solution: PlacementSolution,
+    bound: float,
+    options: SolveOptions,
+    params: dict[str, Any],
+) -> tuple[PlacementSolution, float]:
+    """When the unfolding lost value, the full model (:mod:`.cpsat`) starts from it for
+    the time left: its best placement if better, and the tighter of the two bounds
+    (both proven)."""
+    from dataclasses import replace
+
+    from ...core import Status
+    from .checker import check
+    from .cpsat import solve_cpsat
+
+    left = options.remaining()
+    size = sum(len(f.job_servers(j)) for j in f.multi)
+    if (left is not None and left < 1.0) or size > FULL_MODEL_MAX:
+        return solution, bound
+    out = solve_cpsat(f.instance, replace(options, warm_start=solution))
+    params["finished_by_full_model"] = True
+    better = out.solution is not None and (
+        check(f.instance, out.solution).objective > check(f.instance, solution).objective
+    )
+    if better:
+        solution = out.solution
+    if out.bound is not None and out.status in (Status.OPTIMAL, Status.FEASIBLE):
+        bound = min(bound, out.bound)
+    return solution, bound
 
 
 # ------------------------------------------------------------------ unfolding

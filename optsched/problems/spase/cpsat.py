@@ -18,12 +18,14 @@ the plan is re-timed on the exact runtimes keeping each GPU's task order.
 
 from __future__ import annotations
 
+import math
+
 from ortools.sat.python import cp_model
 
 from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import assign_gpus, earliest_finish, makespan, retime
-from .instance import SpaseInstance
+from .instance import SpaseInstance, area_time_bound
 
 
 def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
@@ -59,8 +61,13 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         for n, server in enumerate(c.servers)
         if cfg.num_gpus <= server.num_gpus
     }
-    # No task ends before its fastest configuration that fits a server.
-    lb_long = max(min(d[i][k] for (ii, k, _) in fits if ii == i) for i in range(len(tasks)))
+    # No task ends before its fastest configuration that fits a server, and the GPU-time
+    # of configurations no longer than the makespan fits it (on the scaled runtimes)
+    runs = [
+        [(d[i][k], tasks[i].configs[k].num_gpus) for k in {kk for (ii, kk, _) in fits if ii == i}]
+        for i in range(len(tasks))
+    ]
+    lb_long = math.ceil(area_time_bound(runs, c.num_gpus))  # integer runtimes: exact
 
     model = cp_model.CpModel()
     start = [model.new_int_var(0, horizon, f"S{i}") for i in range(len(tasks))]

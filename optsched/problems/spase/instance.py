@@ -5,15 +5,16 @@ parallelism technique with a GPU count and a profiled runtime. Choose one
 configuration per task, one server, a set of that many GPUs on the server and
 a start time; a GPU runs one task at a time; minimise the makespan.
 
-Solver-free lower bound (:func:`lower_bound`): the larger of the longest
-task's shortest runtime and the least total GPU-time over the cluster's GPUs,
-``max(max_t min_s R_ts, sum_t min_s G_ts R_ts / num_gpus)``, over the
-configurations that fit some server.
+Solver-free lower bound (:func:`lower_bound`): the least makespan ``C`` at which
+every task has a configuration no longer than ``C`` (that fits some server) and
+their least total GPU-time fits the cluster's GPUs over ``C``. It is at least
+the longest task's shortest runtime and the least total GPU-time over the
+GPUs, ``max(max_t min_s R_ts, sum_t min_s G_ts R_ts / num_gpus)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -154,11 +155,32 @@ class SpaseInstance:
 
 
 def lower_bound(instance: SpaseInstance) -> float:
-    """See the module docstring: the longest task, or the total least GPU-time spread
-    over every GPU, whichever is larger."""
-    longest, area = 0.0, 0.0
-    for t in instance.tasks:
-        fit = [c for k, c in enumerate(t.configs) if instance.fits(t, k)]
-        longest = max(longest, min(c.runtime for c in fit))
-        area += min(c.num_gpus * c.runtime for c in fit)
-    return max(longest, area / instance.cluster.num_gpus)
+    """See the module docstring: the least makespan ``C`` at which every task has a
+    configuration no longer than ``C`` and their least GPU-time fits ``C`` on every GPU.
+
+    A schedule of makespan ``C`` runs each task in one configuration of runtime at
+    most ``C`` and all of them within ``num_gpus x C`` GPU-seconds, so
+    ``need(C) = sum_t min {G_ts R_ts : R_ts <= C} <= num_gpus C``. ``need`` only falls
+    as ``C`` grows and is constant between runtimes, so the least such ``C`` is, in
+    the first interval ``[R_i, R_i+1)`` where it is feasible, ``max(R_i, need(R_i) /
+    num_gpus)``. It is never below the longest shortest runtime or the least
+    GPU-time over every GPU (both of the configurations that fit some server)."""
+    fit = [
+        [(c.runtime, c.num_gpus) for k, c in enumerate(t.configs) if instance.fits(t, k)]
+        for t in instance.tasks
+    ]
+    return area_time_bound(fit, instance.cluster.num_gpus)
+
+
+def area_time_bound(options: Sequence[Sequence[tuple[float, int]]], gpus: int) -> float:
+    """:func:`lower_bound` over each task's ``(runtime, GPUs)`` options (the models call it
+    on their scaled runtimes)."""
+    longest = max((min(r for r, _ in opts) for opts in options), default=0.0)
+    steps = sorted({r for opts in options for r, _ in opts if r >= longest})
+    best = 0.0
+    for i, r in enumerate(steps):
+        need = sum(min(g * rr for rr, g in opts if rr <= r) for opts in options)
+        best = max(r, need / gpus)
+        if i + 1 == len(steps) or best < steps[i + 1]:
+            break
+    return best

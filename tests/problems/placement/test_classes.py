@@ -59,22 +59,35 @@ def test_fragmentation_is_paid_for_and_the_bound_stays_proven():
     # all three on one server each (bound 3). Unfolded, the 3-GPU jobs take a server
     # each and the 2-GPU job finds one free GPU on each: it runs spread (LM, 2 GPUs
     # unconsolidated / consolidated), one job off its shape.
+    from optsched.problems.placement.classes import CountModel, unfold
+    from optsched.problems.placement.formulation import Formulation
+    from optsched.solvers import cpsat
+    from optsched.solvers.common import SolveOptions
+
     jobs = (Job("a", R18, 3), Job("b", R18, 3), Job("c", LM, 2))
     inst = PlacementInstance("frag", homogeneous(1, 2, 4, "v100"), jobs)
+    f = Formulation(inst)
+    model = CountModel(f)
+    widen = model.objective()
+    solver, status = cpsat.run(model.m, SolveOptions(workers=1))
+    assert status is Status.OPTIMAL
+    assert (solver.best_objective_bound + widen) / 1e9 == pytest.approx(3.0, rel=1e-6)
+    placed, moved = unfold(f, *model.choice(solver.value))
     t = gavel_table()
     lm_spread = t.unconsolidated[(LM, "v100", 2)] / t.isolated[(LM, "v100", 2)]
-    got = classes(inst)
-    assert got.status is Status.FEASIBLE
-    assert got.bound == pytest.approx(3.0, rel=1e-6)
-    assert got.objective == pytest.approx(2 + lm_spread, rel=1e-6)
-    assert got.parameters["unfolded_off_shape"] == 1
-    assert check(inst, got.solution).feasible
-    full = solve(inst, "cpsat", time_limit=60, workers=1, seed=0)
-    assert full.status is Status.OPTIMAL
-    assert got.objective <= full.objective + 1e-9 <= got.bound + 1e-9
+    report = check(inst, placed)
+    assert report.feasible and moved == 1
+    assert report.objective == pytest.approx(2 + lm_spread, rel=1e-6)
     # every placement of the round is below the classes' bound, e.g. c packed, b spread
     other = check(inst, PlacementSolution({"a": (0, 1, 2), "c": (4, 5), "b": (3, 6, 7)}))
-    assert other.feasible and other.objective <= got.bound + 1e-9
+    assert other.feasible and other.objective <= 3.0
+    # the method then lets the full model finish from the unfolding: the full optimum,
+    # proven, between the unfolding and the classes' bound
+    full = solve(inst, "cpsat", time_limit=60, workers=1, seed=0)
+    got = classes(inst)
+    assert got.parameters["unfolded_off_shape"] == 1 and got.parameters["finished_by_full_model"]
+    assert_optimal(got, full.objective)
+    assert report.objective <= full.objective <= 3.0
 
 
 @pytest.mark.parametrize("objective", ["weighted_throughput", "gpus_used", "min_throughput"])

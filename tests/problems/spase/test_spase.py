@@ -2,7 +2,7 @@
 
 import math
 
-from helpers import assert_optimal, run
+from helpers import BACKENDS, assert_optimal, run
 
 from optsched.io import read_instance, read_solution
 from optsched.model import single_server
@@ -22,8 +22,10 @@ def test_saturn_fig4_plans(examples):
     assert opt.feasible and opt.objective == 30 * 3600
     plan54 = check(inst, read_solution(examples / "saturn_fig4.54h.solution.json"))
     assert plan54.feasible and plan54.objective == 54 * 3600
-    # longest task alone needs 25 h (B on 4 GPUs)
-    assert spase_bound(inst) == 25 * 3600
+    # B alone needs 25 h (on 4 GPUs). Below 27 h B must run on 4 GPUs: GPU-times A 20
+    # (2 x 10), B 100, C 96 make 216 GPU-h on 8 GPUs, 27 h, not below 27. From 27 h B
+    # may run on 3 GPUs: 20 + 81 + 96 = 197 GPU-h, 24.6 h, so the bound is 27 h
+    assert spase_bound(inst) == 27 * 3600
 
 
 def test_spase_violations(examples):
@@ -83,3 +85,44 @@ def test_spase_big_m_covers_long_unused_configurations(backend):
     from optsched.problems.spase.generate import saturn_tasks
 
     assert_optimal(run(saturn_tasks(5, 2, 4, 0), backend), 129384.0)
+
+
+def test_spase_bound_takes_configurations_no_longer_than_the_makespan():
+    # 2 GPUs. A: 1 GPU for 10 s (GPU-time 10) or 2 GPUs for 6 s (12); B: 1 GPU for 4 s.
+    # Least GPU-time over both GPUs: (10 + 4) / 2 = 7. But a makespan below 10 rules out
+    # A's 1-GPU run, so C >= (12 + 4) / 2 = 8 (< 10: consistent). Optimum 10.
+    tasks = (
+        Task("A", (TaskConfig("dp", 1, 10.0), TaskConfig("dp", 2, 6.0))),
+        Task("B", (TaskConfig("dp", 1, 4.0),)),
+    )
+    inst = SpaseInstance("lb", single_server(2, "v100"), tasks)
+    assert spase_bound(inst) == 8.0
+    got = run(inst, BACKENDS["cpsat"])
+    assert_optimal(got, 10.0)
+
+
+def test_spase_bound_is_below_every_optimum_on_random_tiny_instances():
+    import random
+
+    rng = random.Random(7)
+    raised = 0
+    for seed in range(25):
+        tasks = tuple(
+            Task(
+                f"t{i}",
+                tuple(TaskConfig("dp", g, float(rng.randint(2, 30) * 8 // g)) for g in (1, 2, 4)),
+            )
+            for i in range(rng.randint(2, 5))
+        )
+        inst = SpaseInstance(f"r{seed}", single_server(4, "v100"), tasks)
+        best = run(inst, BACKENDS["cpsat"])
+        assert best.status.value == "optimal"
+        lb = spase_bound(inst)
+        assert lb <= best.objective + 1e-9
+        old = max(
+            max(min(c.runtime for c in t.configs) for t in tasks),
+            sum(min(c.num_gpus * c.runtime for c in t.configs) for t in tasks) / 4,
+        )
+        assert lb >= old - 1e-9
+        raised += lb > old + 1e-9
+    assert raised > 0  # the makespan-dependent choice matters on some of them
