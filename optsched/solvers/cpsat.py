@@ -54,18 +54,26 @@ def set_parameter(params: Any, key: str, value: Any) -> None:
     params.merge_text_format(text)
 
 
-def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolver, Status]:
+def run(
+    model: cp_model.CpModel, options: SolveOptions, enough: float | None = None
+) -> tuple[cp_model.CpSolver, Status]:
     """Solve; map CP-SAT's status to ours (``feasible`` covers a limit with a solution).
 
     Callers read ``best_objective_bound`` only when a solution exists: stopped
     before finding one (for instance inside presolve), CP-SAT may report a
     bound that proves nothing, so the family's solver-free bound stands.
+    ``enough``: stop at the first solution whose objective reaches it (in the
+    model's units, in the model's direction), a value the caller has proven it
+    cannot beat.
     """
     solver = make_solver(options)
     left = options.remaining()
     if left is not None and left <= 0.0:  # building took the whole limit
         return solver, Status.TIME_LIMIT
-    code = solver.solve(model)
+    if enough is not None:
+        code = solver.solve(model, _StopAt(enough, model.proto.objective.scaling_factor < 0))
+    else:
+        code = solver.solve(model)
     status = {
         cp_model.OPTIMAL: Status.OPTIMAL,
         cp_model.FEASIBLE: Status.FEASIBLE,
@@ -73,6 +81,19 @@ def run(model: cp_model.CpModel, options: SolveOptions) -> tuple[cp_model.CpSolv
         cp_model.MODEL_INVALID: Status.ERROR,
     }.get(code, Status.TIME_LIMIT)
     return solver, status
+
+
+class _StopAt(cp_model.CpSolverSolutionCallback):
+    """Stops the search at a solution as good as ``target``."""
+
+    def __init__(self, target: float, maximise: bool) -> None:
+        super().__init__()
+        self.target, self.maximise = target, maximise
+
+    def on_solution_callback(self) -> None:
+        got = self.objective_value
+        if (got >= self.target) if self.maximise else (got <= self.target):
+            self.stop_search()
 
 
 def parameters(options: SolveOptions, **more: Any) -> dict[str, Any]:

@@ -335,8 +335,8 @@ def _finish_on_servers(
     params: dict[str, Any],
 ) -> tuple[PlacementSolution, float]:
     """When the unfolding lost value, the full model (:mod:`.cpsat`) starts from it for
-    the time left: its best placement if better, and the tighter of the two bounds
-    (both proven)."""
+    the time left, and stops once it meets the classes' bound: its best placement if
+    better, and the tighter of the two bounds (both proven)."""
     from dataclasses import replace
 
     from ...core import Status
@@ -347,7 +347,7 @@ def _finish_on_servers(
     size = sum(len(f.job_servers(j)) for j in f.multi)
     if (left is not None and left < 1.0) or size > FULL_MODEL_MAX:
         return solution, bound
-    out = solve_cpsat(f.instance, replace(options, warm_start=solution))
+    out = solve_cpsat(f.instance, replace(options, warm_start=solution), enough=bound)
     params["finished_by_full_model"] = True
     better = out.solution is not None and (
         check(f.instance, out.solution).objective > check(f.instance, solution).objective

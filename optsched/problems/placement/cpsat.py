@@ -64,14 +64,19 @@ class _CpModel(PlacementModel):
         return 1
 
 
-def solve_cpsat(instance: PlacementInstance, options: SolveOptions) -> MethodOutput:
+def solve_cpsat(
+    instance: PlacementInstance, options: SolveOptions, enough: float | None = None
+) -> MethodOutput:
+    """``enough``: a proven upper bound of the objective; the search stops at a
+    placement within the scaling's rounding of it."""
     f = Formulation(instance)
     model = _CpModel(f)
     widen = model.scaled_objective()
     start = options.warm_start or density_greedy(instance)
     model.hint(*f.from_solution(start))
-    solver, status = cpsat.run(model.m, options)
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
+    target = None if enough is None else enough * scale - widen
+    solver, status = cpsat.run(model.m, options, target)
     params = cpsat.parameters(
         options,
         objective_scale=scale,
