@@ -1,7 +1,7 @@
 """Timeslot: the checker, the exact models on hand-derived optima, the policies."""
 
 import pytest
-from helpers import assert_optimal, run
+from helpers import BACKENDS, assert_optimal, run
 
 from optsched.core import Status
 from optsched.io import read_instance, read_solution
@@ -238,3 +238,26 @@ def test_baselines_name_gpus_with_locality():
         assert result.status in (Status.FEASIBLE, Status.OPTIMAL), (m.name, result.message)
         assert all(r.gpus is not None for r in result.solution.runs), m.name
         assert result.objective >= 720.0
+
+
+def test_timeslot_makespan_bound_counts_gpu_slots():
+    # 4 V100s; three 4-GPU jobs each needing 2 slots (released at 0, 0 and 1) and a
+    # 1-GPU one needing 1 slot at 3. Alone each ends by slot 4, but from slot 0 they
+    # hold 3 x 8 + 1 = 25 GPU-slots: ceil(25 / 4) = 7 slots; from slot 1, 9 GPU-slots
+    # (3 slots, to slot 4). The bound is 7 slots, which the optimum meets: a 4-GPU
+    # job fills the cluster, so the three run back to back and the small one in a
+    # slot of its own.
+    cluster = gavel({"v100": 4}, gpus_per_server=4)
+    t = gavel_table()
+    big, small = t.isolated[(R50, "v100", 4)], t.isolated[(R18, "v100", 1)]
+    jobs = (
+        TimeslotJob("a", R50, 4, work=big * 360 * 2),
+        TimeslotJob("b", R50, 4, work=big * 360 * 2),
+        TimeslotJob("c", R50, 4, work=big * 360 * 2, release=1),
+        TimeslotJob("d", R18, 1, work=small * 360, release=3),
+    )
+    inst = TimeslotInstance("energy", cluster, jobs, num_slots=10)
+    from optsched.problems.timeslot.bounds import lower_bound
+
+    assert lower_bound(inst) == 7 * 360
+    assert_optimal(run(inst, BACKENDS["cpsat"]), 7 * 360)
