@@ -56,20 +56,9 @@ Shape = tuple[int, ...]
 class ClassModel(PlacementModel):
     """The formulation with GPUs counted per type only: no server variables."""
 
-    def variables(self) -> None:
-        f = self.f
-        self.u = {k: self.binary(f"u_{k[0]}_{k[1]}_{'_'.join(map(str, k[2]))}") for k in f.options}
-        self.u_of: dict[int, list[tuple[str, Shape, Any]]] = {j: [] for j in self.jobs}
-        for (j, t, lv), var in self.u.items():
-            self.u_of[j].append((t, lv, var))
-        self.x, self.y, self.z, self.cap = {}, {}, {}, {}
-        self.p = [self.binary(f"p_{i}") for i in range(len(f.pairs))]
-
-    def gpus(self) -> None:
-        """No server counts: a job's GPUs are its type's (:meth:`gpus_in_use`)."""
-
-    def used(self) -> None:
-        """No servers or racks used: the unfolding picks them."""
+    def server_jobs(self) -> list[int]:
+        """No job gets GPU counts per server: the unfolding picks them."""
+        return []
 
     def level(self) -> None:
         """Units needing a server to themselves fit the type's servers that hold them:
@@ -94,17 +83,6 @@ class ClassModel(PlacementModel):
                 ]
                 if len(jobs) > hold:
                     self.add(self.total(jobs) - self.total(pairs) <= hold)
-
-    def pairs(self) -> None:
-        """At most one partner; both run on the pair's type (their GPU sets are one)."""
-        f = self.f
-        for j in self.jobs:
-            mine = [v for q, v in zip(f.pairs, self.p) if j in (q.a, q.b)]
-            if len(mine) > 1:
-                self.add(self.total(mine) <= 1)
-        for q, v in zip(f.pairs, self.p):
-            for j in (q.a, q.b):
-                self.add(v <= self.total(self._u(j, t=q.gpu_type)))
 
     def gpus_in_use(self, t: str | None = None) -> list[Any]:
         jobs = self.inst.jobs

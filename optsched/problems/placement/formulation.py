@@ -365,6 +365,8 @@ class PlacementModel:
         self.inst = f.instance
         self.jobs = range(len(self.inst.jobs))
         self.shared: dict[tuple[int, int, int], Any] = {}
+        self.on_servers = self.server_jobs()
+        self.x_jobs = set(self.on_servers)
         self.variables()
         self.run_once()
         self.gpus()
@@ -430,6 +432,10 @@ class PlacementModel:
             self.add(tau <= self.total(c * v for c, v in terms[j]))
         self.lm.maximize(tau)
 
+    def server_jobs(self) -> list[int]:
+        """Jobs given GPU counts per server: those with more than one GPU."""
+        return self.f.multi
+
     # ------------------------------------------------------------- families
     def variables(self) -> None:
         f, c = self.f, self.f.cluster
@@ -441,7 +447,7 @@ class PlacementModel:
         self.y: dict[tuple[int, int], Any] = {}
         self.z: dict[tuple[int, int], Any] = {}
         self.cap: dict[tuple[int, int], int] = {}
-        for j in f.multi:
+        for j in self.on_servers:
             g = self.inst.jobs[j].num_gpus
             for s in f.job_servers(j):
                 self.cap[j, s] = min(g, c.servers[s].num_gpus)
@@ -461,7 +467,7 @@ class PlacementModel:
 
     def gpus(self) -> None:
         """``sum_{s of t} x[j,s] = g_j sum_l u[j,t,l]`` (multi-GPU jobs)."""
-        for j in self.f.multi:
+        for j in self.on_servers:
             job = self.inst.jobs[j]
             for t in self.inst.pools[job.id]:
                 on_t = self.total(self.x[j, s] for s in self.f.servers[t])
@@ -480,7 +486,7 @@ class PlacementModel:
     def level(self) -> None:
         """Servers and racks used match the chosen spread level exactly."""
         f = self.f
-        for j in f.multi:
+        for j in self.on_servers:
             u0, u1, u2 = (self.total(self._u(j, level=lv)) for lv in LEVELS)
             servers = f.job_servers(j)
             ys = self.total(self.y[j, s] for s in servers)
@@ -515,7 +521,7 @@ class PlacementModel:
         for q, v in zip(f.pairs, self.p):
             for j in (q.a, q.b):
                 self.add(v <= self.total(self._u(j, t=q.gpu_type)))
-            if self.inst.jobs[q.a].num_gpus == 1:
+            if q.a not in self.x_jobs:
                 continue  # one-GPU pairs share a GPU picked after solving
             for s in f.servers[q.gpu_type]:
                 self.shared[q.a, q.b, s] = self.link_pair(q, v, s)
