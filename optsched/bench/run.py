@@ -108,31 +108,72 @@ def run_cell(cell: Cell, time_limit: float | None, workers: int, key: str = "") 
 
 def _solve_cell(cell: Cell, time_limit: float | None, workers: int, key: str) -> dict[str, Any]:
     inst, ref = load(cell.path)
+    bound, best = (ref.bound, ref.objective) if ref else (math.nan, math.nan)
+    row = solve_row(
+        inst,
+        bound,
+        best,
+        cell.method,
+        time_limit,
+        workers,
+        cell.seed,
+        suite=cell.suite,
+        file=cell.key[1],
+    )
+    row["cell_key"] = key
+    return row
+
+
+def solve_row(
+    inst: Any,
+    ref_bound: float,
+    ref_best: float,
+    method: str,
+    time_limit: float | None,
+    workers: int,
+    seed: int,
+    *,
+    options: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    suite: str = "",
+    file: str = "",
+) -> dict[str, Any]:
+    """One checked solve as a row (a dict), its gap against the best proven bound known:
+    the run's own or ``ref_bound`` (a suite's reference; ``nan`` for none), and its gap
+    to ``ref_best``, the best known objective. A method that fails to load is a row
+    with status ``error``, not an exception."""
     try:
-        r = solve(inst, cell.method, time_limit=time_limit, workers=workers, seed=cell.seed)
+        r = solve(
+            inst,
+            method,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+            params=params or None,
+            **(options or {}),
+        )
     except InputError as exc:  # e.g. a plug-in that fails to load: still a row of the table
         r = Result(
             inst.family,
             inst.name,
-            cell.method,
+            method,
             inst.sense,
             Status.ERROR,
             inst.sense.worst,
             inst.sense.no_bound,
             0.0,
-            parameters={"time_limit": time_limit, "workers": workers, "seed": cell.seed},
+            parameters={"time_limit": time_limit, "workers": workers, "seed": seed},
             message=str(exc),
         )
-    best_bound = inst.sense.tightest((r.bound, ref.bound if ref else math.nan))
+    best_bound = inst.sense.tightest((r.bound, ref_bound))
     row = Row.from_result(
         r,
         reference=best_bound,
         reference_kind="best bound",
-        best_known=ref.objective if ref else math.nan,
-        suite=cell.suite,
-        file=cell.key[1],
+        best_known=ref_best,
+        suite=suite,
+        file=file,
     )
-    row.cell_key = key
     return row.to_dict()
 
 
@@ -359,9 +400,10 @@ class Progress:
         )
         sys.stderr.flush()
 
-    def step(self, cell: Cell) -> None:
+    def step(self, cell: Cell | str) -> None:
+        """One more done: a bench cell, or an experiment cell's label."""
         self.done += 1
-        self._draw(f"{cell.key[1]} {cell.method}")
+        self._draw(cell if isinstance(cell, str) else f"{cell.key[1]} {cell.method}")
 
     def update(self, done: int, what: str = "") -> None:
         """Redraw at ``done``: at most once per percent on a terminal, per tenth else."""

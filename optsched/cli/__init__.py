@@ -13,7 +13,16 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import InputError, Terminated
-from . import allocating, benching, files, generating, model, simulating, solving
+from . import (
+    allocating,
+    benching,
+    experimenting,
+    files,
+    generating,
+    model,
+    simulating,
+    solving,
+)
 from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, Parser
 
 __all__ = ["build_parser", "main"]
@@ -38,7 +47,8 @@ def build_parser() -> Parser:
     p = Parser(prog="optsched", description=(__doc__ or "").splitlines()[0])
     p.add_argument("--version", action="version", version=version_text())
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (files, model, solving, generating, benching, simulating, allocating):
+    groups = (files, model, solving, generating, benching, simulating, allocating, experimenting)
+    for group in groups:
         group.register(sub)
     return p
 

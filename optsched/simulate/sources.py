@@ -11,13 +11,15 @@
 * ``gavel-generated:LAM:N``: N single-GPU jobs with Poisson arrivals of mean
   gap LAM seconds, job types uniform over Gavel's measured single-GPU types,
   durations drawn from Gavel's Philly-derived distribution
-  (``gavel/philly_job_distribution.csv``), work at the V100 rate (Gavel's
+  (``gavel/philly_job_distribution.csv``, shipped with optsched), work at the V100 rate (Gavel's
   generator's convention).
 """
 
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -83,8 +85,23 @@ def trace_workload(
 
 
 def philly_durations() -> np.ndarray:
-    """Gavel's Philly-derived job durations (seconds), one per row of its CSV."""
-    path = sources.data_dir() / "gavel" / "philly_job_distribution.csv"
+    """Gavel's Philly-derived job durations (seconds), one per row of its CSV: the copy
+    in ``$OPTSCHED_DATA`` where there is one, else the one shipped with optsched."""
+    path = Path(__file__).resolve().parent.parent / "throughput" / "data" / SHIPPED_DURATIONS
+    try:
+        found = sources.data_dir() / "gavel" / "philly_job_distribution.csv"
+        if found.is_file():
+            path = found
+    except InputError:  # no trace data: the shipped copy
+        pass
+    return _durations(path)
+
+
+SHIPPED_DURATIONS = "gavel_philly_job_distribution.csv"
+
+
+@lru_cache(maxsize=4)
+def _durations(path: Path) -> np.ndarray:
     try:
         with open(path) as fh:
             values = [float(r["duration_seconds"]) for r in csv.DictReader(fh)]
@@ -95,6 +112,7 @@ def philly_durations() -> np.ndarray:
     out = np.array([v for v in values if v > 0])
     if out.size == 0:
         raise InputError(f"{path}: no durations")
+    out.setflags(write=False)
     return out
 
 

@@ -1,0 +1,190 @@
+"""An experiment's outputs: tables and figures made from one grid's rows.
+
+``kind = "table"``
+    A solve grid's gap table (:func:`optsched.bench.summary_table`, ``by``
+    columns), or a simulate grid's means with 95% confidence intervals over
+    seeds (:func:`sim_table`: ``by`` columns, ``values`` metrics). The file's
+    suffix picks the format: ``.md``, ``.tex`` or ``.csv``.
+``kind = "figure"``
+    ``plot`` names a function of :data:`optsched.bench.figures.PLOTS`; the file
+    is written as PNG and PDF at single-column width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+TABLE_SUFFIXES = (".md", ".tex", ".csv")
+FIGURE_SUFFIXES = (".png", ".pdf")
+#: What a simulate grid's table reports unless ``values`` says otherwise.
+SIM_VALUES = ("avg_jct_s", "makespan_s")
+
+
+def check_output(kind: str, file: str, fields: dict[str, Any], ctx: str) -> None:
+    suffix = Path(file).suffix
+    for key in ("by", "values"):
+        v = fields.get(key)
+        if v is not None and (
+            not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)
+        ):
+            raise InputError(f"{ctx}: {key} must be a non-empty list of column names, got {v!r}")
+    where = fields.get("where")
+    if where is not None and not isinstance(where, dict):
+        raise InputError(f"{ctx}: where must be a table of column = value, got {where!r}")
+    if kind == "table":
+        if suffix not in TABLE_SUFFIXES:
+            raise InputError(f"{ctx}: a table's file ends in .md, .tex or .csv, got {file!r}")
+        if "plot" in fields:
+            raise InputError(f"{ctx}: plot applies to figures only")
+    else:
+        from ..bench.figures import PLOTS
+
+        if suffix not in FIGURE_SUFFIXES:
+            raise InputError(f"{ctx}: a figure's file ends in .png or .pdf, got {file!r}")
+        plot = fields.get("plot")
+        if plot not in PLOTS:
+            raise InputError(f"{ctx}: plot must be one of {', '.join(PLOTS)}, got {plot!r}")
+
+
+def select(df: pd.DataFrame, where: dict[str, Any] | None) -> pd.DataFrame:
+    """The rows whose columns equal ``where``'s values (a list: any of them)."""
+    for col, value in (where or {}).items():
+        if col not in df.columns:
+            raise InputError(f"where: unknown column {col!r}")
+        values = value if isinstance(value, list) else [value]
+        df = df[df[col].isin(values)]
+    return df
+
+
+def sim_table(
+    df: pd.DataFrame, by: Sequence[str], values: Sequence[str] = SIM_VALUES
+) -> pd.DataFrame:
+    """Per group of ``by``: runs, failed runs, and for each metric in ``values`` the
+    mean over the group's finished runs and the half-width of its 95% confidence
+    interval (Student's t over seeds). Times in hours where the metric is in s."""
+    from ..bench.report import ci95_half_width
+
+    missing = [c for c in [*by, *values] if c not in df.columns]
+    if missing:
+        raise InputError(f"table: unknown column {missing[0]!r} (known: {', '.join(df.columns)})")
+    rows = []
+    for key, part in df.groupby(list(by), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        ok = part[part["status"] == "ok"]
+        row: dict[str, Any] = {**dict(zip(by, key)), "runs": len(part)}
+        row["failed"] = len(part) - len(ok)
+        for v in values:
+            x = pd.to_numeric(ok[v], errors="coerce").to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            scale, name = (3600.0, v[:-2] + "_h") if v.endswith("_s") else (1.0, v)
+            row[name] = float(x.mean()) / scale if x.size else math.nan
+            row[f"{name}_ci95"] = ci95_half_width(x) / scale if x.size else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table_frame(kind: str, df: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
+    from ..bench.report import summary_table
+
+    df = select(df, fields.get("where"))
+    if df.empty:
+        raise InputError("table: no rows (run the experiment first)")
+    if kind == "solve":
+        return summary_table(df, fields.get("by", ["family", "method"]), readable=True)
+    return sim_table(df, fields.get("by", ["policy"]), fields.get("values", list(SIM_VALUES)))
+
+
+def write_table(path: Path, table: pd.DataFrame, title: str = "") -> None:
+    from ..bench.report import to_latex, to_markdown
+    from ..io import write_text
+
+    if path.suffix == ".csv":
+        write_text(path, table.to_csv(index=False))
+    elif path.suffix == ".tex":
+        write_text(path, to_latex(table, floatfmt=".3g", caption=title or None))
+    else:
+        head = f"# {title}\n\n" if title else ""
+        write_text(path, head + to_markdown(table, floatfmt=".4g") + "\n")
+
+
+#: Single-column width of a two-column paper, in inches, and its font size.
+COLUMN_WIDTH = 3.4
+FONT_SIZE = 8
+
+
+def new_figure(panels: int = 1, height: float = 2.4) -> tuple[Any, list[Any]]:
+    """A figure of ``panels`` stacked axes at single-column width, made without pyplot
+    (no backend is touched)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(COLUMN_WIDTH, height * panels), layout="constrained")
+    axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def save_figure(fig: Any, path: Path) -> list[Path]:
+    """``path`` as PNG and PDF (both suffixes), each written atomically."""
+    import os
+    import tempfile
+
+    out = []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in FIGURE_SUFFIXES:
+        target = path.with_suffix(suffix)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=300, format=suffix[1:])
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        out.append(target)
+    return out
+
+
+def font_context() -> Any:
+    import matplotlib
+
+    return matplotlib.rc_context(
+        {
+            "font.size": FONT_SIZE,
+            "axes.titlesize": FONT_SIZE,
+            "axes.labelsize": FONT_SIZE,
+            "xtick.labelsize": FONT_SIZE - 1,
+            "ytick.labelsize": FONT_SIZE - 1,
+            "legend.fontsize": FONT_SIZE - 1,
+            "pdf.fonttype": 42,  # TrueType in PDF: editable, accepted by publishers
+        }
+    )
+
+
+def figure_of(df: pd.DataFrame, fields: dict[str, Any]) -> Any:
+    """The figure an output names, drawn from ``df``."""
+    from ..bench.figures import PLOTS
+
+    df = select(df, fields.get("where"))
+    if df.empty:
+        raise InputError("figure: no rows (run the experiment first)")
+    fn, panels_by = PLOTS[fields["plot"]]
+    with font_context():
+        if panels_by and panels_by in df.columns:
+            groups = sorted(df[panels_by].dropna().unique())
+            fig, axes = new_figure(len(groups), height=2.0)
+            for ax, g in zip(axes, groups):
+                fn(df[df[panels_by] == g], ax=ax)
+                ax.set_title(str(g))
+        else:
+            fig, axes = new_figure(1)
+            fn(df, ax=axes[0])
+        if fields.get("title"):
+            fig.suptitle(fields["title"])
+    return fig
