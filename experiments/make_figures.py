@@ -15,7 +15,6 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
 from optsched.bench.figures import (  # noqa: E402
-    plot_gaps,
     plot_randomized_ratio,
     plot_throughput_validation,
 )
@@ -41,10 +40,11 @@ def main() -> None:
     results = OUT / "gaps" / "results.jsonl"
     if results.exists():
         from optsched.bench import frame, load_results
+        from optsched.experiment.outputs import figure_of, save_figure
 
-        ax = plot_gaps(frame(load_results(results)))
-        ax.figure.tight_layout()
-        ax.figure.savefig(OUT / "gaps_by_method.png", dpi=150)
+        # one panel per family: methods of different families do not compare
+        fig = figure_of(frame(load_results(results)), {"plot": "gap_cdf"})
+        save_figure(fig, OUT / "gaps" / "gap_cdf.png")
     print(f"figures written to {OUT}")
 
 

@@ -91,25 +91,29 @@ def plot_gap_cdf(rows: pd.DataFrame, ax: Any = None, by: str = "method") -> Any:
     Gaps of at most :data:`GAP_FLOOR_PCT` % (optimal) are drawn at that floor; runs
     without a solution never reach 1, so the line's end shows the share solved."""
     ax = _axes(ax)
-    for name in sorted(rows[by].unique()):
+    names = sorted(rows[by].unique())
+    colours = _colours(len(names))
+    for k, name in enumerate(names):
         part = rows[rows[by] == name]
         gaps = 100 * pd.to_numeric(part["gap"], errors="coerce").to_numpy(dtype=float)
         gaps = np.sort(np.maximum(gaps[np.isfinite(gaps)], GAP_FLOOR_PCT))
-        if not len(part):
-            continue
         share = np.arange(1, gaps.size + 1) / len(part)
         ax.step(
             np.concatenate([[GAP_FLOOR_PCT], gaps]),
             np.concatenate([[0.0], share]),
             where="post",
             label=str(name),
+            color=colours[k],
+            linestyle=("-", "--", ":")[k // 10 % 3],
+            linewidth=1.0,
         )
     ax.set_xscale("log")
     ax.set_xlabel("gap to best bound (%)")
     ax.set_ylabel("share of runs")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(ncols=2, frameon=False)
+    # below the axes: at single-column width a legend inside hides the lines
+    ax.legend(ncols=3, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.32))
     return ax
 
 
@@ -287,8 +291,8 @@ def plot_gantt(instance: Any, solution: Any, ax: Any = None) -> Any:
 def _colours(n: int) -> list[Any]:
     from matplotlib import colormaps
 
-    cmap = colormaps["tab20" if n > 10 else "tab10"]
-    return [cmap(k % cmap.N) for k in range(n)]
+    cmap = colormaps["tab10"]
+    return [cmap(k % 10) for k in range(n)]
 
 
 def plot_gpu_map(instance: Any, solution: Any, ax: Any = None) -> Any:

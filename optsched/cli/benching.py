@@ -65,8 +65,14 @@ def cmd_table(args: argparse.Namespace) -> int:
     from ..bench import frame, load_results, summary_table, to_latex, to_markdown
     from ..io import write_text
 
-    df = frame(load_results(Path(args.results)))
-    table = summary_table(df, [c for c in args.by.split(",") if c], readable=not args.json)
+    args.by_given = args.by is not None
+    args.by = args.by or "family,method"
+    path = Path(args.results)
+    by = [c for c in args.by.split(",") if c]
+    if path.suffix in (".toml", ".sqlite", ".db"):
+        table = _experiment_table(path, args, by)
+    else:
+        table = summary_table(frame(load_results(path)), by, readable=not args.json)
     if args.json:
         for row in table.to_dict(orient="records"):
             emit(row)
@@ -81,6 +87,35 @@ def cmd_table(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return EXIT_OK
+
+
+def _experiment_table(path: Path, args: argparse.Namespace, by: list[str]) -> Any:
+    """The gap table of an experiment's solve cells, or with ``--values`` (or only
+    simulations), the means and 95% intervals of its simulate cells."""
+    import pandas as pd
+
+    from ..bench import summary_table
+    from ..experiment.outputs import SIM_VALUES, sim_table
+    from ..experiment.runner import stored_rows
+
+    df = pd.DataFrame(stored_rows(path, args.store))
+    if args.grid:
+        if "grid" not in df or args.grid not in set(df["grid"]):
+            raise InputError(f"table: no rows of grid {args.grid!r} in {path}")
+        df = df[df["grid"] == args.grid]
+    if df.empty:
+        raise InputError(f"table: {path} holds no rows")
+    kinds = set(df["kind"])
+    if args.values or kinds == {"simulate"}:
+        sims = df[df["kind"] == "simulate"]
+        if sims.empty:
+            raise InputError(f"table: --values: {path} holds no simulations")
+        values = args.values.split(",") if args.values else list(SIM_VALUES)
+        return sim_table(sims, by if args.by_given else ["policy"], values)
+    solves = df[df["kind"] == "solve"]
+    for col in ("objective", "bound", "gap", "time"):
+        solves[col] = pd.to_numeric(solves[col], errors="coerce")
+    return summary_table(solves, by, readable=not args.json)
 
 
 def register(sub: Any) -> None:
@@ -123,9 +158,22 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "--force", action="store_true", help="run every cell again (its new row replaces the old)"
     )
-    sp = add_command(sub, "table", cmd_table, "render a results file as a gap table")
-    sp.add_argument("results", help="a results file (JSON lines) of bench")
-    sp.add_argument("--by", default="family,method", help="columns to group by")
+    sp = add_command(sub, "table", cmd_table, "render results as a gap table")
+    sp.add_argument(
+        "results",
+        help="a results file (JSON lines) of bench, an experiment file (its current cells) "
+        "or a result store (.sqlite: all its cells)",
+    )
+    sp.add_argument(
+        "--by", default=None, help="columns to group by (default: family,method; policy)"
+    )
+    sp.add_argument(
+        "--values",
+        help="simulations: comma-separated metrics to average over seeds (default: "
+        "avg_jct_s,makespan_s)",
+    )
+    sp.add_argument("--grid", help="an experiment's grid")
+    sp.add_argument("--store", help="an experiment file's store (default: results/NAME.sqlite)")
     sp.add_argument("--format", "-f", choices=("markdown", "latex"), default="markdown")
     sp.add_argument("--out", "-o", help="write here instead of stdout")
     sp.add_argument("--caption", help="LaTeX caption")

@@ -69,6 +69,11 @@ def _simulation_summaries(paths: list[str]) -> list[dict[str, Any]] | None:
     other = 0
     for arg in paths:
         p = Path(arg)
+        if p.suffix in (".toml", ".sqlite", ".db"):  # an experiment's simulations
+            from ..experiment.runner import stored_rows
+
+            found += [r for r in stored_rows(p) if r["kind"] == "simulate" and r["status"] == "ok"]
+            continue
         if p.is_dir() and (p / "summary.json").is_file():
             p = p / "summary.json"
         try:

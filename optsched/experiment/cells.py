@@ -17,6 +17,7 @@ where it ran (host, CPU model, versions, Ray node).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -130,22 +131,24 @@ def _solve_cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
                 seeds: list[int] = list(range(grid["random_seeds"]))
             else:
                 seeds = grid["seeds"]
-            for options in sweep(grid["options"].get(m, {})):
-                for params in sweep(grid["params"].get(m, {})):
-                    for seed in seeds:
-                        spec = {
-                            **src,
-                            "family": fam,
-                            "method": m,
-                            "options": options,
-                            "params": params,
-                            "seed": seed,
-                            "time_limit": grid["time_limit"],
-                            "workers": grid["workers"],
-                        }
-                        yield Task(
-                            exp.name, grid.name, "solve", spec, grid["workers"], grid.timeout
-                        )
+            budgets = sweep({"time_limit": grid["time_limit"], "workers": grid["workers"]})
+            for options, params, budget, seed in itertools.product(
+                list(sweep(grid["options"].get(m, {}))),
+                list(sweep(grid["params"].get(m, {}))),
+                list(budgets),
+                seeds,
+            ):
+                spec = {
+                    **src,
+                    "family": fam,
+                    "method": m,
+                    "options": options,
+                    "params": params,
+                    "seed": seed,
+                    **budget,
+                }
+                cpus = int(budget["workers"])
+                yield Task(exp.name, grid.name, "solve", spec, cpus, grid.timeout)
     unused = [m for m in grid["methods"] if m not in used]
     if unused:
         raise InputError(

@@ -143,12 +143,21 @@ def save_figure(fig: Any, path: Path) -> list[Path]:
         os.close(fd)
         try:
             fig.savefig(tmp, dpi=300, format=suffix[1:])
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         out.append(target)
     return out
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def font_context() -> Any:
@@ -178,7 +187,7 @@ def figure_of(df: pd.DataFrame, fields: dict[str, Any]) -> Any:
     with font_context():
         if panels_by and panels_by in df.columns:
             groups = sorted(df[panels_by].dropna().unique())
-            fig, axes = new_figure(len(groups), height=2.0)
+            fig, axes = new_figure(len(groups), height=2.6)
             for ax, g in zip(axes, groups):
                 fn(df[df[panels_by] == g], ax=ax)
                 ax.set_title(str(g))

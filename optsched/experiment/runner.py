@@ -120,3 +120,21 @@ def open_store(path: str | Path | None, exp: Experiment) -> Store:
     if p.suffix not in (".sqlite", ".db"):
         raise InputError(f"--store {str(p)!r}: a result store is a .sqlite file")
     return Store(p)
+
+
+def stored_rows(path: Path, store: str | Path | None = None) -> list[dict[str, object]]:
+    """Rows of an experiment file's current cells (from its store, or ``store``), or of
+    every cell a store file holds."""
+    from .spec import read_experiment
+
+    if path.suffix == ".toml":
+        exp = read_experiment(path)
+        with open_store(store, exp) as st:
+            if not st.path.exists():
+                raise InputError(f"{st.path}: no results yet (optsched run {path})")
+            df = results(exp, st)
+        return df.to_dict(orient="records")  # type: ignore[return-value]
+    if not path.is_file():
+        raise InputError(f"{path}: no such result store")
+    with Store(path) as st:
+        return st.all()

@@ -14,7 +14,7 @@ An experiment has one or more ``[[grid]]`` tables and any number of
         methods = ["cpsat", "milp", "greedy"]
         seeds = [0]
         random_seeds = 30                    # randomised methods run seeds 0..29 instead
-        time_limit = 10                      # seconds per cell
+        time_limit = 10                      # seconds per cell (a list is swept)
         workers = 1                          # CP-SAT workers / MILP threads = CPUs per cell
         [grid.options.milp]                  # method options; a list is swept
         solver = ["cbc", "highs"]
@@ -259,11 +259,13 @@ def _check_solve(f: dict[str, Any], ctx: str) -> None:
     f["seeds"] = _ints(f.get("seeds", [0]), "seeds", ctx)
     if "random_seeds" in f:
         f["random_seeds"] = _ints(f["random_seeds"], "random_seeds", ctx, minimum=1)[0]
-    tl = f.get("time_limit", 10.0)
-    if tl is not None and not _positive(tl):
-        raise InputError(f"{ctx}: time_limit must be a number of seconds > 0, got {tl!r}")
-    f["time_limit"] = None if tl is None else float(tl)
-    f["workers"] = _ints(f.get("workers", 1), "workers", ctx, minimum=1)[0]
+    limits = f.get("time_limit", 10.0)
+    for tl in limits if isinstance(limits, list) else [limits]:
+        if tl is not None and not _positive(tl):
+            raise InputError(f"{ctx}: time_limit must be a number of seconds > 0, got {tl!r}")
+    f["time_limit"] = [float(t) for t in limits] if isinstance(limits, list) else float(limits)
+    workers = _ints(f.get("workers", 1), "workers", ctx, minimum=1)
+    f["workers"] = workers if isinstance(f.get("workers"), list) else workers[0]
     for key in ("options", "params"):
         table = f.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):

@@ -408,7 +408,13 @@ def gap_rows(
     from ..errors import InputError
 
     def key(s: dict[str, Any]) -> tuple:
-        return (s.get("workload"), s.get("cluster"), s.get("semantics"), s.get("measured_jobs"))
+        return (
+            s.get("workload"),
+            s.get("cluster"),
+            s.get("semantics"),
+            s.get("measured_jobs"),
+            s.get("seed"),  # an experiment's rows: runs of one seed compare
+        )
 
     runs = [s for s in summaries if s.get("policy") == method]
     if not runs:
