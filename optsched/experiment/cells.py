@@ -55,6 +55,9 @@ class Task:
         s = self.spec
         if self.kind == "solve":
             return f"{s['file']} {s['method']} s{s['seed']}"
+        if self.kind == "call":
+            args = " ".join(f"{k}={v}" for k, v in sorted(s["params"].items()))
+            return f"{s['function'].partition(':')[2]} {args}".strip()
         return f"{s['workload']} {s['policy']} s{s['seed']}"
 
 
@@ -66,14 +69,21 @@ class CellTimeout(BaseException):
 # --- expansion -----------------------------------------------------------------------
 
 
+def _cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
+    if grid.kind == "solve":
+        return _solve_cells(exp, grid)
+    if grid.kind == "call":
+        return _call_cells(exp, grid)
+    return _simulate_cells(exp, grid)
+
+
 def expand(exp: Experiment, resolver: Resolver) -> list[Task]:
     """Every cell of every grid, keyed, in grid order; a cell that two grids share
     appears once."""
     tasks: list[Task] = []
     seen: set[str] = set()
     for grid in exp.grids:
-        cells = _solve_cells(exp, grid) if grid.kind == "solve" else _simulate_cells(exp, grid)
-        for t in cells:
+        for t in _cells(exp, grid):
             t = _keyed(t, resolver)
             if t.key not in seen:
                 seen.add(t.key)
@@ -83,8 +93,19 @@ def expand(exp: Experiment, resolver: Resolver) -> list[Task]:
 
 def grid_tasks(exp: Experiment, grid: Grid, resolver: Resolver) -> list[Task]:
     """The keyed cells of one grid."""
-    cells = _solve_cells(exp, grid) if grid.kind == "solve" else _simulate_cells(exp, grid)
-    return [_keyed(t, resolver) for t in cells]
+    return [_keyed(t, resolver) for t in _cells(exp, grid)]
+
+
+def _call_cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
+    for params in sweep(grid["params"]):
+        for seed in grid["seeds"]:
+            spec = {
+                "function": grid["function"],
+                "folder": exp.folder,
+                "params": params,
+                "seed": seed,
+            }
+            yield Task(exp.name, grid.name, "call", spec, grid["workers"], grid.timeout)
 
 
 def _solve_cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
@@ -104,7 +125,7 @@ def _solve_cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
         for combo in sweep({k: v for k, v in gen.items() if k not in ("family", "source")}):
             seed = int(combo.pop("seed", 0))
             label = "-".join(
-                [gen["source"], *(f"{k}{v}" for k, v in sorted(combo.items())), f"s{seed}"]
+                [gen["source"], *(f"{k}{_short(v)}" for k, v in sorted(combo.items())), f"s{seed}"]
             )
             sources.append(
                 {
@@ -154,6 +175,27 @@ def _solve_cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
         raise InputError(
             f"{exp.path}: grid {grid.name}: method {unused[0]!r} exists for none of its instances"
         )
+
+
+def _short(value: Any) -> str:
+    """A generator option as a file label shows it: ``v100:4,k80:4`` for a table."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    return str(value)
+
+
+def instance_size(inst: Any) -> int:
+    """An instance's size, as runtime plots put it on their x axis: units (configs x
+    partitions) for hopper, tasks for spase, jobs for placement, job-slots for
+    timeslot."""
+    fam = inst.family
+    if fam == "hopper":
+        return len(inst.configs) * len(inst.workers)
+    if fam == "spase":
+        return len(inst.tasks)
+    if fam == "timeslot":
+        return len(inst.jobs) * inst.num_slots
+    return len(getattr(inst, "jobs", ()))
 
 
 def _family_of(src: dict[str, Any]) -> str:
@@ -241,6 +283,8 @@ class Resolver:
 
     def inputs(self, task: Task) -> tuple[Any, ...]:
         """What :func:`run_task` needs beside the task (shipped to the worker)."""
+        if task.kind == "call":
+            return ()
         if task.kind == "solve":
             # the instance travels as its JSON (frozen mappings do not pickle), with
             # the reference's numbers; the worker rebuilds it once per process
@@ -279,6 +323,8 @@ def build_workload(spec: dict[str, Any]) -> tuple[Any, Any]:
 def _keyed(task: Task, resolver: Resolver) -> Task:
     from dataclasses import replace
 
+    if task.kind == "solve":  # shown beside the row; not part of the key
+        task.spec["size"] = instance_size(resolver.instance(task.spec)[0])
     return replace(task, key=task_key(task, resolver))
 
 
@@ -297,6 +343,16 @@ def task_key(task: Task, resolver: Resolver) -> str:
             "method": s["method"],
             "plugin": _source_hash(method.target) if method.origin != "built-in" else "",
             **{k: s[k] for k in ("options", "params", "seed", "time_limit", "workers")},
+        }
+    elif task.kind == "call":
+        from ..bench.run import _source_hash
+
+        _importable(s["folder"])
+        what |= {
+            "function": s["function"],
+            "source": _source_hash(s["function"]),
+            "params": s["params"],
+            "seed": s["seed"],
         }
     else:
         _, _, content = resolver.simulation(s)
@@ -343,7 +399,7 @@ def run_task(task: Task, inputs: tuple[Any, ...]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         with _deadline(task.timeout):
-            run = _solve if task.kind == "solve" else _simulate
+            run: Any = {"solve": _solve, "simulate": _simulate, "call": _call}[task.kind]
             row = run(task, *inputs)
     except CellTimeout:
         row = _failed(task, "timeout", f"stopped after the grid's timeout of {task.timeout:g} s")
@@ -412,6 +468,28 @@ def _simulate(task: Task, workload: Any, cluster: Any) -> dict[str, Any]:
             row[k] = v
     row["policy"] = s["policy"]  # as the grid names it
     return row
+
+
+def _importable(folder: str) -> None:
+    """Make the modules of an experiment file's folder importable (plug-in style)."""
+    import sys
+
+    if folder and folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def _call(task: Task) -> dict[str, Any]:
+    from ..problems.record import load_plugin
+
+    s = task.spec
+    _importable(s["folder"])
+    fn: Any = load_plugin("function", s["function"], s["function"])
+    out = fn(**s["params"], seed=s["seed"])
+    rows = [out] if isinstance(out, dict) else out
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        got = type(out).__name__
+        raise InputError(f"function {s['function']!r} returned {got}, not a dict or list of dicts")
+    return {"status": "ok", "message": "", "rows": rows}
 
 
 def _failed(task: Task, status: str, message: str) -> dict[str, Any]:

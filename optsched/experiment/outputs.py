@@ -2,8 +2,13 @@
 
 ``kind = "table"``
     A solve grid's gap table (:func:`optsched.bench.summary_table`, ``by``
-    columns), or a simulate grid's means with 95% confidence intervals over
-    seeds (:func:`sim_table`: ``by`` columns, ``values`` metrics). The file's
+    columns; ``compare`` names the column whose values are compared on common
+    instances, default ``method``; ``times = true`` adds median and max time),
+    or a simulate grid's means with 95% confidence intervals over seeds
+    (:func:`sim_table`: ``by`` columns, ``values`` metrics). ``make =
+    "module:function"`` builds the table instead (from the grid's rows, e.g. a
+    call grid's); ``rows = true`` writes the grid's rows themselves. ``rename``
+    maps column names; ``title`` and ``note`` head a Markdown file. The file's
     suffix picks the format: ``.md``, ``.tex`` or ``.csv``.
 ``kind = "figure"``
     ``plot`` names a function of :data:`optsched.bench.figures.PLOTS`; the file
@@ -36,9 +41,18 @@ def check_output(kind: str, file: str, fields: dict[str, Any], ctx: str) -> None
             not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)
         ):
             raise InputError(f"{ctx}: {key} must be a non-empty list of column names, got {v!r}")
-    where = fields.get("where")
-    if where is not None and not isinstance(where, dict):
-        raise InputError(f"{ctx}: where must be a table of column = value, got {where!r}")
+    for key in ("where", "rename"):
+        v = fields.get(key)
+        if v is not None and not isinstance(v, dict):
+            raise InputError(f"{ctx}: {key} must be a table of column = value, got {v!r}")
+    for key in ("title", "note", "compare", "make"):
+        v = fields.get(key)
+        if v is not None and not isinstance(v, str):
+            raise InputError(f"{ctx}: {key} must be a string, got {v!r}")
+    for key in ("times", "rows"):
+        v = fields.get(key, False)
+        if not isinstance(v, bool):
+            raise InputError(f"{ctx}: {key} must be true or false, got {v!r}")
     if kind == "table":
         if suffix not in TABLE_SUFFIXES:
             raise InputError(f"{ctx}: a table's file ends in .md, .tex or .csv, got {file!r}")
@@ -91,18 +105,54 @@ def sim_table(
     return pd.DataFrame(rows)
 
 
-def table_frame(kind: str, df: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
-    from ..bench.report import summary_table
-
+def table_frame(
+    kind: str, df: pd.DataFrame, fields: dict[str, Any], folder: str = ""
+) -> pd.DataFrame:
+    """The table an output declares, from its grid's rows ``df``."""
     df = select(df, fields.get("where"))
     if df.empty:
         raise InputError("table: no rows (run the experiment first)")
-    if kind == "solve":
-        return summary_table(df, fields.get("by", ["family", "method"]), readable=True)
-    return sim_table(df, fields.get("by", ["policy"]), fields.get("values", list(SIM_VALUES)))
+    if fields.get("make"):
+        table = _made(fields["make"], folder)(df)
+        if not isinstance(table, pd.DataFrame):
+            raise InputError(f"make {fields['make']!r} returned {type(table).__name__}")
+    elif fields.get("rows"):
+        table = df.drop(columns=[c for c in ROW_NOISE if c in df.columns])
+    elif kind == "solve":
+        table = solve_table(df, fields)
+    else:
+        table = sim_table(df, fields.get("by", ["policy"]), fields.get("values", list(SIM_VALUES)))
+    return table.rename(columns=fields.get("rename", {}))
 
 
-def write_table(path: Path, table: pd.DataFrame, title: str = "") -> None:
+#: Columns of a cell that say how it ran, not what it found (left out of ``rows``).
+ROW_NOISE = ("experiment", "kind", "cell_key", "folder", "versions", "python", "cpu_count")
+
+
+def solve_table(df: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
+    """:func:`optsched.bench.summary_table` of solve rows, with median and max time
+    per group when ``times``."""
+    from ..bench.report import summary_table
+
+    by = fields.get("by", ["family", "method"])
+    compare = fields.get("compare", "method")
+    table = summary_table(df, by, readable=True, compare=compare)
+    if fields.get("times"):
+        groups = df.groupby(by, sort=True)["time"]
+        table["median time (s)"] = groups.median().to_numpy()
+        table["max time (s)"] = groups.max().to_numpy()
+    return table
+
+
+def _made(target: str, folder: str) -> Any:
+    from ..problems.record import load_plugin
+    from .cells import _importable
+
+    _importable(folder)
+    return load_plugin("table", target, target)
+
+
+def write_table(path: Path, table: pd.DataFrame, title: str = "", note: str = "") -> None:
     from ..bench.report import to_latex, to_markdown
     from ..io import write_text
 
@@ -112,6 +162,7 @@ def write_table(path: Path, table: pd.DataFrame, title: str = "") -> None:
         write_text(path, to_latex(table, floatfmt=".3g", caption=title or None))
     else:
         head = f"# {title}\n\n" if title else ""
+        head += f"{note}\n\n" if note else ""
         write_text(path, head + to_markdown(table, floatfmt=".4g") + "\n")
 
 
@@ -176,13 +227,16 @@ def font_context() -> Any:
     )
 
 
-def figure_of(df: pd.DataFrame, fields: dict[str, Any]) -> Any:
-    """The figure an output names, drawn from ``df``."""
+def figure_of(df: pd.DataFrame, fields: dict[str, Any], folder: str = "") -> Any:
+    """The figure an output names, drawn from ``df`` (``make``: a function of the rows
+    that returns them in the form the plot takes)."""
     from ..bench.figures import PLOTS
 
     df = select(df, fields.get("where"))
     if df.empty:
         raise InputError("figure: no rows (run the experiment first)")
+    if fields.get("make"):
+        df = _made(fields["make"], folder)(df)
     fn, panels_by = PLOTS[fields["plot"]]
     with font_context():
         if panels_by and panels_by in df.columns:

@@ -9,7 +9,6 @@ overwriting the published tables.
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,26 +28,27 @@ def make_outputs(
     exp: Experiment, store: Store, out: Path, kinds: Sequence[str] = ("table", "figure")
 ) -> list[Path]:
     """Write the experiment's outputs of ``kinds`` under ``out``; the files written."""
+    import pandas as pd
+
     written: list[Path] = []
     frames: dict[str, Any] = {}
     for o in exp.outputs:
         if o.kind not in kinds:
             continue
-        if o.grid not in frames:
-            frames[o.grid] = results(exp, store, o.grid)
-        df = frames[o.grid]
+        for g in o.grids:
+            if g not in frames:
+                frames[g] = results(exp, store, g)
+        df = pd.concat([frames[g] for g in o.grids], ignore_index=True)
         where = f"{exp.path}: output {o.file}"
         try:
             if o.kind == "table":
                 path = out / o.file
-                write_table(
-                    path,
-                    table_frame(exp.grid(o.grid).kind, df, dict(o.fields)),
-                    o.fields.get("title", ""),
-                )
+                kind = exp.grid(o.grids[0]).kind
+                table = table_frame(kind, df, dict(o.fields), exp.folder)
+                write_table(path, table, o.fields.get("title", ""), o.fields.get("note", ""))
                 written.append(path)
             else:
-                fig = figure_of(df, dict(o.fields))
+                fig = figure_of(df, dict(o.fields), exp.folder)
                 written += save_figure(fig, out / o.file)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
@@ -87,48 +87,57 @@ def paper(
             with open_store(None, exp) as store:
                 run_experiment(exp, store, ex, progress=progress)
                 written = make_outputs(exp, store, out)
-            flag = " --quick" if quick else ""
-            command = f"optsched run {shlex.quote(exp.path)}{flag}"
-            for path in written:
-                entries.append(
-                    {
-                        "file": str(path.relative_to(out)),
-                        "experiment": exp.name,
-                        "source": exp.path,
-                        "command": command,
-                        "seconds": round(time.perf_counter() - start, 1),
-                    }
-                )
+            seconds = round(time.perf_counter() - start, 1)
+            entries += [
+                {"file": str(p.relative_to(out)), "experiment": exp.name, "seconds": seconds}
+                for p in written
+            ]
             if progress:
-                print(f"{exp.name}: {len(written)} file(s) in {out}")
+                print(f"{exp.name}: {len(written)} file(s) in {out} ({seconds} s)")
     finally:
         ex.close()
-    _write_manifest(out, entries, quick)
+    _write_manifest(out, files, quick)
     return entries
 
 
-def _write_manifest(out: Path, entries: list[dict[str, Any]], quick: bool) -> None:
+def manifest(files: Sequence[Path], quick: bool = False) -> list[dict[str, str]]:
+    """Every output the experiment files declare: the file (PNG and PDF for a
+    figure), its experiment and grids, and the command that makes it."""
+    flag = " --quick" if quick else ""
+    out = []
+    for f in files:
+        exp = read_experiment(f, quick=quick)
+        for o in exp.outputs:
+            names = [o.file]
+            if o.kind == "figure":
+                names = [str(Path(o.file).with_suffix(x)) for x in (".png", ".pdf")]
+            for name in names:
+                out.append(
+                    {
+                        "file": name,
+                        "experiment": exp.name,
+                        "grids": ", ".join(o.grids),
+                        "source": f"experiments/{f.name}",
+                        "command": f"optsched paper{flag} --only {exp.name}",
+                    }
+                )
+    return sorted(out, key=lambda e: e["file"])
+
+
+def _write_manifest(out: Path, files: Sequence[Path], quick: bool) -> None:
     from ..io import write_text
 
-    path = out / MANIFEST
-    old: dict[str, str] = {}
-    if path.is_file():  # keep the lines of experiments not rerun this time
-        for line in path.read_text().splitlines():
-            if line.startswith("| `"):
-                old[line.split("`")[1]] = line
-    for e in entries:
-        old[e["file"]] = (
-            f"| `{e['file']}` | {e['experiment']} | `{e['command']}` then "
-            f"`optsched paper{' --quick' if quick else ''} --only {e['experiment']}` |"
-        )
     lines = [
         "# Manifest",
         "",
-        "Each file here, the experiment that declares it, and the commands that make it "
-        "(`optsched paper` runs the experiment, then writes its outputs).",
+        "Every table and figure here, the experiment file that declares it, and the "
+        "command that regenerates it from scratch (it runs the experiment's missing "
+        "cells into `results/NAME.sqlite`, then writes its outputs). `optsched paper` "
+        "regenerates them all.",
         "",
-        "| file | experiment | command |",
-        "| --- | --- | --- |",
-        *(old[k] for k in sorted(old)),
+        "| file | experiment | grids | command |",
+        "| --- | --- | --- | --- |",
     ]
-    write_text(path, "\n".join(lines) + "\n")
+    for e in manifest(files, quick):
+        lines.append(f"| `{e['file']}` | `{e['source']}` | {e['grids']} | `{e['command']}` |")
+    write_text(out / MANIFEST, "\n".join(lines) + "\n")

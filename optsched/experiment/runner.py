@@ -106,8 +106,15 @@ def results(exp: Experiment, store: Store, grid: str | None = None) -> pd.DataFr
         tasks = grid_tasks(exp, g, resolver)
         rows = store.rows(t.key for t in tasks)
         for t in tasks:
-            if t.key in rows:
-                records.append(flat_row(exp.name, g.name, t.kind, t.spec, rows[t.key]))
+            if t.key not in rows:
+                continue
+            row = rows[t.key]
+            if t.kind == "call" and row.get("status") == "ok":
+                cell = {k: v for k, v in row.items() if k != "rows"}
+                for sub in row.get("rows", []):
+                    records.append(flat_row(exp.name, g.name, t.kind, t.spec, {**cell, **sub}))
+            else:
+                records.append(flat_row(exp.name, g.name, t.kind, t.spec, row))
     df = pd.DataFrame(records)
     for col in ("objective", "bound", "reference", "gap", "time", "best_known"):
         if col in df.columns:

@@ -19,6 +19,14 @@ An experiment has one or more ``[[grid]]`` tables and any number of
         [grid.options.milp]                  # method options; a list is swept
         solver = ["cbc", "highs"]
 
+``kind = "call"``
+    one call of a function per combination of its swept ``params`` and ``seeds``:
+    ``function = "module:function"`` (a module of the experiment file's folder, or
+    installed) is called as ``function(**params, seed=seed)`` and returns a row (a
+    dict) or a list of rows. Its key includes the module's source, so editing it
+    reruns its cells. For what the other kinds do not express (a published
+    number beside each row, a process per run, a bespoke workload window).
+
 ``kind = "simulate"``
     workloads x clusters x policies x seeds, each cell one checked
     :func:`optsched.simulate.simulate`::
@@ -49,7 +57,7 @@ import glob
 import itertools
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +65,7 @@ import tomllib
 
 from ..errors import InputError
 
-KINDS = ("solve", "simulate")
+KINDS = ("solve", "simulate", "call")
 
 #: Keys a grid of each kind takes (besides ``name``, ``kind``, ``quick``, ``timeout``).
 SOLVE_KEYS = (
@@ -87,8 +95,24 @@ SIMULATE_KEYS = (
     "round_time_limit",
     "workers",
 )
+CALL_KEYS = ("function", "params", "seeds", "workers")
 COMMON_KEYS = ("name", "kind", "quick", "timeout", "description")
-OUTPUT_KEYS = ("kind", "grid", "file", "by", "values", "plot", "title", "format", "where")
+OUTPUT_KEYS = (
+    "kind",
+    "grid",
+    "file",
+    "by",
+    "values",
+    "plot",
+    "title",
+    "note",
+    "where",
+    "compare",
+    "times",
+    "rows",
+    "rename",
+    "make",
+)
 
 
 @dataclass(frozen=True)
@@ -110,10 +134,10 @@ class Grid:
 
 @dataclass(frozen=True)
 class Output:
-    """A table or figure of one grid's rows (:mod:`.outputs`)."""
+    """A table or figure of the rows of one or more grids (of one kind; :mod:`.outputs`)."""
 
     kind: str
-    grid: str
+    grids: tuple[str, ...]
     file: str
     fields: Mapping[str, Any] = field(default_factory=dict)
 
@@ -126,6 +150,7 @@ class Experiment:
     grids: tuple[Grid, ...]
     outputs: tuple[Output, ...]
     quick: bool = False
+    folder: str = "."  # where the file is: the modules its call grids name live here
 
     def grid(self, name: str) -> Grid:
         for g in self.grids:
@@ -146,7 +171,8 @@ def read_experiment(path: str | Path, quick: bool = False) -> Experiment:
         data = tomllib.loads(read_text(p))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{shown(p)}: not valid TOML ({exc})") from None
-    return experiment_from_dict(data, shown(p), quick=quick, default_name=p.stem)
+    exp = experiment_from_dict(data, shown(p), quick=quick, default_name=p.stem)
+    return replace(exp, folder=str(p.resolve().parent))
 
 
 def experiment_from_dict(
@@ -187,7 +213,8 @@ def _grid(data: Any, ctx: str, k: int, quick: bool) -> Grid:
     if not isinstance(name, str) or not name:
         raise InputError(f"{ctx}: name must be a non-empty string, got {name!r}")
     ctx = f"{ctx} ({name})"
-    allowed = (SOLVE_KEYS if kind == "solve" else SIMULATE_KEYS) + COMMON_KEYS
+    allowed = {"solve": SOLVE_KEYS, "simulate": SIMULATE_KEYS, "call": CALL_KEYS}[kind]
+    allowed += COMMON_KEYS
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise InputError(f"{ctx}: unknown key {unknown[0]!r} for a {kind} grid")
@@ -204,7 +231,7 @@ def _grid(data: Any, ctx: str, k: int, quick: bool) -> Grid:
         timeout = over.get("timeout", timeout)
     if timeout is not None and not _positive(timeout):
         raise InputError(f"{ctx}: timeout must be a number of seconds > 0, got {timeout!r}")
-    (_check_solve if kind == "solve" else _check_simulate)(fields, ctx)
+    {"solve": _check_solve, "simulate": _check_simulate, "call": _check_call}[kind](fields, ctx)
     return Grid(name, kind, fields, None if timeout is None else float(timeout))
 
 
@@ -304,6 +331,18 @@ def _check_simulate(f: dict[str, Any], ctx: str) -> None:
         raise InputError(f"{ctx}: bound must be true or false, got {f['bound']!r}")
 
 
+def _check_call(f: dict[str, Any], ctx: str) -> None:
+    fn = f.get("function")
+    if not isinstance(fn, str) or ":" not in fn:
+        raise InputError(f"{ctx}: function must be 'module:function', got {fn!r}")
+    params = f.get("params", {})
+    if not isinstance(params, dict):
+        raise InputError(f"{ctx}: params must be a table (a list value is swept), got {params!r}")
+    f["params"] = params
+    f["seeds"] = _ints(f.get("seeds", [0]), "seeds", ctx)
+    f["workers"] = _ints(f.get("workers", 1), "workers", ctx, minimum=1)[0]
+
+
 def _output(data: Any, ctx: str, grids: list[str]) -> Output:
     if not isinstance(data, dict):
         raise InputError(f"{ctx}: must be a table")
@@ -314,8 +353,9 @@ def _output(data: Any, ctx: str, grids: list[str]) -> Output:
     if kind not in ("table", "figure"):
         raise InputError(f"{ctx}: kind must be table or figure, got {kind!r}")
     grid = data.get("grid", grids[0] if len(grids) == 1 else None)
-    if grid not in grids:
-        raise InputError(f"{ctx}: grid must be one of {', '.join(grids)}, got {grid!r}")
+    chosen = grid if isinstance(grid, list) and grid else [grid]
+    if not all(g in grids for g in chosen):
+        raise InputError(f"{ctx}: grid must be one of {', '.join(grids)} (or a list), got {grid!r}")
     file = data.get("file")
     if not isinstance(file, str) or not file:
         raise InputError(f"{ctx}: file must be a path, got {file!r}")
@@ -323,7 +363,7 @@ def _output(data: Any, ctx: str, grids: list[str]) -> Output:
 
     rest = {k: v for k, v in data.items() if k not in ("kind", "grid", "file")}
     check_output(kind, file, rest, ctx)
-    return Output(kind, grid, file, rest)
+    return Output(kind, tuple(str(g) for g in chosen), file, rest)
 
 
 def sweep(table: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -241,7 +241,21 @@ def flat_row(
             out.update({prefix + name: x for name, x in v.items()})
         elif k == "generate" and isinstance(v, dict):
             out["generator"] = f"{v['family']}:{v['source']}"
-        else:
+            out.update({f"gen_{name}": x for name, x in v.get("options", {}).items()})
+        elif k != "folder":
             out[k] = v
     out.update({k: v for k, v in row.items() if k not in ("params",)})
+    if kind == "solve" and "method" in out:
+        out["backend"] = backend(str(out.get("family", "")), str(out["method"]), out)
     return out
+
+
+def backend(family: str, method: str, row: dict[str, Any]) -> str:
+    """A solve's method as tables name it: its display name, and for the MILP its
+    back-end (``MILP (highs)``; CBC when none is set)."""
+    from ..bench.report import display_name
+
+    name = display_name(family, method)
+    if method == "milp":
+        name += f" ({row.get('opt_solver') or 'cbc'})"
+    return name

@@ -74,7 +74,7 @@ def run(path: Path, store: Path, executor: str = "serial", **kw):
     "text, message",
     [
         ("", "needs at least one [[grid]] table"),
-        ('[[grid]]\nkind = "solve2"', "kind must be one of solve, simulate, got 'solve2'"),
+        ('[[grid]]\nkind = "solve2"', "kind must be one of solve, simulate, call, got 'solve2'"),
         (
             '[[grid]]\nkind = "solve"\nsuites = ["hopper-small"]\nmethods = ["greedy"]\n'
             "time_limit = -1",

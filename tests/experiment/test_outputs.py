@@ -156,7 +156,10 @@ file = "tiny/gap_cdf.png"
     assert (out / "tiny" / "gap_cdf.pdf").is_file() and (out / "tiny" / "gap_cdf.png").is_file()
     manifest = (out / "MANIFEST.md").read_text()
     for name in ("tiny/gaps.md", "tiny/gaps.tex", "tiny/gap_cdf.png", "tiny/gap_cdf.pdf"):
-        assert f"| `{name}` | tiny |" in manifest
+        assert (
+            f"| `{name}` | `experiments/tiny.toml` | exact | `optsched paper --only tiny` |"
+            in manifest
+        )
     assert (tmp_path / "results" / "tiny.sqlite").is_file()
     assert main(["paper", "--experiments", str(folder), "--only", "nope"]) == 2
 
