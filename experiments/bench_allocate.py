@@ -1,47 +1,31 @@
-"""Allocation benchmarks (issue: optimisation in the loop).
+"""Allocation benchmarks (issue: optimisation in the loop): the cells and tables of
+``experiments/allocate.toml``. Run them with::
 
-Usage, from the repository root::
+    optsched paper --only allocate        # or: optsched run experiments/allocate.toml
 
-    python experiments/bench_allocate.py scale    # packed max-min fairness, 64 to 2,048 jobs
-    python experiments/bench_allocate.py pop      # POP's loss against the exact optimum
-    python experiments/bench_allocate.py gavel    # Gavel's LP policies under --semantics gavel
-    python experiments/bench_allocate.py all
-
-``scale`` runs ``optsched allocate --gavel-input N`` (Gavel's own input
+``packed_scale`` runs ``optsched allocate --gavel-input N`` (Gavel's own input
 generator, seed 2) in a fresh process per size, so that ``peak_rss_mb`` is that
 allocation's, beside Gavel's times and objectives on this machine
-(``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel`` replays Gavel's job
-streams under ``--semantics gavel`` for the LP policies (``max_min_fairness``,
-``_perf``, ``_packed``) and the packing baselines (``fifo_packed``, ``gandiva``),
-beside Gavel's results and wall times (``--policy`` picks some).
+(``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel_stream`` replays one of
+Gavel's job streams under ``--semantics gavel`` for an LP policy
+(``max_min_fairness``, ``_perf``, ``_packed``) or a packing baseline
+(``fifo_packed``, ``gandiva``), beside Gavel's result and wall time.
 Output: ``paper_figures/allocate/``.
 """
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
+import sys
+from typing import Any
 
-# One BLAS thread: the packed policy's linear algebra is small, and idle OpenBLAS
-# threads spin between calls, taking the second core from the simulation around them
-# (on this 2-core machine packed on the 300-job trace took 4.6 s with two, 3.0 s with
-# one). Set before numpy loads; a value the caller set wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import pandas as pd
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from optsched import sources  # noqa: E402
-from optsched.allocation import allocate, gavel_input  # noqa: E402
-from optsched.bench import save_table  # noqa: E402
-from optsched.model import gavel  # noqa: E402
-from optsched.simulate import read_gavel_trace, simulate  # noqa: E402
-
-OUT = Path(__file__).resolve().parent.parent / "paper_figures" / "allocate"
+from optsched import sources
+from optsched.allocation import allocate, gavel_input
+from optsched.model import gavel
+from optsched.simulate import read_gavel_trace, simulate
 
 #: Gavel's packed max-min fairness on this machine (its README): seconds, GB, objective.
 GAVEL_PACKED = {256: (2.39, None, 1.1060718), 512: (15.7, None, 1.1078288),
@@ -66,137 +50,109 @@ GAVEL_RUNS = {
 }  # fmt: skip
 
 
-#: The tables of paper_figures/allocate/, by the policies they hold.
-GROUPS = {
-    ("max_min_fairness", "max_min_fairness_perf", "max_min_fairness_packed"): "gavel_lp_policies",
-    ("fifo_packed", "gandiva"): "gavel_lp_fifo_packed_gandiva",
-}
+def packed_scale(jobs: int, seed: int) -> dict[str, Any]:
+    """One packed max-min fairness allocation of Gavel's input of ``jobs`` jobs (input
+    seed 2), in a fresh process; beside Gavel's numbers where its README has them."""
+    out = subprocess.run(
+        [sys.executable, "-m", "optsched", "allocate", "--policy",
+         "max_min_fairness_packed", "--gavel-input", str(jobs), "--seed", "2", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    got = json.loads(out.stdout)
+    g_s, g_gb, g_obj = GAVEL_PACKED.get(jobs, (None, None, None))
+    return {
+        "jobs": jobs,
+        "objective": got["objective"],
+        "Gavel objective": g_obj,
+        "abs diff": abs(got["objective"] - g_obj) if g_obj else None,
+        "wall (s)": got["wall_s"],
+        "peak memory (MB)": got["peak_rss_mb"],
+        "Gavel wall (s)": g_s,
+        "Gavel memory (GB)": g_gb,
+        "speed-up (x)": g_s / got["wall_s"] if g_s else None,
+    }
 
 
-def scale() -> None:
+def pop_loss(policy: str, jobs: int, seed: int) -> list[dict[str, Any]]:
+    """POP with k = 2, 4, 8 parts against the exact allocation of Gavel's input."""
+    p = gavel_input(jobs, 2)
+    exact = allocate(p, policy)
     rows = []
-    for n in (64, 128, 256, 512, 1024, 2048):
-        out = subprocess.run(
-            [sys.executable, "-m", "optsched", "allocate", "--policy",
-             "max_min_fairness_packed", "--gavel-input", str(n), "--seed", "2", "--json"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        got = json.loads(out.stdout)
-        g_s, g_gb, g_obj = GAVEL_PACKED.get(n, (None, None, None))
+    for k in (2, 4, 8):
+        part = allocate(p, policy, pop=k, seed=seed)
         rows.append(
             {
-                "jobs": n,
-                "objective": got["objective"],
-                "Gavel objective": g_obj,
-                "abs diff": abs(got["objective"] - g_obj) if g_obj else None,
-                "wall (s)": got["wall_s"],
-                "peak memory (MB)": got["peak_rss_mb"],
-                "Gavel wall (s)": g_s,
-                "Gavel memory (GB)": g_gb,
-                "speed-up (x)": g_s / got["wall_s"] if g_s else None,
+                "policy": policy,
+                "jobs": jobs,
+                "k": k,
+                "exact": exact.objective,
+                "POP": part.objective,
+                "loss (%)": 100 * (1 - part.objective / exact.objective),
+                "exact wall (s)": exact.wall_s,
+                "POP wall (s)": part.wall_s,
             }
         )
-        print(rows[-1], flush=True)
-    save(
-        "packed_scale",
-        pd.DataFrame(rows),
-        "Packed max-min fairness (space sharing over pairs), Gavel's sweep_policy_runtimes.py "
-        "input, seed 2, n/4 GPUs each of V100, P100 and K80. optsched solves the exact class "
-        "aggregation with GLOP; wall time includes building the LP and checking the answer, "
-        "peak memory is the whole process's. Gavel: cvxpy with HiGHS interior point.",
-    )
+    return rows
 
 
-def pop() -> None:
-    rows = []
-    for policy in ("max_min_fairness_perf", "max_sum_throughput"):
-        for n in (256, 1024, 2048):
-            p = gavel_input(n, 2)
-            exact = allocate(p, policy)
-            for k in (2, 4, 8):
-                part = allocate(p, policy, pop=k, seed=0)
-                rows.append(
-                    {
-                        "policy": policy,
-                        "jobs": n,
-                        "k": k,
-                        "exact": exact.objective,
-                        "POP": part.objective,
-                        "loss (%)": 100 * (1 - part.objective / exact.objective),
-                        "exact wall (s)": exact.wall_s,
-                        "POP wall (s)": part.wall_s,
-                    }
-                )
-                print(rows[-1], flush=True)
-    save(
-        "pop_loss",
-        pd.DataFrame(rows),
-        "POP (jobs split at random into k parts with 1/k of the GPUs each, as POP's "
-        "PartitionedProblem) against the exact allocation; objective recomputed over all jobs.",
-    )
-
-
-def gavel_streams(policies: list[str]) -> None:
+def streams() -> dict[str, Any]:
+    """Gavel's streams of ``$OPTSCHED_DATA/gavel/generated/``: the 300-job trace, and
+    the continuous stream (replayed from its second line) with two measured windows."""
     folder = sources.data_dir() / "gavel" / "generated"
-    cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
     cont = read_gavel_trace(
         folder / "contsingle_lam1200_e1000_seed0_max_min_fairness.trace", skip=1
     )
-    streams = {
+    return {
         "300-job trace": read_gavel_trace(folder / "gen_n300_lam240_seed0.trace"),
         "continuous, jobs 0-299": cont.with_measure(0, 300),
         "continuous, jobs 0-999": cont.with_measure(0, 1000),
     }
-    rows = []
-    only = [p for p in GAVEL_RUNS if p in policies]
-    for policy, runs in ((p, GAVEL_RUNS[p]) for p in only):
-        for name, w in streams.items():
-            jct, makespan, wall = runs[name]
-            res = simulate(w, cluster, policy, semantics="gavel", seed=0)
-            s = res.summary
-            rows.append(
-                {
-                    "policy": policy,
-                    "stream": name,
-                    "Gavel avg JCT (h)": jct,
-                    "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
-                    "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
-                    "Gavel makespan (h)": makespan,
-                    "optsched makespan (h)": s["makespan_s"] / 3600,
-                    "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
-                    "Gavel wall (s)": wall,
-                    "optsched wall (s)": res.wall_s,
-                    "speed-up (x)": wall / res.wall_s,
-                }
-            )
-            print(rows[-1], flush=True)
-    save(
-        GROUPS.get(tuple(only), "gavel_lp_" + "_".join(only)),
-        pd.DataFrame(rows),
-        "Gavel's LP policies under `--semantics gavel`, 36 V100 + 36 P100 + 36 K80, seed 0, "
-        "beside Gavel's own runs on this machine (its wall time is the whole process; for the "
-        "300-job trace, the middle of the range its README gives).",
-    )
 
 
-def save(name: str, df: pd.DataFrame, note: str) -> None:
-    print(save_table(OUT, name, df, note, ".6g"))
+def gavel_stream(policy: str, stream: str, seed: int) -> dict[str, Any]:
+    """One of Gavel's streams under ``policy`` and Gavel's semantics, 36:36:36, beside
+    Gavel's own run of it on this machine."""
+    cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
+    w = streams()[stream]
+    jct, makespan, wall = GAVEL_RUNS[policy][stream]
+    res = simulate(w, cluster, policy, semantics="gavel", seed=seed)
+    s = res.summary
+    return {
+        "policy": policy,
+        "stream": stream,
+        "Gavel avg JCT (h)": jct,
+        "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
+        "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
+        "Gavel makespan (h)": makespan,
+        "optsched makespan (h)": s["makespan_s"] / 3600,
+        "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
+        "Gavel wall (s)": wall,
+        "optsched wall (s)": res.wall_s,
+        "speed-up (x)": wall / res.wall_s,
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("which", choices=("scale", "pop", "gavel", "all"))
-    parser.add_argument("--policy", action="append", help="gavel: only these policies")
-    args = parser.parse_args(argv)
-    if args.which in ("scale", "all"):
-        scale()
-    if args.which in ("pop", "all"):
-        pop()
-    if args.which in ("gavel", "all"):
-        for group in [args.policy] if args.policy else [list(g) for g in GROUPS]:
-            gavel_streams(group)
-    return 0
+def by_stream(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order of the policies and streams of :data:`GAVEL_RUNS`."""
+    order = {(p, s): k for k, (p, s) in enumerate(
+        (p, s) for p, runs in GAVEL_RUNS.items() for s in runs)}  # fmt: skip
+    df = df.assign(_o=[order.get((p, s), 0) for p, s in zip(df["policy"], df["stream"])])
+    return df.sort_values("_o")[COLUMNS["stream"]].reset_index(drop=True)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def by_size(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("jobs")[COLUMNS["scale"]].reset_index(drop=True)
+
+
+def pop_table(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["policy", "jobs", "k"])[COLUMNS["pop"]].reset_index(drop=True)
+
+
+COLUMNS = {
+    "stream": ["policy", "stream", "Gavel avg JCT (h)", "optsched avg JCT (h)", "JCT diff (%)",
+               "Gavel makespan (h)", "optsched makespan (h)", "makespan diff (%)",
+               "Gavel wall (s)", "optsched wall (s)", "speed-up (x)"],
+    "scale": ["jobs", "objective", "Gavel objective", "abs diff", "wall (s)",
+              "peak memory (MB)", "Gavel wall (s)", "Gavel memory (GB)", "speed-up (x)"],
+    "pop": ["policy", "jobs", "k", "exact", "POP", "loss (%)", "exact wall (s)", "POP wall (s)"],
+}  # fmt: skip

@@ -70,6 +70,8 @@ class CellTimeout(BaseException):
 
 
 def _cells(exp: Experiment, grid: Grid) -> Iterator[Task]:
+    if grid.skipped:
+        return iter(())
     if grid.kind == "solve":
         return _solve_cells(exp, grid)
     if grid.kind == "call":

@@ -27,6 +27,12 @@ import pandas as pd
 
 from ..errors import InputError
 
+
+class NoRows(InputError):
+    """An output whose grid has no finished rows that it can use (not run yet, or every
+    cell failed, e.g. without ``$OPTSCHED_DATA``)."""
+
+
 TABLE_SUFFIXES = (".md", ".tex", ".csv")
 FIGURE_SUFFIXES = (".png", ".pdf")
 #: What a simulate grid's table reports unless ``values`` says otherwise.
@@ -110,8 +116,10 @@ def table_frame(
 ) -> pd.DataFrame:
     """The table an output declares, from its grid's rows ``df``."""
     df = select(df, fields.get("where"))
+    if "status" in df.columns and kind != "solve":  # failed cells carry no numbers
+        df = df[df["status"] == "ok"]
     if df.empty:
-        raise InputError("table: no rows (run the experiment first)")
+        raise NoRows("table: no finished rows (run the experiment; see its failed cells)")
     if fields.get("make"):
         table = _made(fields["make"], folder)(df)
         if not isinstance(table, pd.DataFrame):
@@ -234,7 +242,7 @@ def figure_of(df: pd.DataFrame, fields: dict[str, Any], folder: str = "") -> Any
 
     df = select(df, fields.get("where"))
     if df.empty:
-        raise InputError("figure: no rows (run the experiment first)")
+        raise NoRows("figure: no rows (run the experiment first)")
     if fields.get("make"):
         df = _made(fields["make"], folder)(df)
     fn, panels_by = PLOTS[fields["plot"]]

@@ -9,6 +9,7 @@ overwriting the published tables.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError
 from .executors import make_executor
-from .outputs import figure_of, save_figure, table_frame, write_table
+from .outputs import NoRows, figure_of, save_figure, table_frame, write_table
 from .runner import open_store, results, run_experiment
 from .spec import Experiment, read_experiment
 from .store import Store
@@ -25,9 +26,15 @@ MANIFEST = "MANIFEST.md"
 
 
 def make_outputs(
-    exp: Experiment, store: Store, out: Path, kinds: Sequence[str] = ("table", "figure")
+    exp: Experiment,
+    store: Store,
+    out: Path,
+    kinds: Sequence[str] = ("table", "figure"),
+    skipped: list[str] | None = None,
 ) -> list[Path]:
-    """Write the experiment's outputs of ``kinds`` under ``out``; the files written."""
+    """Write the experiment's outputs of ``kinds`` under ``out``; the files written.
+    An output without rows to make it from is left as it is and named in ``skipped``
+    (an error when ``skipped`` is ``None``)."""
     import pandas as pd
 
     written: list[Path] = []
@@ -40,6 +47,9 @@ def make_outputs(
                 frames[g] = results(exp, store, g)
         df = pd.concat([frames[g] for g in o.grids], ignore_index=True)
         where = f"{exp.path}: output {o.file}"
+        if df.empty and skipped is not None:
+            skipped.append(f"{where}: no rows")
+            continue
         try:
             if o.kind == "table":
                 path = out / o.file
@@ -50,6 +60,10 @@ def make_outputs(
             else:
                 fig = figure_of(df, dict(o.fields), exp.folder)
                 written += save_figure(fig, out / o.file)
+        except NoRows as exc:
+            if skipped is None:
+                raise InputError(f"{where}: {exc}") from None
+            skipped.append(f"{where}: {exc}")
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
     return written
@@ -85,15 +99,19 @@ def paper(
         for exp in exps:
             start = time.perf_counter()
             with open_store(None, exp) as store:
-                run_experiment(exp, store, ex, progress=progress)
-                written = make_outputs(exp, store, out)
+                report = run_experiment(exp, store, ex, progress=progress)
+                skipped: list[str] = []
+                written = make_outputs(exp, store, out, skipped=skipped)
             seconds = round(time.perf_counter() - start, 1)
             entries += [
                 {"file": str(p.relative_to(out)), "experiment": exp.name, "seconds": seconds}
                 for p in written
             ]
             if progress:
-                print(f"{exp.name}: {len(written)} file(s) in {out} ({seconds} s)")
+                failed = f", {report.failed} cell(s) failed" if report.failed else ""
+                print(f"{exp.name}: {len(written)} file(s) in {out} ({seconds} s{failed})")
+            for line in skipped:
+                print(f"optsched: not written: {line}", file=sys.stderr)
     finally:
         ex.close()
     _write_manifest(out, files, quick)

@@ -43,9 +43,10 @@ An experiment has one or more ``[[grid]]`` tables and any number of
 
 A list given where a single value is expected is swept: the grid takes every
 combination. ``[grid.quick]`` holds overrides for ``optsched run --quick`` (a
-reduced grid for CI); ``timeout`` ends a cell after that many seconds and
-records it as status ``timeout``. Every path is relative to the working
-directory, or else to the repository root.
+reduced grid for CI; ``skip = true`` leaves the grid out of it); ``timeout``
+ends a cell after that many seconds and records it as status ``timeout``.
+Every path is relative to the working directory, or else to the repository
+root.
 
 An ``[[output]]`` names a ``table`` or a ``figure`` made from one grid's rows
 (see :mod:`.outputs`); ``optsched paper`` makes them all.
@@ -124,6 +125,7 @@ class Grid:
     kind: str
     fields: Mapping[str, Any]
     timeout: float | None = None
+    skipped: bool = False  # no cells under --quick (``quick.skip``: too big for CI)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)
@@ -222,17 +224,20 @@ def _grid(data: Any, ctx: str, k: int, quick: bool) -> Grid:
     over = data.get("quick", {})
     if not isinstance(over, dict):
         raise InputError(f"{ctx}: quick must be a table of overrides, got {over!r}")
-    bad = sorted(set(over) - set(allowed) - {"timeout"})
+    bad = sorted(set(over) - set(allowed) - {"timeout", "skip"})
     if bad:
         raise InputError(f"{ctx}: quick: unknown key {bad[0]!r} for a {kind} grid")
     timeout = data.get("timeout")
+    skip = over.get("skip", False)
+    if not isinstance(skip, bool):
+        raise InputError(f"{ctx}: quick: skip must be true or false, got {skip!r}")
     if quick:
-        fields.update({key: v for key, v in over.items() if key != "timeout"})
+        fields.update({key: v for key, v in over.items() if key not in ("timeout", "skip")})
         timeout = over.get("timeout", timeout)
     if timeout is not None and not _positive(timeout):
         raise InputError(f"{ctx}: timeout must be a number of seconds > 0, got {timeout!r}")
     {"solve": _check_solve, "simulate": _check_simulate, "call": _check_call}[kind](fields, ctx)
-    return Grid(name, kind, fields, None if timeout is None else float(timeout))
+    return Grid(name, kind, fields, None if timeout is None else float(timeout), quick and skip)
 
 
 def _positive(value: Any) -> bool:
