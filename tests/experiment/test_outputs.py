@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -165,11 +164,21 @@ file = "tiny/gap_cdf.png"
 
 
 def test_the_shipped_experiments_are_valid():
+    """Every experiment file reads, full and quick, and every function its call grids
+    and outputs name exists."""
     from optsched.experiment import read_experiment
+    from optsched.experiment.cells import _importable
+    from optsched.experiment.spec import KINDS
+    from optsched.problems.record import load_plugin
 
     files = sorted((ROOT / "experiments").glob("*.toml"))
     assert any(f.name == "quick.toml" for f in files)
     for f in files:
         for quick in (False, True):
             exp = read_experiment(f, quick=quick)
-            assert exp.grids and np.all([g.kind in ("solve", "simulate") for g in exp.grids])
+            assert exp.grids and all(g.kind in KINDS for g in exp.grids)
+            _importable(exp.folder)
+            targets = [g["function"] for g in exp.grids if g.kind == "call"]
+            targets += [o.fields["make"] for o in exp.outputs if "make" in o.fields]
+            for target in targets:
+                assert callable(load_plugin("function", target, target)), target
