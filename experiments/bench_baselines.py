@@ -1,28 +1,25 @@
-"""Baselines against proven optima (issue: baselines and optimality gaps).
+"""Baselines against proven optima (issue: baselines and optimality gaps): the cells
+and tables of ``experiments/baselines.toml``. Run them with::
 
-Usage, from the repository root::
+    optsched paper --only baselines       # or: optsched run experiments/baselines.toml
 
-    python experiments/bench_baselines.py fig6       # Cerebro Figure 6, exactly
-    python experiments/bench_baselines.py families   # every baseline on generated instances
-
-``fig6`` answers Cerebro's Figure 6 question exactly: the randomized
+``fig6_cell`` and ``fig6_table`` answer Cerebro's Figure 6 question exactly: the randomized
 scheduler's makespan relative to the proven optimum (the paper could only
 normalise by the randomized scheduler itself), per grid cell, with a 95%
 confidence interval, under three worker orders (``FIG6_RUNS`` runs per cell
 and order). Optima come from ``cpsat`` (30 s, 2 workers) and are proven on
-every instance. Output: ``paper_figures/baselines/``.
+every instance. ``families_cell`` runs every baseline of a family on generated
+instances against the cpsat optimum. Output: ``paper_figures/baselines/``.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from optsched.bench import Row, frame, summary_table, to_markdown
+from optsched.bench import Row, frame, summary_table
 from optsched.bench.report import ci95_half_width
 from optsched.core import Status
 from optsched.problems.hopper.checker import check
@@ -33,9 +30,6 @@ from optsched.problems.timeslot.generate import gavel_timeslot
 from optsched.registry import methods
 from optsched.solve import solve
 
-OUT = Path(__file__).resolve().parent.parent / "paper_figures" / "baselines"
-
-
 #: Runs per Figure 6 cell and worker order: (instances, randomized seeds per instance).
 #: Homogeneous cells are one instance whatever the seed (every time is equal).
 FIG6_RUNS = {16: (20, 50), 256: (20, 10)}
@@ -43,32 +37,50 @@ FIG6_RUNS = {16: (20, 50), 256: (20, 10)}
 RANDOM_SEEDS = 100
 
 
-def fig6() -> None:
-    rows = []
-    for het in (False, True):
-        for n in (16, 256):
-            for p in (8, 16):
-                cell = f"{'het' if het else 'hom'} {n}x{p}"
-                instances, seeds = FIG6_RUNS[n]
-                if not het:  # one distinct instance: all the runs on it
-                    instances, seeds = 1, instances * seeds
-                for iseed in range(instances):
-                    inst = cerebro_fig6(n, p, het, iseed)
-                    exact = solve(inst, "cpsat", time_limit=30, workers=2)
-                    assert exact.status is Status.OPTIMAL, (inst.name, exact.status)
-                    greedy = solve(inst, "greedy")
-                    rows.append(_fig6_row(cell, iseed, "greedy", "-", 0, greedy.objective, exact))
-                    for order in WORKER_ORDERS:
-                        for rseed in range(seeds):
-                            sol = randomized(inst, rseed, order)
-                            value = check(inst, sol).objective
-                            rows.append(
-                                _fig6_row(cell, iseed, "randomized", order, rseed, value, exact)
-                            )
-                print(cell, flush=True)
-    df = pd.DataFrame(rows)
-    OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / "cerebro_fig6_randomized.csv", index=False)
+def fig6_cell(heterogeneous: bool, configs: int, workers: int, instance: int, seed: int) -> list:
+    """One Figure 6 instance: its proven optimum, greedy, and the randomized scheduler
+    under every worker order with the cell's seeds. A homogeneous cell is one
+    instance whatever the seed, so it takes all the cell's runs on instance 0 (and
+    the other instances give no rows)."""
+    instances, seeds = FIG6_RUNS[configs]
+    if not heterogeneous:
+        if instance > 0:
+            return []
+        seeds = instances * seeds
+    cell = f"{'het' if heterogeneous else 'hom'} {configs}x{workers}"
+    inst = cerebro_fig6(configs, workers, heterogeneous, instance)
+    exact = solve(inst, "cpsat", time_limit=30, workers=2, seed=seed)
+    if exact.status is not Status.OPTIMAL:
+        raise RuntimeError(f"{inst.name}: cpsat did not prove the optimum ({exact.status.value})")
+    greedy = solve(inst, "greedy")
+    rows = [_fig6_row(cell, instance, "greedy", "-", 0, greedy.objective, exact)]
+    for order in WORKER_ORDERS:
+        for rseed in range(seeds):
+            value = check(inst, randomized(inst, rseed, order)).objective
+            rows.append(_fig6_row(cell, instance, "randomized", order, rseed, value, exact))
+    return rows
+
+
+FIG6_COLUMNS = ["cell", "instance_seed", "method", "order", "seed", "makespan", "optimum", "ratio"]
+
+
+def fig6_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs in grid order (cell, instance, method, order, seed)."""
+    return _in_cell_order(df)[FIG6_COLUMNS].reset_index(drop=True)
+
+
+def _in_cell_order(df: pd.DataFrame) -> pd.DataFrame:
+    cells = [f"{h} {n}x{p}" for h in ("hom", "het") for n in (16, 256) for p in (8, 16)]
+    orders = ["-", *WORKER_ORDERS]
+    return df.assign(
+        _c=[cells.index(c) for c in df["cell"]], _o=[orders.index(o) for o in df["order"]]
+    ).sort_values(["_c", "instance_seed", "method", "_o", "seed"])
+
+
+def fig6_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, method and worker order: the mean makespan over the optimum, its 95%
+    confidence interval and the worst run (see the experiment's note)."""
+    df = _in_cell_order(df)
     out = []
     for (cell, method, order), g in df.groupby(["cell", "method", "order"], sort=False):
         by_inst = g.groupby("instance_seed")["ratio"].mean()
@@ -90,21 +102,7 @@ def fig6() -> None:
                 "worst run (%)": _pct(float(g["ratio"].max()) - 1),
             }
         )
-    note = (
-        "Makespan over the proven optimum (cpsat, 30 s, 2 workers; proven on every instance), "
-        "per Figure 6 cell. Homogeneous cells are one instance whatever the seed, so all their "
-        "runs are seeds on it and the 95% confidence interval is over seeds; heterogeneous cells "
-        f"take {FIG6_RUNS[16][0]} instances with {FIG6_RUNS[16][1]} (16 configs) or "
-        f"{FIG6_RUNS[256][1]} (256 configs) seeds each, and the interval is Student's t over "
-        "the instances' means "
-        "(clipped at 0: no schedule beats the optimum). "
-        "Worker order: how the randomized scheduler visits idle workers at each decision "
-        "(`index`: by index, the `randomized` method's protocol; `random`: a fresh random order "
-        "at every decision; `shuffled_once`: one random order per run)."
-    )
-    text = f"# Cerebro Figure 6, exactly\n\n{note}\n\n{to_markdown(pd.DataFrame(out))}\n"
-    (OUT / "cerebro_fig6_randomized.md").write_text(text)
-    print(text)
+    return pd.DataFrame(out)
 
 
 def _pct(excess: float) -> float:
@@ -128,61 +126,55 @@ def _fig6_row(
     }
 
 
-def families() -> None:
-    suites = {
-        "placement": [gavel_placement(24, {"v100": 12, "p100": 12, "k80": 8}, s) for s in range(3)],
-        "timeslot": [
+def family_instances(family: str) -> list[Any]:
+    """The generated instances each family's baselines run on."""
+    if family == "placement":
+        return [gavel_placement(24, {"v100": 12, "p100": 12, "k80": 8}, s) for s in range(3)]
+    if family == "timeslot":
+        return [
             gavel_timeslot(16, {"v100": 8, "p100": 8, "k80": 8}, 24, s, objective=obj).replace(
                 num_slots=72
             )
             for s in range(2)
             for obj in ("makespan", "weighted_completion")
-        ],
-        "hopper": [cerebro_fig6(16, 8, True, s) for s in range(3)],
-    }
+        ]
+    if family == "hopper":
+        return [cerebro_fig6(16, 8, True, s) for s in range(3)]
     from optsched.io import read_instance
 
     root = Path(__file__).resolve().parent.parent
-    suites["spase"] = [read_instance(root / "instances" / "examples" / "saturn_fig4.json")]
+    return [read_instance(root / "instances" / "examples" / "saturn_fig4.json")]
+
+
+def families_cell(family: str, instance: int, seed: int) -> list[dict[str, Any]]:
+    """Every baseline of ``family`` (randomised ones with :data:`RANDOM_SEEDS` seeds) on
+    one of its instances, against the cpsat optimum (60 s, 2 workers), or its bound
+    where the optimum is not proven."""
+    insts = family_instances(family)
+    if instance >= len(insts):
+        return []
+    inst = insts[instance]
+    exact = solve(inst, "cpsat", time_limit=60, workers=2, seed=seed)
+    proven = exact.status is Status.OPTIMAL
+    reference = exact.objective if proven else exact.bound
+    kind = "cpsat optimum" if proven else f"cpsat bound ({exact.status.value})"
     rows = []
-    for family, insts in suites.items():
-        for inst in insts:
-            exact = solve(inst, "cpsat", time_limit=60, workers=2)
-            # against the optimum where it is proven, else against the bound
-            proven = exact.status is Status.OPTIMAL
-            reference = exact.objective if proven else exact.bound
-            kind = "cpsat optimum" if proven else f"cpsat bound ({exact.status.value})"
-            for m in methods(family):
-                if m.kind != "heuristic" or m.name == "task_parallel":
-                    continue
-                for seed in range(RANDOM_SEEDS if m.randomised else 1):
-                    r = solve(inst, m.name, seed=seed)
-                    rows.append(Row.from_result(r, reference=reference, reference_kind=kind))
-    df = frame(rows)
-    OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / "families.csv", index=False)
-    summary = summary_table(df, ["family", "method"], readable=True)
-    text = (
-        "# Baselines against exact optima\n\nGap of each baseline to the cpsat optimum "
-        "(60 s, 2 workers), or to its bound where the optimum is not proven (the `reference "
-        "kind` of `families.csv` says which), compared on the instances every baseline of "
-        f"the family solved. Randomised methods run seeds 0-{RANDOM_SEEDS - 1} on every "
-        "instance; their `mean gap, all runs` is over every seed on the instances listed, "
-        "with a 95% confidence interval over the runs (the common-instance columns are seed "
-        "0's, the only seed every method shares).\n\n" + to_markdown(summary) + "\n"
-    )
-    (OUT / "families.md").write_text(text)
-    print(text)
+    for m in methods(family):
+        if m.kind != "heuristic" or m.name == "task_parallel":
+            continue
+        for s in range(RANDOM_SEEDS if m.randomised else 1):
+            r = solve(inst, m.name, seed=s)
+            rows.append(Row.from_result(r, reference=reference, reference_kind=kind).to_dict())
+    return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=("fig6", "families", "all"))
-    args = parser.parse_args(argv)
-    for name in ("fig6", "families") if args.which == "all" else (args.which,):
-        globals()[name]()
-    return 0
+def families_rows(df: pd.DataFrame) -> pd.DataFrame:
+    from dataclasses import fields
+
+    cols = [f.name for f in fields(Row) if f.name != "extra" and f.name in df.columns]
+    return df[cols].reset_index(drop=True)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def families_table(df: pd.DataFrame) -> pd.DataFrame:
+    return summary_table(frame(Row.from_dict(r) for r in families_rows(df).to_dict("records")),
+                         ["family", "method"], readable=True)  # fmt: skip

@@ -179,6 +179,7 @@ PLOTS: dict[str, tuple[Any, str | None]] = {
     "runtime": (plot_runtime, "family"),
     "jct_vs_load": (plot_jct_vs_load, None),
     "gaps": (plot_gaps, "family"),
+    "randomized_ratio": (plot_randomized_ratio, None),
 }
 
 

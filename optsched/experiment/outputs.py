@@ -116,7 +116,9 @@ def table_frame(
 ) -> pd.DataFrame:
     """The table an output declares, from its grid's rows ``df``."""
     df = select(df, fields.get("where"))
-    if "status" in df.columns and kind != "solve":  # failed cells carry no numbers
+    if kind == "call" and "cell_status" in df.columns:  # failed cells carry no numbers
+        df = df[df["cell_status"] == "ok"]
+    elif kind == "simulate" and "status" in df.columns:
         df = df[df["status"] == "ok"]
     if df.empty:
         raise NoRows("table: no finished rows (run the experiment; see its failed cells)")

@@ -109,9 +109,11 @@ def results(exp: Experiment, store: Store, grid: str | None = None) -> pd.DataFr
             if t.key not in rows:
                 continue
             row = rows[t.key]
-            if t.kind == "call" and row.get("status") == "ok":
-                cell = {k: v for k, v in row.items() if k != "rows"}
-                for sub in row.get("rows", []):
+            if t.kind == "call":  # its rows, each with the cell's status beside its own
+                cell = {k: v for k, v in row.items() if k not in ("rows", "status")}
+                cell["cell_status"] = row.get("status")
+                subs = row.get("rows", []) if row.get("status") == "ok" else [{}]
+                for sub in subs:
                     records.append(flat_row(exp.name, g.name, t.kind, t.spec, {**cell, **sub}))
             else:
                 records.append(flat_row(exp.name, g.name, t.kind, t.spec, row))

@@ -231,13 +231,26 @@ def _grid(data: Any, ctx: str, k: int, quick: bool) -> Grid:
     skip = over.get("skip", False)
     if not isinstance(skip, bool):
         raise InputError(f"{ctx}: quick: skip must be true or false, got {skip!r}")
-    if quick:
-        fields.update({key: v for key, v in over.items() if key not in ("timeout", "skip")})
+    if quick:  # a table of overrides merges into the grid's table (params, options)
+        for key, v in over.items():
+            if key in ("timeout", "skip"):
+                continue
+            if isinstance(v, dict) and isinstance(fields.get(key), dict):
+                fields[key] = _merged(fields[key], v)
+            else:
+                fields[key] = v
         timeout = over.get("timeout", timeout)
     if timeout is not None and not _positive(timeout):
         raise InputError(f"{ctx}: timeout must be a number of seconds > 0, got {timeout!r}")
     {"solve": _check_solve, "simulate": _check_simulate, "call": _check_call}[kind](fields, ctx)
     return Grid(name, kind, fields, None if timeout is None else float(timeout), quick and skip)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _positive(value: Any) -> bool:
