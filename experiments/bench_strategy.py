@@ -11,18 +11,19 @@ Per instance and method, three objectives (each the checker's):
   strategies together (``cpsat``: exactly, within its time limit, warm-started
   from its ring placement).
 
-    python experiments/bench_strategy.py [--spare-cpu N] [--limit S] \\
-        [--out paper_figures/strategy/strategy_gain.md]
+The cells and tables of ``experiments/strategy.toml``; run them with::
+
+    optsched paper --only strategy        # or: optsched run experiments/strategy.toml
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from optsched.io import read_instance
 from optsched.model import pollux
@@ -60,36 +61,39 @@ def pollux_round(seed: int, num_jobs: int = 16) -> PlacementInstance:
     )
 
 
-def instances() -> list[tuple[str, PlacementInstance]]:
+def instances(suite: str) -> list[PlacementInstance]:
+    """A suite's placement instances, or the Philly-derived or Pollux rounds."""
+    if suite == "philly-derived":
+        return [from_trace("philly", seed, num_jobs=n, servers=16) for n, seed in PHILLY]
+    if suite == "pollux-testbed":
+        return [pollux_round(seed) for seed in POLLUX_SEEDS]
+    root = Path(__file__).resolve().parent.parent
     out = []
-    for suite in SUITES:
-        for path in sorted(glob.glob(f"instances/{suite}/*.json")):
-            if not path.endswith("reference.json"):
-                inst = read_instance(path)
-                if isinstance(inst, PlacementInstance):
-                    out.append((suite, inst))
-    for n, seed in PHILLY:
-        out.append(("philly-derived", from_trace("philly", seed, num_jobs=n, servers=16)))
-    for seed in POLLUX_SEEDS:
-        out.append(("pollux-testbed", pollux_round(seed)))
+    for path in sorted(glob.glob(str(root / "instances" / suite / "*.json"))):
+        if not path.endswith("reference.json"):
+            inst = read_instance(path)
+            if isinstance(inst, PlacementInstance):
+                out.append(inst)
     return out
 
 
-def rows(spare: int, limit: float) -> list[dict[str, Any]]:
+def strategy_cell(suite: str, spare: int, limit: float, seed: int) -> list[dict[str, Any]]:
+    """Every method on every instance of ``suite``: ring, ring's placement re-scored
+    with the best strategies, and the joint choice (see the module)."""
     out = []
-    for suite, inst in instances():
+    for inst in instances(suite):
         best = inst.replace(strategy="best", spare_cpu_servers=spare)
         exact = suite in (*EXACT_SUITES, "philly-derived", "pollux-testbed")
         methods = HEURISTICS + (("cpsat",) if exact else ())
         for method in methods:
-            kw = {"time_limit": limit, "workers": 1} if method == "cpsat" else {}
-            ring = solve(inst, method, seed=0, **kw)
+            kw: dict[str, Any] = {"time_limit": limit, "workers": 1} if method == "cpsat" else {}
+            ring = solve(inst, method, seed=seed, **kw)
             if ring.solution is None:
                 continue
             same = check(best, best.annotate(ring.solution.assignment))
             if method == "cpsat":  # the ring's placement is a start the joint model may keep
                 kw["warm_start"] = ring.solution
-            joint = solve(best, method, seed=0, **kw)
+            joint = solve(best, method, seed=seed, **kw)
             chosen = joint.check.details["strategies"] if joint.check else {}
             out.append(
                 {
@@ -97,55 +101,42 @@ def rows(spare: int, limit: float) -> list[dict[str, Any]]:
                     "instance": inst.name,
                     "method": method,
                     "ring": ring.objective,
-                    "same_gpus": same.objective,
+                    "same GPUs": same.objective,
+                    "gain, same GPUs (%)": 100 * (same.objective / ring.objective - 1),
                     "joint": joint.objective,
-                    "joint_status": joint.status.value,
-                    "off_ring": sum(1 for s in chosen.values() if s not in ("ring", "none")),
+                    "gain, joint (%)": 100 * (joint.objective / ring.objective - 1),
+                    "status": joint.status.value,
+                    "jobs off ring": sum(1 for s in chosen.values() if s not in ("ring", "none")),
                 }
             )
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--spare-cpu", type=int, default=0, help="spare CPU servers for BytePS")
-    ap.add_argument("--limit", type=float, default=20.0, help="cpsat time limit per solve, s")
-    ap.add_argument("--out", type=Path, help="write the table here (Markdown)")
-    args = ap.parse_args()
-    table = rows(args.spare_cpu, args.limit)
-    lines = [
-        f"Strategy choice vs ring everywhere (spare CPU servers: {args.spare_cpu}; "
-        f"cpsat: {args.limit:g} s, 1 worker)",
-        "",
-        "| suite | instance | method | ring | same GPUs | gain | joint | gain | status "
-        "| jobs off ring |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-    ]
-    for r in table:
-        ring, same, joint = r["ring"], r["same_gpus"], r["joint"]
-        lines.append(
-            f"| {r['suite']} | {r['instance']} | {r['method']} | {ring:.4f} | {same:.4f} | "
-            f"{same / ring - 1:+.2%} | {joint:.4f} | {joint / ring - 1:+.2%} | "
-            f"{r['joint_status']} | {r['off_ring']} |"
-        )
-    for label, keep in (
-        ("heuristics", lambda r: r["method"] != "cpsat"),
-        ("cpsat", lambda r: r["method"] == "cpsat"),
-    ):
-        sel = [r for r in table if keep(r)]
-        if not sel:
-            continue
-        same = [r["same_gpus"] / r["ring"] - 1 for r in sel]
-        joint = [r["joint"] / r["ring"] - 1 for r in sel]
-        lines.append(
-            f"\n{label}, {len(sel)} runs: same GPUs {sum(same) / len(sel):+.2%} on average "
-            f"(max {max(same):+.2%}); joint {sum(joint) / len(sel):+.2%} (max {max(joint):+.2%})"
-        )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+COLUMNS = ["suite", "instance", "method", "ring", "same GPUs", "gain, same GPUs (%)", "joint",
+           "gain, joint (%)", "status", "jobs off ring"]  # fmt: skip
+ORDER = [*SUITES, "philly-derived", "pollux-testbed"]
 
 
-if __name__ == "__main__":
-    main()
+def gains(df: pd.DataFrame) -> pd.DataFrame:
+    """Every run, in suite order."""
+    df = df.assign(_s=[ORDER.index(s) for s in df["suite"]])
+    return df.sort_values(["_s", "instance"], kind="stable")[COLUMNS].reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and max gains of the heuristics and of cpsat, over their runs."""
+    rows = []
+    for label, part in (("heuristics", df[df["method"] != "cpsat"]),
+                        ("cpsat", df[df["method"] == "cpsat"])):  # fmt: skip
+        if len(part):
+            rows.append(
+                {
+                    "methods": label,
+                    "runs": len(part),
+                    "same GPUs, mean gain (%)": part["gain, same GPUs (%)"].mean(),
+                    "same GPUs, max gain (%)": part["gain, same GPUs (%)"].max(),
+                    "joint, mean gain (%)": part["gain, joint (%)"].mean(),
+                    "joint, max gain (%)": part["gain, joint (%)"].max(),
+                }
+            )
+    return pd.DataFrame(rows)
