@@ -15,22 +15,17 @@ Writes ``paper_figures/exact/hopper_tiny.md`` and ``hopper_dense.md`` (and .csv)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 
-from optsched.bench.report import save_table
 from optsched.problems.hopper import cpsat as hopper_cpsat
 from optsched.problems.hopper.generate import cerebro_fig6, dense_open_shop
 from optsched.problems.hopper.instance import lower_bound
 from optsched.result import gap
 from optsched.solve import solve
 from optsched.solvers import cpsat
-
-OUT = Path("paper_figures/exact")
 
 
 @contextlib.contextmanager
@@ -43,10 +38,6 @@ def before() -> Iterator[None]:
         yield
     finally:
         hopper_cpsat.MAX_PAIRS, cpsat._common_denominator = pairs, common
-
-
-def save(name: str, df: pd.DataFrame, note: str) -> None:
-    print(save_table(OUT, name, df, note))
 
 
 CELLS = ((3, 3), (4, 3), (4, 4), (5, 4), (5, 5))
@@ -69,22 +60,23 @@ def hard_tiny(per_cell: int = 10) -> list:
     return out
 
 
-def tiny(limit: float) -> None:
+def tiny_cell(limit: float, seed: int) -> list[dict]:
+    """The hard tiny instances under the model before and after (see the module)."""
     instances = hard_tiny()
     rows = []
     for label, ctx in (("before", before), ("after", contextlib.nullcontext)):
         with ctx():
             for inst in instances:
-                r = solve(inst, "cpsat", workers=1, seed=0, time_limit=limit)
+                r = solve(inst, "cpsat", workers=1, seed=seed, time_limit=limit)
                 rows.append(
-                    {
-                        "model": label,
-                        "optimal": r.status.value == "optimal",
-                        "time": r.runtime,
-                    }  # fmt: skip
-                )
-    df = pd.DataFrame(rows)
-    table = (
+                    {"model": label, "instance": inst.name, "optimal": r.status.value == "optimal",
+                     "time": r.runtime}
+                )  # fmt: skip
+    return rows
+
+
+def tiny_table(df: pd.DataFrame) -> pd.DataFrame:
+    return (
         df.groupby("model", sort=False)
         .agg(
             instances=("optimal", "size"),
@@ -94,62 +86,41 @@ def tiny(limit: float) -> None:
         )  # fmt: skip
         .reset_index()
     )
-    save(
-        "hopper_tiny",
-        table,
-        "Heterogeneous Cerebro cells 3x3, 4x3, 4x4, 5x4 and 5x5: per cell up to the first 10 "
-        f"seeds below 10,000 whose optimum lies above the load bound ({len(instances)} "
-        "instances); CP-SAT, 1 worker, "
-        f"seed 0, {limit:g} s limit. before: no order literals, times rounded down at "
-        "about 1e6 units; after: order literals and exact rational scaling.",
-    )
 
 
-def dense(limit: float, seeds: int) -> None:
+def dense_cell(n: int, perturbation: float, instance: int, limit: float, seed: int) -> list:
+    """A dense open shop (seeds 0-2 up to n = 6, seed 0 above) under CP-SAT and, up to
+    n = 6, HiGHS's MILP; 2 workers."""
+    if n > 6 and instance > 0:
+        return []
+    inst = dense_open_shop(n, perturbation, instance)
     rows = []
-    for n in range(3, 11):
-        for q in (0.0, 0.1, 0.2):
-            for seed in range(seeds if n <= 6 else 1):
-                inst = dense_open_shop(n, q, seed)
-                for method, kw in (("cpsat", {}), ("milp", {"solver": "highs"})):
-                    if method == "milp" and n > 6:
-                        continue
-                    r = solve(inst, method, workers=2, seed=0, time_limit=limit, **kw)
-                    rows.append(
-                        {
-                            "instance": inst.name,
-                            "n": n,
-                            "perturbation %": round(100 * q),
-                            "method": method,
-                            "status": r.status.value,
-                            "makespan": r.objective,
-                            "bound": r.bound,
-                            "load bound": lower_bound(inst),
-                            "gap %": 100 * gap(r.objective, r.bound, inst.sense),
-                            "time (s)": round(r.runtime, 3),
-                        }
-                    )
-                    print(rows[-1], flush=True)
-    save(
-        "hopper_dense",
-        pd.DataFrame(rows),
-        f"Dense open shops (every load 1,000, times perturbed by 0/10/20 %), {seeds} seeds "
-        f"up to n = 6 and seed 0 above; CP-SAT (order literals, exact scale) and HiGHS's "
-        f"MILP up to n = 6, 2 workers, {limit:g} s.",
+    for method, kw in (("cpsat", {}), ("milp", {"solver": "highs"})):
+        if method == "milp" and n > 6:
+            continue
+        r = solve(inst, method, workers=2, seed=seed, time_limit=limit, **kw)
+        rows.append(
+            {
+                "instance": inst.name,
+                "n": n,
+                "perturbation %": round(100 * perturbation),
+                "method": method,
+                "status": r.status.value,
+                "makespan": r.objective,
+                "bound": r.bound,
+                "load bound": lower_bound(inst),
+                "gap %": 100 * gap(r.objective, r.bound, inst.sense),
+                "time (s)": round(r.runtime, 3),
+            }
+        )
+    return rows
+
+
+DENSE = ["instance", "n", "perturbation %", "method", "status", "makespan", "bound",
+         "load bound", "gap %", "time (s)"]  # fmt: skip
+
+
+def dense_table(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["n", "perturbation %", "instance", "method"])[DENSE].reset_index(
+        drop=True
     )
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("tiny", "dense", "all"))
-    ap.add_argument("--limit", type=float, default=60.0, help="seconds per solve")
-    ap.add_argument("--seeds", type=int, default=3, help="dense seeds up to n = 6")
-    args = ap.parse_args()
-    if args.what in ("tiny", "all"):
-        tiny(min(args.limit, 10.0))
-    if args.what in ("dense", "all"):
-        dense(args.limit, args.seeds)
-
-
-if __name__ == "__main__":
-    main()

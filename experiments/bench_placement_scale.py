@@ -9,15 +9,13 @@ variables per pair of jobs outgrow memory beyond). Each solve runs in its own
 process, so that its peak memory is its own; wall time is the whole solve
 (building, solving, unfolding and the checker).
 
-    python experiments/bench_placement_scale.py [--limit S] [--methods cpsat,classes]
-
-Needs the ``placement-philly`` suite (``python experiments/build_suites.py
-placement-philly``). Writes ``paper_figures/exact/placement_philly.md`` (and .csv).
+The cells and table of ``experiments/placement_philly.toml``; run them with
+``optsched paper --only placement_philly``. Needs the ``placement-philly``
+suite (``python experiments/build_suites.py placement-philly``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import subprocess
@@ -29,7 +27,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "instances" / "placement-philly"
-OUT = ROOT / "paper_figures" / "exact"
 
 
 def one(path: str, method: str, limit: float) -> None:
@@ -56,21 +53,13 @@ def one(path: str, method: str, limit: float) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--limit", type=float, default=60.0)
-    parser.add_argument("--methods", default="cpsat,classes")
-    parser.add_argument(
-        "--full-max-jobs", type=int, default=800,
-        help="run the full model (cpsat) on rounds of at most this many jobs (beyond, its "
-        "per-job-pair variables outgrow memory)",
-    )  # fmt: skip
-    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.one:
-        one(args.one[0], args.one[1], args.limit)
-        return 0
-    from optsched.bench.report import save_table
+#: The full model on rounds of at most this many jobs (beyond, its per-job-pair
+#: variables outgrow memory).
+FULL_MAX_JOBS = 800
+
+
+def scale_cell(method: str, limit: float, seed: int) -> list[dict]:
+    """Every round of the suite under ``method``, each solve in its own process."""
     from optsched.io import read_instance
 
     rows = []
@@ -78,37 +67,31 @@ def main(argv: list[str] | None = None) -> int:
         if path.name == "reference.json":
             continue
         inst = read_instance(path)
+        if method == "cpsat" and len(inst.jobs) > FULL_MAX_JOBS:
+            continue
         demand = sum(j.num_gpus for j in inst.jobs)
-        for method in args.methods.split(","):
-            if method == "cpsat" and len(inst.jobs) > args.full_max_jobs:
-                continue
-            cmd = [sys.executable, __file__, "--limit", str(args.limit), "--one", str(path), method]
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                tail = (done.stderr.strip().splitlines() or ["killed"])[-1]
-                row = {"status": f"failed: {tail}"}
-            else:
-                row = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append(
-                {"instance": inst.name, "jobs": len(inst.jobs), "GPUs asked": demand,
-                 "method": method, **row}
-            )  # fmt: skip
-            print(rows[-1], flush=True)
-    print(
-        save_table(
-            OUT,
-            "placement_philly",
-            pd.DataFrame(rows),
-            "One placement round on Philly's whole cluster (552 servers: 321 x 2 P100, "
-            f"231 x 8 P40; 2,490 GPUs), consecutive Philly jobs, 2 workers, {args.limit:g} s "
-            "limit, seed 0. `cpsat`: the full model (GPU counts per server); `classes`: GPUs "
-            "per type, then unfolded onto servers best fit. Wall time is the whole solve "
-            "(building, solving, unfolding, checking); peak memory the solve's own process. "
-            "`off_shape`: jobs the unfolding could not place at their chosen shape.",
-        )
-    )
-    return 0
+        cmd = [sys.executable, __file__, str(limit), str(path), method]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["killed"])[-1]
+            row = {"status": f"failed: {tail}"}
+        else:
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(
+            {"instance": inst.name, "jobs": len(inst.jobs), "GPUs asked": demand,
+             "method": method, **row}
+        )  # fmt: skip
+    return rows
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+COLUMNS = ["instance", "jobs", "GPUs asked", "method", "status", "objective", "bound", "gap",
+           "wall_s", "peak_mb", "off_shape"]  # fmt: skip
+
+
+def scale_table(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.sort_values(["jobs", "method"], ascending=[True, False])
+    return df[[c for c in COLUMNS if c in df.columns]].reset_index(drop=True)
+
+
+if __name__ == "__main__":  # the child of one solve: LIMIT INSTANCE METHOD
+    one(sys.argv[2], sys.argv[3], float(sys.argv[1]))

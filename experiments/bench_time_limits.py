@@ -1,10 +1,9 @@
 """Time limits kept (issue: reliability): every exact method on the largest suite
 instances at limits of 2, 5 and 10 s, and how far past its limit each came back.
 
-Usage, from the repository root::
+The cells and tables of ``experiments/time_limits.toml``; run them with::
 
-    python experiments/bench_time_limits.py            # every *-large suite
-    python experiments/bench_time_limits.py --limits 2,5 --solvers cbc
+    optsched paper --only time_limits
 
 The promise is back within the limit plus 2 s, model building included, with the
 best solution and bound found. Each run is ``optsched solve`` in a fresh process
@@ -15,7 +14,6 @@ optsched's own count. Output: ``paper_figures/time_limits/``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -24,12 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from optsched.bench import save_table, suite_files
+from optsched.bench import suite_files
 from optsched.io import read_instance
 from optsched.registry import methods
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "paper_figures" / "time_limits"
 SUITES = ("hopper-large", "placement-large", "spase-large", "timeslot-large")
 
 
@@ -55,35 +52,38 @@ def one(path: Path, method: str, limit: float, solver: str | None) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--limits", default="2,5,10")
-    parser.add_argument("--solvers", default="cbc", help="MILP back-ends, comma-separated")
-    args = parser.parse_args(argv)
-    limits = [float(x) for x in args.limits.split(",")]
+def time_limit_cell(suite: str, limit: float, solver: str, seed: int) -> list[dict]:
+    """Every exact method on every instance of ``suite`` at ``limit``, each in a fresh
+    process (the MILP under ``solver``)."""
     rows = []
-    for suite in SUITES:
-        for path in suite_files(ROOT / "instances" / suite):
-            fam = read_instance(path).family
-            for m in methods(fam):
-                if m.kind != "exact":
-                    continue
-                for solver in args.solvers.split(",") if m.name == "milp" else [None]:
-                    for limit in limits:
-                        rows.append(one(path, m.name, limit, solver))
-                        print(rows[-1], flush=True)
-    df = pd.DataFrame(rows)
-    worst = df.loc[df["overrun (s)"].idxmax()]
-    note = (
-        f"Every exact method on the *-large suites, one worker, limits {args.limits} s, one "
-        f"fresh process per run. Worst overrun: {worst['overrun (s)']:.2f} s "
-        f"({worst['method']} on {worst['instance']} at {worst['limit (s)']:g} s); the promise "
-        "is 2 s. runtime is optsched's (model building included); process wall adds the "
-        "interpreter's start and imports."
-    )
-    print(save_table(OUT, "time_limits", df, note, ".4g"))
-    return 0
+    for path in suite_files(ROOT / "instances" / suite):
+        fam = read_instance(path).family
+        for m in methods(fam):
+            if m.kind == "exact":
+                rows.append(one(path, m.name, limit, solver if m.name == "milp" else None))
+    return rows
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+COLUMNS = ["instance", "method", "limit (s)", "status", "runtime (s)", "overrun (s)",
+           "process wall (s)", "objective", "bound"]  # fmt: skip
+
+
+def runs(df: pd.DataFrame) -> pd.DataFrame:
+    order = {s: k for k, s in enumerate(SUITES)}
+    df = df.assign(_s=[order.get(s, len(order)) for s in df["param_suite"]])
+    df = df.sort_values(["_s", "instance", "method", "limit (s)"], kind="stable")
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def worst(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method, the worst overrun of its limit and where it happened."""
+    rows = []
+    for method, part in runs(df).groupby("method", sort=True):
+        part = part[part["overrun (s)"].notna()]
+        if len(part):
+            w = part.loc[part["overrun (s)"].idxmax()]
+            rows.append(
+                {"method": method, "runs": len(part), "worst overrun (s)": w["overrun (s)"],
+                 "instance": w["instance"], "limit (s)": w["limit (s)"]}
+            )  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,52 +1,25 @@
-"""Regenerate the figures in ``paper_figures/`` from the benchmark outputs.
+"""The throughput model's validation figure: the cell and filter of
+``experiments/throughput.toml``. Run it with ``optsched paper --only throughput``.
 
-Run from the repository root after the benchmarks::
-
-    python experiments/make_figures.py
+The gap CDFs and Cerebro's Figure 6 plot are outputs of ``gaps.toml`` and
+``baselines.toml``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import pandas as pd  # noqa: E402
-
-from optsched.bench.figures import (  # noqa: E402
-    plot_randomized_ratio,
-    plot_throughput_validation,
-)
-from optsched.throughput.validate import comparisons  # noqa: E402
-
-OUT = Path(__file__).resolve().parent.parent / "paper_figures"
+from optsched.throughput.validate import comparisons
 
 
-def main() -> None:
-    rows = pd.DataFrame(comparisons())
-    # throughputs only: the co-location checks compare interference factors
-    ax = plot_throughput_validation(rows[rows["source"] != "gavel-pairs"])
-    ax.figure.tight_layout()
-    ax.figure.savefig(OUT / "throughput_validation.png", dpi=150)
-    fig6 = OUT / "baselines" / "cerebro_fig6_randomized.csv"
-    if fig6.exists():
-        runs = pd.read_csv(fig6)
-        if "order" in runs:  # the randomized method's own protocol: index order
-            runs = runs[runs["order"].isin(["-", "index"])]
-        ax = plot_randomized_ratio(runs)
-        ax.figure.tight_layout()
-        ax.figure.savefig(OUT / "cerebro_fig6_exact.png", dpi=150)
-    results = OUT / "gaps" / "results.jsonl"
-    if results.exists():
-        from optsched.bench import frame, load_results
-        from optsched.experiment.outputs import figure_of, save_figure
-
-        # one panel per family: methods of different families do not compare
-        fig = figure_of(frame(load_results(results)), {"plot": "gap_cdf"})
-        save_figure(fig, OUT / "gaps" / "gap_cdf.png")
-    print(f"figures written to {OUT}")
+def validation_cell(seed: int) -> list[dict[str, Any]]:
+    """Every prediction of the throughput model beside its measurement."""
+    return [dict(r) for r in comparisons()]
 
 
-if __name__ == "__main__":
-    main()
+def throughputs_only(df: pd.DataFrame) -> pd.DataFrame:
+    """The throughput comparisons (the co-location checks compare interference
+    factors, on another scale)."""
+    return df[df["source"] != "gavel-pairs"]

@@ -180,6 +180,7 @@ PLOTS: dict[str, tuple[Any, str | None]] = {
     "jct_vs_load": (plot_jct_vs_load, None),
     "gaps": (plot_gaps, "family"),
     "randomized_ratio": (plot_randomized_ratio, None),
+    "throughput_validation": (plot_throughput_validation, None),
 }
 
 
