@@ -134,8 +134,12 @@ def _timeline(folder: Path, cluster: str | None) -> tuple[list[Any], int]:
 
 
 def cmd_paper(args: argparse.Namespace) -> int:
-    from ..experiment.paper import paper
+    from ..experiment.paper import paper, write_manifest
 
+    if args.manifest_only:
+        path = write_manifest(Path(args.experiments), Path(args.out or "paper_figures"), args.quick)
+        print(f"wrote {path}")
+        return EXIT_OK
     written = paper(
         Path(args.experiments),
         Path(args.out) if args.out else None,
@@ -223,3 +227,8 @@ def register(sub: Any) -> None:
     )
     sp.add_argument("--quick", action="store_true", help="each grid's reduced quick version")
     sp.add_argument("--only", help="comma-separated experiment names")
+    sp.add_argument(
+        "--manifest-only",
+        action="store_true",
+        help="only write the manifest of what the experiment files declare",
+    )

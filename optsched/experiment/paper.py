@@ -118,6 +118,15 @@ def paper(
     return entries
 
 
+def write_manifest(folder: Path, out: Path, quick: bool = False) -> Path:
+    """Write ``out/MANIFEST.md`` for the experiment files of ``folder``; its path."""
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise InputError(f"{folder}: no experiment files (*.toml)")
+    _write_manifest(out, files, quick)
+    return out / MANIFEST
+
+
 def manifest(files: Sequence[Path], quick: bool = False) -> list[dict[str, str]]:
     """Every output the experiment files declare: the file (PNG and PDF for a
     figure), its experiment and grids, and the command that makes it."""
