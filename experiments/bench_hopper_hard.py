@@ -8,9 +8,9 @@
 * ``dense``: dense open shops (every load 1,000; times perturbed by 0, 10, 20 %),
   n = 3 to 10, with CP-SAT on 2 workers and HiGHS's MILP beside it up to n = 6.
 
-    python experiments/bench_hopper_hard.py tiny|dense|all [--limit S] [--seeds N]
-
-Writes ``paper_figures/exact/hopper_tiny.md`` and ``hopper_dense.md`` (and .csv).
+The cells and tables of ``experiments/hopper_hard.toml``; run them with
+``optsched paper --only hopper_hard`` (``paper_figures/exact/hopper_tiny.md``,
+``hopper_dense.md``, and their .csv).
 """
 
 from __future__ import annotations
