@@ -80,29 +80,45 @@ class Store:
     """Finished cells of experiments in one SQLite file (see the module)."""
 
     def __init__(self, path: str | Path) -> None:
-        from ..io import shown, why_not
+        from ..io import shown
 
         self.path = Path(path)
         if self.path.is_dir():
             raise InputError(f"{shown(self.path)}: cannot open a result store (a directory)")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
-        except OSError as exc:
-            raise InputError(
-                f"{shown(self.path)}: cannot open a result store ({why_not(exc)})"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{shown(self.path)}: not a result store ({exc})") from None
+        self._conn: sqlite3.Connection | None = None
+        if self.path.exists():  # an existing file must be a store; a new one waits
+            self._connect()  # for the first cell, so that bad input leaves no file
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.started = _started(self.pid)
 
+    def _connect(self) -> sqlite3.Connection:
+        from ..io import shown, why_not
+
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.executescript(SCHEMA)
+            except OSError as exc:
+                raise InputError(
+                    f"{shown(self.path)}: cannot open a result store ({why_not(exc)})"
+                ) from None
+            except sqlite3.DatabaseError as exc:
+                raise InputError(f"{shown(self.path)}: not a result store ({exc})") from None
+            self._conn = conn
+        return self._conn
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connect()
+
     def close(self) -> None:
-        self._db.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> Store:
         return self
@@ -123,6 +139,8 @@ class Store:
     def done(self, keys: Iterable[str]) -> set[str]:
         """The keys among ``keys`` that have a row."""
         keys = list(keys)
+        if self._conn is None and not self.path.exists():
+            return set()
         out: set[str] = set()
         for k in range(0, len(keys), 500):
             part = keys[k : k + 500]
@@ -189,6 +207,8 @@ class Store:
     def rows(self, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """key -> row of the given keys (all with ``None``); non-finite numbers, stored
         as ``null``, come back as ``nan``."""
+        if self._conn is None and not self.path.exists():
+            return {}
         if keys is None:
             found = self._db.execute("SELECT key, row FROM cells").fetchall()
         else:

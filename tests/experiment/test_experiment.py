@@ -115,6 +115,7 @@ def test_bad_experiment_is_exit_2_one_line_nothing_written(tmp_path, capsys):
     assert main(["run", str(path), "--store", str(store), "-e", "serial"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["optsched: error: suite 'nope' not found (a folder, or a name under instances/)"]
+    assert not store.exists()
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
     assert "no such experiment file" in capsys.readouterr().err
 
@@ -406,3 +407,45 @@ def test_ray_on_a_local_instance_gives_the_local_rows(tmp_path):
         ray.shutdown()
     assert comparable(local).equals(comparable(on_ray))
     assert on_ray["ray_node"].notna().all()
+
+
+# --- the commands over an experiment's results ---------------------------------------
+
+
+def test_table_and_gap_read_an_experiments_store(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        SOLVE + SIMULATE.replace('policies = ["fifo"]', 'policies = ["fifo", "max_min_fairness"]'),
+    )
+    store = tmp_path / "r.sqlite"
+    assert main(["run", str(path), "--store", str(store), "-e", "serial", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["cells"], report["ran"], report["failed"]) == (8, 8, 0)
+    assert main(["table", str(path), "--store", str(store), "--grid", "exact", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {(r["method"], r["runs"], r["optimal"]) for r in rows} == {
+        ("cpsat", 2, 2),
+        ("greedy", 2, 0),
+    }
+    assert main(["table", str(store), "--values", "avg_jct_s", "--by", "policy", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["policy"], r["runs"]) for r in rows] == [("fifo", 2), ("max_min_fairness", 2)]
+    assert main(["gap", str(store), "-m", "max_min_fairness", "--against", "fifo", "--json"]) == 0
+    gaps = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(gaps) == 4 and {g["metric"] for g in gaps} == {"avg_jct", "makespan"}
+
+
+def test_run_refuses_bad_executor_options(tmp_path, capsys):
+    path = write(tmp_path, SOLVE)
+    assert main(["run", str(path), "-e", "local", "--address", "auto"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "optsched: error: --address applies to --executor ray only"
+    )
+    assert main(["run", str(path), "--store", str(tmp_path / "r.json")]) == 2
+    assert "a result store is a .sqlite file" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+    bad = write(tmp_path, SIMULATE.replace('policies = ["fifo"]', 'policies = ["las"]'), "bad")
+    store = tmp_path / "r.sqlite"
+    assert main(["run", str(bad), "--store", str(store)]) == 2
+    assert "grid load: policies: semantics gavel runs fifo," in capsys.readouterr().err
+    assert not store.exists()  # nothing half-written
