@@ -212,3 +212,32 @@ def loop_table(df: pd.DataFrame) -> pd.DataFrame:
     base = df["avg JCT (h)"].iloc[0]
     df["avg JCT vs _perf (%)"] = 100 * (df["avg JCT (h)"] / base - 1)
     return df
+
+
+def sweep_wall(df: pd.DataFrame) -> pd.DataFrame:
+    """Per policy of a JCT-vs-load sweep: its cells, the days they simulated, optsched's
+    wall time, and Gavel's at its own speed on this machine (seconds per simulated
+    day of its continuous stream, jobs 0-999: its wall time over its makespan)."""
+    from bench_allocate import GAVEL_RUNS
+
+    rows = []
+    for policy, part in df.groupby("policy", sort=True):
+        days = float(part["makespan_s"].sum()) / 86400
+        wall = float(part["wall_s"].sum() + part["check_s"].sum())
+        gavel = GAVEL_RUNS.get(policy, {}).get("continuous, jobs 0-999")
+        if policy == "fifo":
+            jct, mk, sec = GAVEL["continuous, jobs 0-999"]
+            gavel = (jct, mk, sec)
+        per_day = gavel[2] / (gavel[1] / 24) if gavel else float("nan")
+        rows.append(
+            {
+                "policy": policy,
+                "cells": len(part),
+                "simulated days": days,
+                "optsched wall (s)": wall,
+                "Gavel s per simulated day": per_day,
+                "Gavel wall, estimated (s)": per_day * days,
+                "speed-up (x)": per_day * days / wall,
+            }
+        )
+    return pd.DataFrame(rows)

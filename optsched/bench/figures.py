@@ -167,7 +167,8 @@ def plot_jct_vs_load(
         (line,) = ax.plot(xs, m, marker="o", markersize=3, label=str(name))
         ax.fill_between(xs, m - h, m + h, alpha=0.2, color=line.get_color())
     ax.set_xlabel("arrivals per hour" if x == "rate" else x)
-    ax.set_ylabel(y[:-2].replace("_", " ") + " (h)" if scale > 1 else y)
+    names = {"avg_jct_s": "average JCT", "makespan_s": "makespan", "p99_jct_s": "p99 JCT"}
+    ax.set_ylabel(f"{names.get(y, y[:-2].replace('_', ' '))} (h)" if scale > 1 else y)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return ax
