@@ -182,3 +182,18 @@ def test_the_shipped_experiments_are_valid():
             targets += [o.fields["make"] for o in exp.outputs if "make" in o.fields]
             for target in targets:
                 assert callable(load_plugin("function", target, target)), target
+
+
+def test_paper_quick_regenerates_the_quick_experiment(tmp_path, monkeypatch):
+    """The shipped quick experiment, both kinds, through ``optsched paper --quick``: every
+    output written, from rows the checkers passed."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "figs"
+    argv = ["paper", "--quick", "--only", "quick", "-o", str(out), "-j", "2"]
+    assert main([*argv, "--experiments", str(ROOT / "experiments")]) == 0
+    for name in ("gaps.md", "gap_cdf.png", "gap_cdf.pdf", "load.md", "jct_vs_load.png"):
+        assert (out / "quick" / name).stat().st_size > 0, name
+    gaps = (out / "quick" / "gaps.md").read_text()
+    assert "| hopper | CP-SAT | 7 | 7 | 0 | 7 |" in gaps  # every small hopper instance proven
+    load = (out / "quick" / "load.md").read_text()
+    assert "| fifo | 0.1 | 2 | 0 |" in load and "| max_min_fairness | 0.3 | 2 | 0 |" in load
