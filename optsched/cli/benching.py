@@ -113,9 +113,15 @@ def _experiment_table(path: Path, args: argparse.Namespace, by: list[str]) -> An
         values = args.values.split(",") if args.values else list(SIM_VALUES)
         return sim_table(sims, by if args.by_given else ["policy"], values)
     solves = df[df["kind"] == "solve"]
-    for col in ("objective", "bound", "gap", "time"):
-        solves[col] = pd.to_numeric(solves[col], errors="coerce")
-    return summary_table(solves, by, readable=not args.json)
+    if solves.empty:
+        raise InputError(
+            f"table: {path} holds no solve or simulate cells (call grids' tables are the "
+            "outputs optsched paper writes)"
+        )
+    numbers = {
+        c: pd.to_numeric(solves[c], errors="coerce") for c in ("objective", "bound", "gap", "time")
+    }
+    return summary_table(solves.assign(**numbers), by, readable=not args.json)
 
 
 def register(sub: Any) -> None:

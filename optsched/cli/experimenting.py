@@ -54,19 +54,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_tables(exp: Any, store: Any) -> None:
     from ..bench.report import to_markdown
     from ..experiment import results
-    from ..experiment.outputs import table_frame
+    from ..experiment.outputs import NoRows, table_frame
 
     for grid in exp.grids:
         df = results(exp, store, grid.name)
         if df.empty:
             continue
+        if grid.kind == "call":  # its tables are its outputs' (optsched paper)
+            failed = int((df.get("cell_status", "ok") != "ok").sum())
+            print(
+                f"\n{grid.name} (call, {len(df)} rows" + (f", {failed} failed)" if failed else ")")
+            )
+            continue
         if grid.kind == "solve":
             fields: dict[str, Any] = {"by": ["family", "method"]}
         else:
-            swept = [c for c in ("rate", "cluster", "semantics") if df[c].nunique() > 1]
+            cols = ("rate", "cluster", "semantics", "workload")
+            swept = [c for c in cols if c in df.columns and df[c].nunique() > 1]
             fields = {"by": ["policy", *swept]}
         print(f"\n{grid.name} ({grid.kind}, {len(df)} cells)")
-        print(to_markdown(table_frame(grid.kind, df, fields), floatfmt=".3g"))
+        try:
+            print(to_markdown(table_frame(grid.kind, df, fields), floatfmt=".3g"))
+        except NoRows:
+            print("no finished cells: see their messages in the store")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

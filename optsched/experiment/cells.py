@@ -354,12 +354,15 @@ def _keyed(task: Task, resolver: Resolver) -> Task:
 def task_key(task: Task, resolver: Resolver) -> str:
     """The sha256 of everything that determines the cell's result (see the module)."""
     s = task.spec
-    what: dict[str, Any] = {"kind": task.kind, "timeout": task.timeout}
+    what: dict[str, Any] = {"kind": task.kind, "timeout": task.timeout, "cpus": task.cpus}
     if task.kind == "solve":
         from ..bench.run import _source_hash
         from ..registry import get
 
-        _, _, content = resolver.instance(s)
+        _, ref, content = resolver.instance(s)
+        # the gaps of the row are taken against the suite's reference: a better one
+        # (build_suites) is another cell
+        what["reference"] = None if ref is None else [repr(ref.bound), repr(ref.objective)]
         method = get(s["family"], s["method"])
         what |= {
             "instance": content,
@@ -433,6 +436,12 @@ def run_task(task: Task, inputs: tuple[Any, ...]) -> dict[str, Any]:
     row["cell_s"] = time.perf_counter() - start
     row["cell_key"] = task.key
     row.update(where_run())
+    try:  # a row the store cannot hold is the cell's failure, not the run's
+        from ..core import jsonable
+
+        json.dumps(jsonable(row), allow_nan=False, default=str)
+    except (TypeError, ValueError) as exc:
+        row = {**_failed(task, "error", f"its row is not JSON ({exc})"), "cell_key": task.key}
     return row
 
 

@@ -145,6 +145,9 @@ class RayExecutor(Executor):
                 raise InputError(f"--address {where}: cannot connect to Ray ({exc})") from None
             self.started = True
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        #: a task must fit on one node: Ray would queue a bigger one forever
+        self.node_cpus = max([int(n.get("Resources", {}).get("CPU", 0)) for n in alive] or [1])
         self._remote = ray.remote(_call)
 
     def describe(self) -> str:
@@ -162,7 +165,16 @@ class RayExecutor(Executor):
                     job = next(queue, None)
                     if job is None:
                         break
-                    cpus = max(1, min(job.cpus, self.slots))
+                    if job.cpus > self.node_cpus:
+                        yield (
+                            job.item,
+                            RuntimeError(
+                                f"it asks for {job.cpus} CPUs; the largest Ray node has "
+                                f"{self.node_cpus}"
+                            ),
+                        )
+                        continue
+                    cpus = max(1, job.cpus)
                     ref = self._remote.options(
                         num_cpus=cpus, max_retries=1, retry_exceptions=False
                     ).remote(job.fn, *job.args())

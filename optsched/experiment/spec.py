@@ -48,7 +48,8 @@ ends a cell after that many seconds and records it as status ``timeout``.
 Every path is relative to the working directory, or else to the repository
 root.
 
-An ``[[output]]`` names a ``table`` or a ``figure`` made from one grid's rows
+An ``[[output]]`` names a ``table`` or a ``figure`` made from the rows of one grid
+(or a list of grids of one kind)
 (see :mod:`.outputs`); ``optsched paper`` makes them all.
 """
 

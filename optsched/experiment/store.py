@@ -1,15 +1,18 @@
 """The result store: one SQLite file of finished cells, keyed by their content hash.
 
-A cell's key (:func:`.cells.task_key`) is the hash of everything that decides
-its result, so a row can never be stale: a changed instance, time limit,
-parameter, plug-in source or version is another key, and the old row is
-simply not asked for. Each row is committed in its own transaction as its
-cell finishes, so a killed run loses only the cells in flight.
+A cell's key (:func:`.cells.task_key`) is the hash of what decides its result:
+a changed instance, reference, time limit, parameter, plug-in source or
+version is another key, and the old row is simply not asked for (edits to
+optsched itself count through its version only: ``--force`` reruns). Each row
+is committed in its own transaction as its cell finishes, so a killed run
+loses only the cells in flight.
 
 Concurrent runs on one machine share a store safely. Before a cell runs, its
 runner *claims* it (a row in ``claims`` naming the host, the process and the
 process's start time); a second run skips a cell that a live process has
-claimed, and takes over a claim whose process is gone (a killed run). So two
+claimed, and takes over a claim whose process is gone (a killed run). A claim
+made on another host is trusted until ``--force`` takes it (a container whose
+host name changed on restart leaves such claims). So two
 runs of one experiment split its cells between them and no cell is run or
 stored twice. The file must be on a local disk (SQLite's locks are not safe
 over NFS); a Ray cluster's results are written by the driver, on its machine.
@@ -163,7 +166,7 @@ class Store:
             held = db.execute(
                 "SELECT host, pid, started FROM claims WHERE key=?", (key,)
             ).fetchone()
-            if held is not None:
+            if held is not None and not force:
                 host, pid, started = held
                 mine = host == self.host and pid == self.pid and started == self.started
                 if not mine and (host != self.host or _alive(pid, started)):
@@ -173,12 +176,6 @@ class Store:
                 (key, self.host, self.pid, self.started, time.time()),
             )
         return True
-
-    def release(self, key: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "DELETE FROM claims WHERE key=? AND host=? AND pid=?", (key, self.host, self.pid)
-            )
 
     def put(
         self, key: str, experiment: str, grid: str, kind: str, spec: dict[str, Any], row: dict
@@ -229,14 +226,6 @@ class Store:
         for exp, grid, kind, spec, row in self._db.execute(query):
             out.append(flat_row(exp, grid, kind, json.loads(spec), _numbers(json.loads(row))))
         return out
-
-    def claimed(self) -> int:
-        """How many cells other live processes hold."""
-        n = 0
-        for host, pid, started in self._db.execute("SELECT host, pid, started FROM claims"):
-            if (host, pid) != (self.host, self.pid) and (host != self.host or _alive(pid, started)):
-                n += 1
-        return n
 
 
 _NUMERIC_NULL = ("objective", "bound", "reference", "best_known", "gap", "gap_to_best_known")
