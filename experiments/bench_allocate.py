@@ -114,11 +114,16 @@ def gavel_stream(policy: str, stream: str, seed: int) -> dict[str, Any]:
     Gavel's own run of it on this machine."""
     cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
     w = streams()[stream]
-    jct, makespan, wall = GAVEL_RUNS[policy][stream]
     res = simulate(w, cluster, policy, semantics="gavel", seed=seed)
+    return {"policy": policy, **beside_gavel(res, stream, GAVEL_RUNS[policy][stream])}
+
+
+def beside_gavel(res: Any, stream: str, gavel_run: tuple[float, float, float]) -> dict[str, Any]:
+    """A run's average JCT, makespan and wall time beside Gavel's (h, h, s) on one of
+    its streams, with the differences and the speed-up."""
+    jct, makespan, wall = gavel_run
     s = res.summary
     return {
-        "policy": policy,
         "stream": stream,
         "Gavel avg JCT (h)": jct,
         "optsched avg JCT (h)": s["avg_jct_s"] / 3600,

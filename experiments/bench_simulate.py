@@ -46,25 +46,11 @@ def peak_mb() -> float:
 
 def gavel_fifo(stream: str, seed: int) -> dict[str, Any]:
     """One of Gavel's fifo streams under Gavel's semantics, beside Gavel's own run."""
-    from bench_allocate import streams
+    from bench_allocate import beside_gavel, streams
 
     cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
     res = simulate(streams()[stream], cluster, "fifo", semantics="gavel", seed=seed)
-    s = res.summary
-    jct, mk, wall = GAVEL[stream]
-    return {
-        "stream": stream,
-        "Gavel avg JCT (h)": jct,
-        "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
-        "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
-        "Gavel makespan (h)": mk,
-        "optsched makespan (h)": s["makespan_s"] / 3600,
-        "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / mk - 1),
-        "Gavel wall (s)": wall,
-        "optsched wall (s)": res.wall_s,
-        "speed-up (x)": wall / res.wall_s,
-        "check (s)": s["check_s"],
-    }
+    return {**beside_gavel(res, stream, GAVEL[stream]), "check (s)": res.summary["check_s"]}
 
 
 def philly_full(policy: str, seed: int) -> dict[str, Any]:
@@ -224,10 +210,7 @@ def sweep_wall(df: pd.DataFrame) -> pd.DataFrame:
     for policy, part in df.groupby("policy", sort=True):
         days = float(part["makespan_s"].sum()) / 86400
         wall = float(part["wall_s"].sum() + part["check_s"].sum())
-        gavel = GAVEL_RUNS.get(policy, {}).get("continuous, jobs 0-999")
-        if policy == "fifo":
-            jct, mk, sec = GAVEL["continuous, jobs 0-999"]
-            gavel = (jct, mk, sec)
+        gavel = {**GAVEL_RUNS, "fifo": GAVEL}.get(policy, {}).get("continuous, jobs 0-999")
         per_day = gavel[2] / (gavel[1] / 24) if gavel else float("nan")
         rows.append(
             {

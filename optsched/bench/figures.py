@@ -278,17 +278,26 @@ def plot_gantt(instance: Any, solution: Any, ax: Any = None) -> Any:
     ax.set_ylabel(lane)
     ax.set_xlabel("time")
     ax.invert_yaxis()
-    if len(names) <= 12:
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            handles=[Patch(color=colour[n], label=n) for n in names],
-            ncols=3,
-            frameon=False,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.25),
-        )
+    _legend_below(ax, colour, names, ncols=3, below=0.25)
     return ax
+
+
+def _legend_below(
+    ax: Any, colour: dict[str, Any], names: list[str], ncols: int, below: float
+) -> None:
+    """A legend of coloured patches under the axes (at single-column width one inside
+    hides the data); none past 12 entries, where colours repeat."""
+    if len(names) > 12:
+        return
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[Patch(color=colour[n], label=n) for n in names],
+        ncols=ncols,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -below),
+    )
 
 
 def _colours(n: int) -> list[Any]:
@@ -335,14 +344,5 @@ def plot_gpu_map(instance: Any, solution: Any, ax: Any = None) -> Any:
     ax.set_xlabel("GPU in server")
     ax.set_ylabel("server")
     ax.set_aspect("equal")
-    if len(jobs) <= 12:
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            handles=[Patch(color=colour[j], label=j) for j in jobs],
-            ncols=4,
-            frameon=False,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.15),
-        )
+    _legend_below(ax, colour, jobs, ncols=4, below=0.15)
     return ax
