@@ -73,7 +73,9 @@ def cell_key(cell: Cell, instance: Any, time_limit: float | None, workers: int, 
 
 
 def _source_hash(target: str) -> str:
-    """The sha256 of a plug-in's module file (``module:function``)."""
+    """The sha256 of a plug-in's module file (``module:function``) and of every module
+    beside it that it imports, directly or through another: a change to a local
+    helper recomputes the cells that use it."""
     import importlib.util
 
     module = target.partition(":")[0]
@@ -83,7 +85,38 @@ def _source_hash(target: str) -> str:
         spec = None
     if spec is None or not spec.origin or not os.path.isfile(spec.origin):
         return "unknown"
-    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+    paths = _local_sources(Path(spec.origin))
+    if len(paths) == 1:  # the module alone: the hash of its file
+        return hashlib.sha256(paths[0].read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _local_sources(origin: Path) -> list[Path]:
+    """``origin`` and the modules of its folder that it imports, transitively."""
+    import ast
+
+    folder, seen, todo = origin.parent, {origin}, [origin]
+    while todo:
+        try:
+            tree = ast.parse(todo.pop().read_text())
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                path = folder / f"{name.partition('.')[0]}.py"
+                if path.is_file() and path not in seen:
+                    seen.add(path)
+                    todo.append(path)
+    return sorted(seen)
 
 
 def _solver_versions() -> list[str]:

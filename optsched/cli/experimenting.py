@@ -17,6 +17,19 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return exp, open_store(args.store, exp)
 
 
+RETRYABLE = ("error", "timeout", "rejected")
+
+
+def _statuses(text: str) -> tuple[str, ...]:
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [n for n in names if n not in RETRYABLE]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"must be statuses among {', '.join(RETRYABLE)}, got {text!r}"
+        )
+    return names
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ..experiment import make_executor, run_experiment
 
@@ -29,6 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 store,
                 executor,
                 force=args.force,
+                retry=args.retry,
                 progress=not args.json,
                 longest_first=args.longest_first,
             )
@@ -196,6 +210,14 @@ def register(sub: Any) -> None:
     sp.add_argument("--store", help="result store, a .sqlite file (default: results/NAME.sqlite)")
     sp.add_argument("--quick", action="store_true", help="the grid's quick overrides (CI)")
     sp.add_argument("--force", action="store_true", help="run every cell again")
+    sp.add_argument(
+        "--retry",
+        type=_statuses,
+        default=(),
+        metavar="STATUS[,STATUS]",
+        help="run again the cells stored with these statuses (error, timeout, rejected), "
+        "e.g. after fixing what made them fail",
+    )
     sp.add_argument("--longest-first", action="store_true", help="start the longest cells first")
 
     sp = add_command(sub, "plot", cmd_plot, "draw an experiment's figures, or one schedule")

@@ -93,6 +93,25 @@ def expand(exp: Experiment, resolver: Resolver) -> list[Task]:
     return tasks
 
 
+def validate(exp: Experiment) -> None:
+    """Raise the one-line error a run of ``exp`` would stop on (an unknown suite,
+    method, policy or function), without building any cell's inputs."""
+    from ..problems.record import load_plugin
+
+    for grid in exp.grids:
+        if grid.skipped:
+            continue
+        if grid.kind == "call":
+            _importable(exp.folder)
+            try:
+                load_plugin("function", grid["function"], grid["function"])
+            except InputError as exc:
+                raise InputError(f"{exp.path}: grid {grid.name}: {exc}") from None
+        else:
+            for _ in _cells(exp, grid):
+                pass
+
+
 def grid_tasks(exp: Experiment, grid: Grid, resolver: Resolver) -> list[Task]:
     """The keyed cells of one grid."""
     return [_keyed(t, resolver) for t in _cells(exp, grid)]

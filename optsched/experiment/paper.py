@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .cells import validate
 from .executors import make_executor
 from .outputs import NoRows, figure_of, save_figure, table_frame, write_table
 from .runner import open_store, results, run_experiment
@@ -93,6 +94,8 @@ def paper(
             raise InputError(f"--only: no experiment named {unknown[0]!r} in {folder}")
         exps = [e for e in exps if e.name in only]
     exps = [e for e in exps if e.outputs]
+    for exp in exps:  # a typo in the last file stops the run before the first cell
+        validate(exp)
     ex = make_executor(executor, jobs, address)
     entries: list[dict[str, Any]] = []
     try:

@@ -10,7 +10,7 @@ format and the guarantees of the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .cells import Resolver, Task, expand, grid_tasks, run_task
+from .cells import Resolver, Task, expand, grid_tasks, run_task, validate
 from .executors import Executor, Job
 from .spec import Experiment
 from .store import LOST, Store, flat_row
@@ -46,16 +46,19 @@ def run_experiment(
     executor: Executor,
     *,
     force: bool = False,
+    retry: Sequence[str] = (),
     progress: bool = True,
     longest_first: bool = False,
 ) -> RunReport:
-    """Run every cell of ``exp`` that ``store`` lacks (every cell with ``force``) on
-    ``executor``. A cell another live run has claimed is left to it."""
+    """Run every cell of ``exp`` that ``store`` lacks (every cell with ``force``, and
+    those stored with a status in ``retry`` too) on ``executor``. A cell another live
+    run has claimed is left to it."""
     from ..bench.run import Progress
 
+    validate(exp)
     resolver = Resolver()
     tasks = expand(exp, resolver)
-    done = set() if force else store.done(t.key for t in tasks)
+    done = set() if force else store.done((t.key for t in tasks), redo=retry)
     todo = [t for t in tasks if t.key not in done]
     if longest_first:  # long cells first shortens the tail of a parallel run
         todo.sort(key=lambda t: -(t.timeout or t.spec.get("time_limit") or 0.0))
@@ -65,7 +68,7 @@ def run_experiment(
     def jobs() -> Iterator[Job]:
         nonlocal skipped
         for t in todo:
-            if not store.claim(t.key, force=force):
+            if not store.claim(t.key, force=force, redo=retry):
                 skipped += 1
                 continue
             yield Job(t, t.cpus, run_task, partial(_inputs, resolver, t))

@@ -335,13 +335,19 @@ def _check_simulate(f: dict[str, Any], ctx: str) -> None:
         raise InputError(f"{ctx}: rate and jobs apply to workload gavel-generated only")
     f["policies"] = _names(f.get("policies"), "policies", ctx)
     f["seeds"] = _ints(f.get("seeds", [0]), "seeds", ctx)
-    f["workers"] = _ints(f.get("workers", 1), "workers", ctx, minimum=1)[0]
+    f["workers"] = _one_int(f.get("workers", 1), "workers", ctx)
     for key in ("cluster", "semantics", "rule", "measure"):
         v = f.get(key)
         if v is not None and not (
             isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
         ):
             raise InputError(f"{ctx}: {key} must be a string (or a list to sweep), got {v!r}")
+    from ..model.state import RULES
+
+    rules = f.get("rule", [])
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if rule not in RULES:
+            raise InputError(f"{ctx}: rule must be one of {', '.join(RULES)}, got {rule!r}")
     for key in ("round_seconds", "round_time_limit"):
         v = f.get(key)
         if v is not None and not _positive(v):
@@ -359,7 +365,16 @@ def _check_call(f: dict[str, Any], ctx: str) -> None:
         raise InputError(f"{ctx}: params must be a table (a list value is swept), got {params!r}")
     f["params"] = params
     f["seeds"] = _ints(f.get("seeds", [0]), "seeds", ctx)
-    f["workers"] = _ints(f.get("workers", 1), "workers", ctx, minimum=1)[0]
+    f["workers"] = _one_int(f.get("workers", 1), "workers", ctx)
+
+
+def _one_int(value: Any, key: str, ctx: str) -> int:
+    """A CPU count that only solve grids sweep: one integer >= 1 here."""
+    if isinstance(value, list) and len(value) != 1:
+        raise InputError(
+            f"{ctx}: {key} must be one integer here (solve grids sweep it), got {value!r}"
+        )
+    return _ints(value, key, ctx, minimum=1)[0]
 
 
 def _output(data: Any, ctx: str, grids: list[str]) -> Output:

@@ -26,7 +26,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -139,27 +139,32 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
-    def done(self, keys: Iterable[str]) -> set[str]:
-        """The keys among ``keys`` that have a row."""
+    def done(self, keys: Iterable[str], redo: Sequence[str] = ()) -> set[str]:
+        """The keys among ``keys`` that have a row (one whose status is not in
+        ``redo``: ``("error", "timeout")`` reruns the cells that failed)."""
         keys = list(keys)
         if self._conn is None and not self.path.exists():
             return set()
+        skip = (LOST, *redo)
         out: set[str] = set()
         for k in range(0, len(keys), 500):
             part = keys[k : k + 500]
-            marks = ",".join("?" * len(part))
             rows = self._db.execute(
-                f"SELECT key FROM cells WHERE status != '{LOST}' AND key IN ({marks})", part
+                f"SELECT key FROM cells WHERE status NOT IN ({_marks(skip)}) "
+                f"AND key IN ({_marks(part)})",
+                (*skip, *part),
             )
             out.update(r[0] for r in rows)
         return out
 
-    def claim(self, key: str, force: bool = False) -> bool:
-        """Claim a cell for this process: ``False`` when it is done (unless ``force``)
-        or claimed by another live process."""
+    def claim(self, key: str, force: bool = False, redo: Sequence[str] = ()) -> bool:
+        """Claim a cell for this process: ``False`` when it is done (unless ``force``,
+        or its status is in ``redo``) or claimed by another live process."""
+        skip = (LOST, *redo)
         with self._tx() as db:
             done = db.execute(
-                f"SELECT 1 FROM cells WHERE key=? AND status != '{LOST}'", (key,)
+                f"SELECT 1 FROM cells WHERE key=? AND status NOT IN ({_marks(skip)})",
+                (key, *skip),
             ).fetchone()
             if done and not force:
                 return False
@@ -268,3 +273,7 @@ def backend(family: str, method: str, row: dict[str, Any]) -> str:
     if method == "milp":
         name += f" ({row.get('opt_solver') or 'cbc'})"
     return name
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))

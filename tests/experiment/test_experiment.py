@@ -25,6 +25,7 @@ from optsched.experiment import (
     run_experiment,
 )
 from optsched.experiment.cells import Resolver, expand
+from optsched.experiment.executors import Job
 from optsched.experiment.spec import experiment_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,16 @@ def run(path: Path, store: Path, executor: str = "serial", **kw):
             "plot must be one of",
         ),
         (SIMULATE + '[[output]]\nkind = "table"\nfile = "a.txt"', "ends in .md, .tex or .csv"),
+        (
+            '[[grid]]\nkind = "simulate"\nworkload = "philly"\npolicies = ["fifo"]\n'
+            'rule = ["consolidated", "tightest"]',
+            "rule must be one of consolidated, best_fit, first_fit, scattered, got 'tightest'",
+        ),
+        (
+            '[[grid]]\nkind = "simulate"\nworkload = "philly"\npolicies = ["fifo"]\n'
+            "workers = [1, 2]",
+            "workers must be one integer here (solve grids sweep it), got [1, 2]",
+        ),
     ],
 )
 def test_bad_experiment_files_name_the_field(tmp_path, text, message):
@@ -259,6 +270,24 @@ def test_an_edited_plugin_reruns_its_cells_only(tmp_path, plugin):
     assert (report.ran, report.done_before) == (0, 4)
 
 
+def test_an_edited_helper_of_a_plugin_reruns_its_cells(tmp_path, plugin):
+    helper = plugin.parent / "exp_helper.py"
+    helper.write_text("METHOD = 'greedy'\n")
+    helped = plugin.parent / "exp_helped.py"  # a module no other test has imported
+    helped.write_text(PLUGIN + "\nfrom exp_helper import METHOD\n")
+    unrelated = plugin.parent / "exp_unrelated.py"
+    unrelated.write_text("X = 1\n")
+    text = SOLVE.replace('["cpsat", "greedy"]', '["greedy", "exp_helped:mine"]')
+    path = write(tmp_path, text)
+    store = tmp_path / "r.sqlite"
+    assert run(path, store)[0].ran == 4
+    unrelated.write_text("X = 2\n")
+    assert run(path, store)[0].ran == 0
+    helper.write_text("METHOD = 'greedy'  # edited\n")
+    report, _ = run(path, store)
+    assert (report.ran, report.done_before) == (2, 2)
+
+
 def test_failures_and_timeouts_are_rows(tmp_path, plugin):
     text = SOLVE.replace('["cpsat", "greedy"]', '["exp_plugin:broken", "exp_plugin:slow"]')
     text = text.replace("seeds = [0, 1]", "seeds = [0]\ntimeout = 1")
@@ -403,6 +432,16 @@ def test_ray_on_a_local_instance_gives_the_local_rows(tmp_path):
         with Store(tmp_path / "b.sqlite") as st:
             run_experiment(exp, st, ex, progress=False)
             on_ray = results(exp, st)
+
+        # a task holds as many CPUs as its cell's workers; one too big for any node
+        # is refused, not queued forever
+        def assigned_cpus() -> float:  # nested: Ray ships it by value
+            return ray.get_runtime_context().get_assigned_resources().get("CPU", 0.0)
+
+        jobs = [Job(cpus, cpus, assigned_cpus, tuple) for cpus in (1, 2, 3)]
+        got = dict(ex.run(jobs))
+        assert (got[1], got[2]) == (1.0, 2.0)
+        assert "asks for 3 CPUs; the largest Ray node has 2" in str(got[3])
     finally:
         ray.shutdown()
     assert comparable(local).equals(comparable(on_ray))
@@ -479,3 +518,36 @@ def test_a_call_grid_runs_from_the_command_line_and_force_reruns(tmp_path, capsy
     with Store(store) as st:
         df = results(exp, st)
     assert sorted(zip(df["x"], df["square"])) == [(2, 4), (3, 9)]
+
+
+FLAKY = """
+from pathlib import Path
+
+def cell(x, seed):
+    if x == 3 and not (Path(__file__).parent / "fixed").exists():
+        raise OSError("disk full")
+    return {"x": x}
+"""
+
+
+def test_retry_reruns_exactly_the_failed_cells(tmp_path, capsys):
+    (tmp_path / "exp_flaky.py").write_text(FLAKY)
+    path = write(
+        tmp_path, '[[grid]]\nkind = "call"\nfunction = "exp_flaky:cell"\nparams.x = [2, 3]\n'
+    )
+    args = ["run", str(path), "--store", str(tmp_path / "r.sqlite"), "-e", "serial", "--json"]
+
+    def ran(*extra: str) -> int:
+        assert main([*args, *extra]) == 0
+        return json.loads(capsys.readouterr().out)["ran"]
+
+    assert ran() == 2  # one of them an error row
+    assert ran() == 0  # a failure is a result: not rerun unasked
+    assert ran("--retry", "timeout") == 0
+    (tmp_path / "fixed").touch()
+    assert ran("--retry", "error,timeout") == 1
+    assert ran("--retry", "error") == 0
+    assert main([*args, "--retry", "done"]) == 2
+    assert "--retry: must be statuses among error, timeout, rejected, got 'done'" in (
+        capsys.readouterr().err
+    )

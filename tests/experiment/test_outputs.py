@@ -110,6 +110,36 @@ def test_gpu_map_colours_every_assigned_gpu():
     assert len(grey) == inst.cluster.num_gpus - len(used)
 
 
+def test_figures_leave_the_backend_and_pyplot_alone(tmp_path):
+    """In a fresh process with a chosen backend, drawing and saving every kind of
+    figure neither switches the backend nor imports pyplot."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys, matplotlib
+matplotlib.use("svg")
+from pathlib import Path
+from optsched.bench import figures
+from optsched.experiment.outputs import new_figure, save_figure
+from optsched.io import read_instance, read_solution
+ex = Path({str(EXAMPLES)!r})
+for name, plot in [("cerebro_fig5", figures.plot_gantt), ("placement_small", figures.plot_gpu_map)]:
+    inst = read_instance(ex / f"{{name}}.json")
+    sols = sorted(ex.glob(f"{{name}}*.solution.json"))
+    fig, (ax,) = new_figure()
+    plot(inst, read_solution(sols[0], inst), ax=ax)
+    save_figure(fig, Path({str(tmp_path)!r}) / f"{{name}}.png")
+import pandas as pd
+figures.plot_gap_cdf(pd.DataFrame({{"method": ["a"], "gap": [0.0]}}))  # its own figure
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "placement_small.pdf").is_file()
+
+
 def test_plot_commands_write_png_and_pdf(tmp_path, capsys):
     out = tmp_path / "g.png"
     args = [
@@ -163,11 +193,26 @@ file = "tiny/gap_cdf.png"
     assert main(["paper", "--experiments", str(folder), "--only", "nope"]) == 2
 
 
+def test_paper_checks_every_experiment_before_running_any(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "exps"
+    folder.mkdir()
+    body = f'[[grid]]\nkind = "solve"\ninstances = ["{EXAMPLES / "cerebro_fig5.json"}"]\n'
+    out = '[[output]]\nkind = "table"\nfile = "t.md"\n'
+    (folder / "a.toml").write_text(body + 'methods = ["greedy"]\n' + out)
+    (folder / "b.toml").write_text('[[grid]]\nkind = "call"\nfunction = "no_such_module:f"\n' + out)
+    assert main(["paper", "--experiments", str(folder), "-o", "figs", "-e", "serial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"optsched: error: {folder / 'b.toml'}: grid grid1: function")
+    assert "cannot import 'no_such_module'" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "results").exists() and not (tmp_path / "figs").exists()
+
+
 def test_the_shipped_experiments_are_valid():
     """Every experiment file reads, full and quick, and every function its call grids
     and outputs name exists."""
     from optsched.experiment import read_experiment
-    from optsched.experiment.cells import _importable
+    from optsched.experiment.cells import _importable, validate
     from optsched.experiment.spec import KINDS
     from optsched.problems.record import load_plugin
 
@@ -182,6 +227,7 @@ def test_the_shipped_experiments_are_valid():
             targets += [o.fields["make"] for o in exp.outputs if "make" in o.fields]
             for target in targets:
                 assert callable(load_plugin("function", target, target)), target
+            validate(exp)  # its suites, methods and policies exist
 
 
 def test_paper_quick_regenerates_the_quick_experiment(tmp_path, monkeypatch):
