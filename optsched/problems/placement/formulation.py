@@ -514,8 +514,12 @@ class PlacementModel:
     def pairs(self) -> None:
         """At most one partner; both run on the pair's type; identical GPU sets."""
         f = self.f
+        partners: dict[int, list[Any]] = {}
+        for q, v in zip(f.pairs, self.p):
+            partners.setdefault(q.a, []).append(v)
+            partners.setdefault(q.b, []).append(v)
         for j in self.jobs:
-            mine = [v for q, v in zip(f.pairs, self.p) if j in (q.a, q.b)]
+            mine = partners.get(j, [])
             if len(mine) > 1:
                 self.add(self.total(mine) <= 1)
         for q, v in zip(f.pairs, self.p):
