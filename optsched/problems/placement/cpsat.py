@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...solvers import cpsat
-from ...solvers.common import MethodOutput, SolveOptions
+from ...solvers.common import MethodOutput, SolveOptions, starting_from
 from ...solvers.cpsat import CpSatModel
 from .formulation import Formulation, Pair, PlacementModel
 from .heuristics import density_greedy
@@ -24,12 +24,14 @@ SCALE = 10**9
 class _CpModel(PlacementModel):
     """The shared formulation with CP-SAT's own linking and scaled coefficients."""
 
-    def __init__(self, f: Formulation) -> None:
+    def __init__(self, f: Formulation, deadline: SolveOptions | None = None) -> None:
         self.cp = CpSatModel()
+        self.cp.deadline = deadline  # building counts against the time limit
         self.m = self.cp.m
         super().__init__(f, self.cp)
 
     def link_pair(self, q: Pair, v: Any, s: int) -> Any:
+        self.cp.grow()
         self.m.add(self.x[q.a, s] == self.x[q.b, s]).only_enforce_if(v)
         w = self.m.new_int_var(0, self.cap[q.a, s], f"w_{q.a}_{q.b}_{s}")
         self.m.add(w == self.x[q.a, s]).only_enforce_if(v)
@@ -37,6 +39,7 @@ class _CpModel(PlacementModel):
         return w
 
     def conjunction(self, a: Any, b: Any, name: str) -> Any:
+        self.cp.grow()
         both = self.m.new_bool_var(name)
         self.m.add_bool_and([a, b]).only_enforce_if(both)
         self.m.add_bool_or([~a, ~b, both])
@@ -70,9 +73,10 @@ def solve_cpsat(
     """``enough``: a proven upper bound of the objective; the search stops at a
     placement within the scaling's rounding of it."""
     f = Formulation(instance)
-    model = _CpModel(f)
-    widen = model.scaled_objective()
     start = options.warm_start or density_greedy(instance)
+    with starting_from(start):
+        model = _CpModel(f, options)
+        widen = model.scaled_objective()
     model.hint(*f.from_solution(start))
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
     target = None if enough is None else enough * scale - widen

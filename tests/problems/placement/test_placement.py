@@ -162,3 +162,21 @@ def test_placement_min_throughput_and_gpus_used(backend):
     assert_optimal(run(inst.replace(objective="min_throughput"), backend), best_spread)
     assert_optimal(run(inst.replace(objective="gpus_used"), backend), 6.0)
     assert lm  # all three jobs fit: 6 GPUs in use
+
+
+def test_cpsat_build_counts_against_the_time_limit():
+    """A limit that ends while the model is being built returns the greedy start,
+    checked, instead of building on past the limit."""
+    from pathlib import Path
+
+    from optsched.io import read_instance
+    from optsched.problems.placement.heuristics import density_greedy
+    from optsched.solve import solve
+
+    root = Path(__file__).resolve().parents[3]
+    inst = read_instance(root / "instances" / "placement-medium" / "alibaba-place-48j-s0.json")
+    result = solve(inst, "cpsat", time_limit=1e-3, workers=1, seed=0)
+    assert "time limit of 0.001 s reached building the model" in result.message
+    assert "start returned" in result.message
+    assert result.solution == density_greedy(inst)
+    assert check(inst, result.solution).feasible and result.objective > 0
