@@ -9,15 +9,25 @@ allocation's, beside Gavel's times and objectives on this machine
 (``$OPTSCHED_DATA/gavel/generated/README.md``). ``gavel_stream`` replays one of
 Gavel's job streams under ``--semantics gavel`` for an LP policy
 (``max_min_fairness``, ``_perf``, ``_packed``) or a packing baseline
-(``fifo_packed``, ``gandiva``), beside Gavel's result and wall time.
-Output: ``paper_figures/allocate/``.
+(``fifo_packed``, ``gandiva``), beside Gavel's result and wall time from its README.
+``side_by_side`` runs optsched and then Gavel's own simulator on the same stream in
+one cell, so that both wall times come from one machine at one time: it needs a
+checkout of Gavel (``$GAVEL_DIR``, the repository's root) and a Python that runs its
+simulator (``$GAVEL_PYTHON``: cvxpy, ECOS and Gavel's compiled RPC stubs). Without
+them its cells fail with a message saying so; ``optsched run --retry error`` runs
+them once Gavel is there. Output: ``paper_figures/allocate/``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -95,18 +105,25 @@ def pop_loss(policy: str, jobs: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+#: Each stream's file, how many leading lines to skip, and its measured window: jobs 0
+#: to ``window - 1`` (``None``: every job).
+STREAM_FILES = {
+    "300-job trace": ("gen_n300_lam240_seed0.trace", 0, None),
+    "continuous, jobs 0-299": ("contsingle_lam1200_e1000_seed0_max_min_fairness.trace", 1, 300),
+    "continuous, jobs 0-999": ("contsingle_lam1200_e1000_seed0_max_min_fairness.trace", 1, 1000),
+}
+
+
 def streams() -> dict[str, Any]:
-    """Gavel's streams of ``$OPTSCHED_DATA/gavel/generated/``: the 300-job trace, and
-    the continuous stream (replayed from its second line) with two measured windows."""
+    """Gavel's streams of ``$OPTSCHED_DATA/gavel/generated/`` (:data:`STREAM_FILES`):
+    the 300-job trace, and the continuous stream (replayed from its second line) with
+    two measured windows."""
     folder = sources.data_dir() / "gavel" / "generated"
-    cont = read_gavel_trace(
-        folder / "contsingle_lam1200_e1000_seed0_max_min_fairness.trace", skip=1
-    )
-    return {
-        "300-job trace": read_gavel_trace(folder / "gen_n300_lam240_seed0.trace"),
-        "continuous, jobs 0-299": cont.with_measure(0, 300),
-        "continuous, jobs 0-999": cont.with_measure(0, 1000),
-    }
+    out = {}
+    for stream, (name, skip, window) in STREAM_FILES.items():
+        w = read_gavel_trace(folder / name, skip=skip)
+        out[stream] = w if window is None else w.with_measure(0, window)
+    return out
 
 
 def gavel_stream(policy: str, stream: str, seed: int) -> dict[str, Any]:
@@ -137,12 +154,94 @@ def beside_gavel(res: Any, stream: str, gavel_run: tuple[float, float, float]) -
     }
 
 
+_GAVEL_JOB = re.compile(r"^Job (\d+): ([0-9.]+)$", re.M)
+_GAVEL_JCT = re.compile(r"^Average job completion time: ([0-9.]+) seconds", re.M)
+
+
+def side_by_side(policy: str, stream: str, seed: int) -> dict[str, Any]:
+    """optsched, then Gavel's own simulator, on one stream under ``policy`` (36:36:36,
+    360 s rounds, ECOS): results and the wall times of both, measured back to back.
+    Gavel's wall time is its whole process, as in its README; optsched's is the
+    simulation's (``SimulationResult.wall_s``) and, beside it, its whole process."""
+    root = os.environ.get("GAVEL_DIR")
+    if not root or not (Path(root) / "scheduler" / "scheduler.py").is_file():
+        raise RuntimeError(f"GAVEL_DIR={root!r}: set it to a checkout of Gavel to run it here")
+    python = os.environ.get("GAVEL_PYTHON", sys.executable)
+    name, skip, window = STREAM_FILES[stream]
+    lines = (sources.data_dir() / "gavel" / "generated" / name).read_text().splitlines()[skip:]
+    ours = _optsched_process(policy, stream, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / name
+        trace.write_text("\n".join(lines) + "\n")
+        cmd = [python, "scripts/drivers/simulate_scheduler_with_trace.py", "-t", str(trace),
+               "-p", policy, "--throughputs_file", "simulation_throughputs.json",
+               "-c", "36:36:36", "--seed", str(seed), "--solver", "ECOS"]  # fmt: skip
+        if window is not None:
+            cmd += ["-s", "0", "-e", str(window)]
+        start = time.perf_counter()
+        run = subprocess.run(cmd, cwd=Path(root) / "scheduler", capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if run.returncode != 0:
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:]
+        raise RuntimeError(f"Gavel's simulator failed ({run.returncode}): {' '.join(tail)}")
+    arrival = [float(line.split("\t")[-1]) for line in lines]
+    done = {int(j): float(t) for j, t in _GAVEL_JOB.findall(run.stdout)}
+    avg = _GAVEL_JCT.search(run.stdout)
+    if avg is None or not done:
+        raise RuntimeError("Gavel's simulator printed no job completion times")
+    s = ours["summary"]
+    jct, makespan = float(avg.group(1)) / 3600, max(arrival[j] + t for j, t in done.items()) / 3600
+    return {
+        "policy": policy,
+        "stream": stream,
+        "Gavel avg JCT (h)": jct,
+        "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
+        "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
+        "Gavel makespan (h)": makespan,
+        "optsched makespan (h)": s["makespan_s"] / 3600,
+        "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
+        "Gavel wall (s)": wall,
+        "optsched wall (s)": ours["wall_s"],
+        "optsched process (s)": ours["process_s"],
+        "speed-up (x)": wall / ours["wall_s"],
+        "speed-up, processes (x)": wall / ours["process_s"],
+    }
+
+
+def _optsched_process(policy: str, stream: str, seed: int) -> dict[str, Any]:
+    """:func:`gavel_stream`'s simulation in a fresh process: its summary, its
+    simulation's wall time and the whole process's."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_allocate as b; "
+        "from optsched.simulate import simulate; "
+        "r = simulate(b.streams()[sys.argv[3]], b.gavel({'v100': 36, 'p100': 36, 'k80': 36}), "
+        "sys.argv[2], semantics='gavel', seed=int(sys.argv[4])); "
+        "print(json.dumps({'summary': r.summary, 'wall_s': r.wall_s}))"
+    )
+    here = str(Path(__file__).resolve().parent)
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code, here, policy, stream, str(seed)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    got = json.loads(out.stdout.splitlines()[-1])
+    return {**got, "process_s": time.perf_counter() - start}
+
+
 def by_stream(df: pd.DataFrame) -> pd.DataFrame:
     """Rows in the order of the policies and streams of :data:`GAVEL_RUNS`."""
     order = {(p, s): k for k, (p, s) in enumerate(
         (p, s) for p, runs in GAVEL_RUNS.items() for s in runs)}  # fmt: skip
     df = df.assign(_o=[order.get((p, s), 0) for p, s in zip(df["policy"], df["stream"])])
     return df.sort_values("_o")[COLUMNS["stream"]].reset_index(drop=True)
+
+
+def side_by_side_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`side_by_side`'s rows in the order of :data:`GAVEL_RUNS`."""
+    order = {(p, s): k for k, (p, s) in enumerate(
+        (p, s) for p, runs in GAVEL_RUNS.items() for s in runs)}  # fmt: skip
+    df = df.assign(_o=[order.get((p, s), 0) for p, s in zip(df["policy"], df["stream"])])
+    return df.sort_values("_o")[COLUMNS["side"]].reset_index(drop=True)
 
 
 def by_size(df: pd.DataFrame) -> pd.DataFrame:
@@ -157,6 +256,10 @@ COLUMNS = {
     "stream": ["policy", "stream", "Gavel avg JCT (h)", "optsched avg JCT (h)", "JCT diff (%)",
                "Gavel makespan (h)", "optsched makespan (h)", "makespan diff (%)",
                "Gavel wall (s)", "optsched wall (s)", "speed-up (x)"],
+    "side": ["policy", "stream", "Gavel avg JCT (h)", "optsched avg JCT (h)", "JCT diff (%)",
+             "Gavel makespan (h)", "optsched makespan (h)", "makespan diff (%)",
+             "Gavel wall (s)", "optsched wall (s)", "optsched process (s)", "speed-up (x)",
+             "speed-up, processes (x)"],
     "scale": ["jobs", "objective", "Gavel objective", "abs diff", "wall (s)",
               "peak memory (MB)", "Gavel wall (s)", "Gavel memory (GB)", "speed-up (x)"],
     "pop": ["policy", "jobs", "k", "exact", "POP", "loss (%)", "exact wall (s)", "POP wall (s)"],
