@@ -49,7 +49,9 @@ def test_the_cell_reads_gavels_completions_and_times_both(tmp_path, monkeypatch)
     monkeypatch.setenv("GAVEL_DIR", str(tmp_path))
     monkeypatch.setenv("GAVEL_PYTHON", sys.executable)
     row = bench_allocate.side_by_side("max_min_fairness_perf", "300-job trace", 0)
-    trace = bench_allocate.sources.data_dir() / "gavel" / "generated" / "gen_n300_lam240_seed0.trace"
+    trace = (
+        bench_allocate.sources.data_dir() / "gavel" / "generated" / "gen_n300_lam240_seed0.trace"
+    )
     arrival = [float(line.split("\t")[-1]) for line in trace.read_text().splitlines()]
     assert row["Gavel avg JCT (h)"] == pytest.approx((100 + 149.5) / 3600)
     assert row["Gavel makespan (h)"] == pytest.approx(
