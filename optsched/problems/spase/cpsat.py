@@ -8,6 +8,12 @@ Same skeleton as the MILP:
 * One choice per task: ``sum_{k,n} b[t,k,n] = 1``.
 * GPU capacity: ``Cumulative({(interval, G_tk)}, GPU_n)`` on every server.
 * Makespan: ``C >= S_t + d_tk`` where ``b[t,k,n]``; ``C >= LB``.
+* Symmetry: servers with the same GPU count are interchangeable (runtimes do not
+  depend on the server), so they are numbered in the order of their first task:
+  task ``t`` may use the class's server ``n`` only if a task before ``t`` uses the
+  class's previous server (value precedence, :func:`server_precedence`). Any plan
+  has such a numbering, so the optimum and the bound are unchanged; the hint is
+  renumbered the same way.
 
 GPU ids are assigned after solving: taking tasks by start time, any free
 GPUs of the server will do, since the cumulative constraint leaves room at
@@ -26,6 +32,49 @@ from ...solvers import cpsat
 from ...solvers.common import MethodOutput, SolveOptions
 from .heuristics import assign_gpus, earliest_finish, makespan, retime
 from .instance import SpaseInstance, area_time_bound
+
+
+def server_classes(instance: SpaseInstance) -> list[list[int]]:
+    """The servers grouped by GPU count (each group in index order): the servers that
+    any plan can swap without changing a task's runtime."""
+    groups: dict[int, list[int]] = {}
+    for n, server in enumerate(instance.cluster.servers):
+        groups.setdefault(server.num_gpus, []).append(n)
+    return list(groups.values())
+
+
+def canonical_servers(classes: list[list[int]], servers: list[int]) -> list[int]:
+    """``servers[t]`` (task ``t``'s server) renumbered within each class in the order of
+    the servers' first task, so that the plan meets :func:`server_precedence`."""
+    of = {n: k for k, cls in enumerate(classes) for n in cls}
+    unused = [list(cls) for cls in classes]
+    rename: dict[int, int] = {}
+    for n in servers:
+        if n not in rename:
+            rename[n] = unused[of[n]].pop(0)
+    return [rename[n] for n in servers]
+
+
+def server_precedence(
+    model: cp_model.CpModel,
+    classes: list[list[int]],
+    uses: list[dict[int, list[cp_model.IntVar]]],
+) -> int:
+    """Task ``t`` uses server ``n`` of a class only if a task before ``t`` uses the
+    class's server before ``n``: ``use(t, n) <= sum_{u < t} use(u, prev)``, where
+    ``uses[t][n]`` are the literals placing task ``t`` on server ``n``. Returns how
+    many constraints."""
+    count = 0
+    for cls in classes:
+        for prev, n in zip(cls, cls[1:]):
+            earlier: list[cp_model.IntVar] = []
+            for by_server in uses:  # tasks in order
+                here = by_server.get(n, [])
+                if here:
+                    model.add(sum(here) <= sum(earlier))
+                    count += 1
+                earlier += by_server.get(prev, [])
+    return count
 
 
 def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
@@ -83,12 +132,19 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         model.add_exactly_one(v for (ti, _, _), v in b.items() if ti == i)
     for n, items in by_server.items():
         model.add_cumulative([iv for iv, _ in items], [g for _, g in items], c.servers[n].num_gpus)
+    classes = server_classes(instance)
+    uses: list[dict[int, list[cp_model.IntVar]]] = [{} for _ in tasks]
+    for (i, _, n), v in b.items():
+        uses[i].setdefault(n, []).append(v)
+    symmetry = server_precedence(model, classes, uses)
     cmax = model.new_int_var(lb_long, horizon, "makespan")
     for (i, k, _), v in b.items():
         model.add(cmax >= start[i] + d[i][k]).only_enforce_if(v)
     model.minimize(cmax)
+    hint_servers = canonical_servers(classes, [hint_cfg[t.id][1] for t in tasks])
     for i, t in enumerate(tasks):
-        k, n, st = hint_cfg[t.id]
+        k, _, st = hint_cfg[t.id]
+        n = hint_servers[i]
         model.add_hint(start[i], int(round(st)))
         for key, v in b.items():
             if key[0] == i:
@@ -101,6 +157,7 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
         scaling_exact=exact,
         scaling_rule="runtimes x time_scale, rounded down; bound / "
         "time_scale; plan re-timed on exact runtimes",
+        symmetry_constraints=symmetry,
     )
     if not status.has_solution:
         return MethodOutput(status, None, None, cpsat.VERSION, params, start=fallback)

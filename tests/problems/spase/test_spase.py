@@ -126,3 +126,33 @@ def test_spase_bound_is_below_every_optimum_on_random_tiny_instances():
         assert lb >= old - 1e-9
         raised += lb > old + 1e-9
     assert raised > 0  # the makespan-dependent choice matters on some of them
+
+
+def test_canonical_servers_number_each_class_by_first_use():
+    from optsched.problems.spase.cpsat import canonical_servers
+
+    # class {0, 1, 2} first used as 2 then 0, class {3, 4} first used as 4 then 3
+    assert canonical_servers([[0, 1, 2], [3, 4]], [2, 4, 2, 0, 3]) == [0, 3, 0, 1, 4]
+
+
+def test_spase_server_symmetry_keeps_the_optimum_of_the_milp():
+    """cpsat numbers identical servers by first use; the MILP does not. On random
+    instances on 3 identical servers both prove the same optimum."""
+    import random
+
+    from optsched.model import homogeneous
+
+    rng = random.Random(11)
+    for seed in range(10):
+        tasks = tuple(
+            Task(
+                f"t{i}",
+                tuple(TaskConfig("dp", g, float(rng.randint(2, 20) * 4 // g)) for g in (1, 2)),
+            )
+            for i in range(rng.randint(3, 5))
+        )
+        inst = SpaseInstance(f"s{seed}", homogeneous(1, 3, 2), tasks)
+        cp, milp = run(inst, BACKENDS["cpsat"]), run(inst, BACKENDS["highs"])
+        assert cp.parameters["symmetry_constraints"] == 2 * len(tasks)  # 2 server pairs
+        assert_optimal(milp, cp.objective)
+        assert_optimal(cp, milp.objective)
