@@ -180,3 +180,46 @@ def test_cpsat_build_counts_against_the_time_limit():
     assert "start returned" in result.message
     assert result.solution == density_greedy(inst)
     assert check(inst, result.solution).feasible and result.objective > 0
+
+
+def test_solver_free_bound_is_its_definition_over_every_pair(examples, monkeypatch):
+    """``best_normalised`` looks over partners by (job type, GPU type); the definition
+    looks over every other job of the same gang size that shares a pool with it.
+    Measured pairs never speed a job up, so the factors here are made up: some above
+    1, some pairs forbidden (``None``), keyed by the job types and the GPU type."""
+    import random
+
+    from optsched.io import read_instance
+    from optsched.problems.placement.bounds import best_normalised
+
+    inst = read_instance(examples.parent / "placement-medium" / "gavel-place-24:24:16-48j-s0.json")
+    assert inst.space_sharing
+    rng = random.Random(3)
+    made_up: dict = {}
+
+    def factor(job_type, partner, gpu_type, k):
+        key = (job_type, partner, gpu_type, k)
+        if key not in made_up:
+            made_up[key] = None if rng.random() < 0.2 else rng.uniform(0.5, 1.5)
+        return made_up[key]
+
+    model = inst.model
+    monkeypatch.setattr(model, "interference", factor)
+    got = best_normalised(inst)
+    raised = 0
+    for a in inst.jobs:
+        pools = inst.pools[a.id]
+        alone = max(
+            [1.0] + [model.fastest(a.job_type, t, a.num_gpus) / inst.reference[a.id] for t in pools]
+        )
+        best = 1.0
+        for b in inst.jobs:
+            if b.id != a.id and b.num_gpus == a.num_gpus:
+                for t in set(pools) & set(inst.pools[b.id]):
+                    f = factor(a.job_type, b.job_type, t, a.num_gpus)
+                    g = factor(b.job_type, a.job_type, t, a.num_gpus)
+                    if f is not None and g is not None:
+                        best = max(best, f)
+        assert got[a.id] == pytest.approx(alone * best, rel=1e-12)
+        raised += best > 1.0
+    assert 0 < raised < len(inst.jobs)  # partners raise some jobs' bounds, not all
