@@ -31,8 +31,8 @@ def best_normalised(instance: PlacementInstance) -> dict[str, float]:
                 key = (b.num_gpus, b.job_type, t)
                 offers[key] = offers.get(key, 0) + 1
     by_gang: dict[int, list[tuple[str, str, int]]] = {}
-    for (g, bt, t), n in offers.items():
-        by_gang.setdefault(g, []).append((bt, t, n))
+    for (gang, bt, t), n in offers.items():
+        by_gang.setdefault(gang, []).append((bt, t, n))
     memo: dict[tuple[str, str, str, int], float] = {}
     out = {}
     for a in instance.jobs:
@@ -48,12 +48,12 @@ def best_normalised(instance: PlacementInstance) -> dict[str, float]:
         for bt, t, n in by_gang.get(a.num_gpus, ()):
             if t not in pools or n - (bt == a.job_type) < 1:  # no other job offers it
                 continue
-            key = (a.job_type, bt, t, a.num_gpus)
-            if key not in memo:
-                f = model.interference(a.job_type, bt, t, a.num_gpus)
-                g = model.interference(bt, a.job_type, t, a.num_gpus)
-                memo[key] = f if f is not None and g is not None else 1.0
-            best = max(best, memo[key])
+            pair = (a.job_type, bt, t, a.num_gpus)
+            if pair not in memo:
+                fa = model.interference(a.job_type, bt, t, a.num_gpus)
+                fb = model.interference(bt, a.job_type, t, a.num_gpus)
+                memo[pair] = fa if fa is not None and fb is not None else 1.0
+            best = max(best, memo[pair])
         out[a.id] = alone * best
     return out
 
