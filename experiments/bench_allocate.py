@@ -237,11 +237,13 @@ def by_stream(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def side_by_side_table(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`side_by_side`'s rows in the order of :data:`GAVEL_RUNS`."""
-    order = {(p, s): k for k, (p, s) in enumerate(
-        (p, s) for p, runs in GAVEL_RUNS.items() for s in runs)}  # fmt: skip
-    df = df.assign(_o=[order.get((p, s), 0) for p, s in zip(df["policy"], df["stream"])])
-    return df.sort_values("_o")[COLUMNS["side"]].reset_index(drop=True)
+    """:func:`side_by_side`'s rows by policy (fifo first, then :data:`GAVEL_RUNS`'s
+    order) and stream."""
+    policies = ["fifo", *GAVEL_RUNS]
+    streams = list(STREAM_FILES)
+    df = df.assign(_p=[policies.index(p) for p in df["policy"]],
+                   _s=[streams.index(s) for s in df["stream"]])  # fmt: skip
+    return df.sort_values(["_p", "_s"])[COLUMNS["side"]].reset_index(drop=True)
 
 
 def by_size(df: pd.DataFrame) -> pd.DataFrame:
