@@ -126,20 +126,25 @@ def streams() -> dict[str, Any]:
     return out
 
 
-def gavel_stream(policy: str, stream: str, seed: int) -> dict[str, Any]:
-    """One of Gavel's streams under ``policy`` and Gavel's semantics, 36:36:36, beside
-    Gavel's own run of it on this machine."""
+def run_stream(policy: str, stream: str, seed: int) -> Any:
+    """One of Gavel's streams under ``policy`` and Gavel's semantics, 36:36:36."""
     cluster = gavel({"v100": 36, "p100": 36, "k80": 36})
-    w = streams()[stream]
-    res = simulate(w, cluster, policy, semantics="gavel", seed=seed)
-    return {"policy": policy, **beside_gavel(res, stream, GAVEL_RUNS[policy][stream])}
+    return simulate(streams()[stream], cluster, policy, semantics="gavel", seed=seed)
 
 
-def beside_gavel(res: Any, stream: str, gavel_run: tuple[float, float, float]) -> dict[str, Any]:
-    """A run's average JCT, makespan and wall time beside Gavel's (h, h, s) on one of
-    its streams, with the differences and the speed-up."""
+def gavel_stream(policy: str, stream: str, seed: int) -> dict[str, Any]:
+    """:func:`run_stream` beside Gavel's own run of it (its README)."""
+    res = run_stream(policy, stream, seed)
+    gavel_run = GAVEL_RUNS[policy][stream]
+    return {"policy": policy, **beside_gavel(res.summary, res.wall_s, stream, gavel_run)}
+
+
+def beside_gavel(
+    s: dict[str, Any], wall_s: float, stream: str, gavel_run: tuple[float, float, float]
+) -> dict[str, Any]:
+    """A run's average JCT and makespan (its ``summary``) and wall time beside Gavel's
+    (h, h, s) on one of its streams, with the differences and the speed-up."""
     jct, makespan, wall = gavel_run
-    s = res.summary
     return {
         "stream": stream,
         "Gavel avg JCT (h)": jct,
@@ -149,8 +154,8 @@ def beside_gavel(res: Any, stream: str, gavel_run: tuple[float, float, float]) -
         "optsched makespan (h)": s["makespan_s"] / 3600,
         "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
         "Gavel wall (s)": wall,
-        "optsched wall (s)": res.wall_s,
-        "speed-up (x)": wall / res.wall_s,
+        "optsched wall (s)": wall_s,
+        "speed-up (x)": wall / wall_s,
     }
 
 
@@ -189,33 +194,22 @@ def side_by_side(policy: str, stream: str, seed: int) -> dict[str, Any]:
     avg = _GAVEL_JCT.search(run.stdout)
     if avg is None or not done:
         raise RuntimeError("Gavel's simulator printed no job completion times")
-    s = ours["summary"]
-    jct, makespan = float(avg.group(1)) / 3600, max(arrival[j] + t for j, t in done.items()) / 3600
+    jct = float(avg.group(1)) / 3600
+    makespan = max(arrival[j] + t for j, t in done.items()) / 3600
     return {
         "policy": policy,
-        "stream": stream,
-        "Gavel avg JCT (h)": jct,
-        "optsched avg JCT (h)": s["avg_jct_s"] / 3600,
-        "JCT diff (%)": 100 * (s["avg_jct_s"] / 3600 / jct - 1),
-        "Gavel makespan (h)": makespan,
-        "optsched makespan (h)": s["makespan_s"] / 3600,
-        "makespan diff (%)": 100 * (s["makespan_s"] / 3600 / makespan - 1),
-        "Gavel wall (s)": wall,
-        "optsched wall (s)": ours["wall_s"],
+        **beside_gavel(ours["summary"], ours["wall_s"], stream, (jct, makespan, wall)),
         "optsched process (s)": ours["process_s"],
-        "speed-up (x)": wall / ours["wall_s"],
         "speed-up, processes (x)": wall / ours["process_s"],
     }
 
 
 def _optsched_process(policy: str, stream: str, seed: int) -> dict[str, Any]:
-    """:func:`gavel_stream`'s simulation in a fresh process: its summary, its
-    simulation's wall time and the whole process's."""
+    """:func:`run_stream` in a fresh process: its summary, its simulation's wall time
+    and the whole process's."""
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_allocate as b; "
-        "from optsched.simulate import simulate; "
-        "r = simulate(b.streams()[sys.argv[3]], b.gavel({'v100': 36, 'p100': 36, 'k80': 36}), "
-        "sys.argv[2], semantics='gavel', seed=int(sys.argv[4])); "
+        "r = b.run_stream(sys.argv[2], sys.argv[3], int(sys.argv[4])); "
         "print(json.dumps({'summary': r.summary, 'wall_s': r.wall_s}))"
     )
     here = str(Path(__file__).resolve().parent)
