@@ -109,9 +109,11 @@ class Allocation:
         """Each job's effective throughput under the allocation."""
         p = self.problem
         thr = (p.throughputs * self.single).sum(axis=1)
+        gain = np.zeros(len(self.classes))  # per job of a class, from all its pairs
         for (c, d), frac in self.shared.items():
-            tc = pair_rates(p, self.classes[c], self.classes[d])
-            thr[self.classes[c].members] += float((tc * frac).sum())
+            gain[c] += float(pair_rates(p, self.classes[c], self.classes[d]) @ frac)
+        for c in np.flatnonzero(gain):
+            thr[self.classes[c].members] += gain[c]
         return thr
 
     def pair_share(self, c: int, d: int) -> np.ndarray | None:
