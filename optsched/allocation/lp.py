@@ -112,8 +112,8 @@ class Allocation:
         gain = np.zeros(len(self.classes))  # per job of a class, from all its pairs
         for (c, d), frac in self.shared.items():
             gain[c] += float(pair_rates(p, self.classes[c], self.classes[d]) @ frac)
-        for c in np.flatnonzero(gain):
-            thr[self.classes[c].members] += gain[c]
+        for k in np.flatnonzero(gain).tolist():
+            thr[self.classes[k].members] += gain[k]
         return thr
 
     def pair_share(self, c: int, d: int) -> np.ndarray | None:
