@@ -79,6 +79,33 @@ def _alive(pid: int, started: str) -> bool:
     return not started or _started(pid) == started
 
 
+def _open(path: Path, wait: float = 60.0) -> sqlite3.Connection:
+    """A connection in WAL mode with the schema in place. Two processes opening a new
+    store at once can find it locked while the other switches its journal mode, which
+    SQLite reports at once rather than through its busy timeout: retried until
+    ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    pause = 0.01
+    while True:
+        conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(SCHEMA)
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+        except BaseException:
+            conn.close()
+            raise
+
+
 class Store:
     """Finished cells of experiments in one SQLite file (see the module)."""
 
@@ -101,10 +128,7 @@ class Store:
         if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.executescript(SCHEMA)
+                conn = _open(self.path)
             except OSError as exc:
                 raise InputError(
                     f"{shown(self.path)}: cannot open a result store ({why_not(exc)})"
