@@ -93,17 +93,15 @@ def _open(path: Path, wait: float = 60.0) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(SCHEMA)
             return conn
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
             conn.close()
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            held = isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in str(exc) or "busy" in str(exc)
+            )
+            if not held or time.monotonic() >= deadline:
                 raise
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(pause)
-            pause = min(2 * pause, 0.5)
-        except BaseException:
-            conn.close()
-            raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.5)
 
 
 class Store:
