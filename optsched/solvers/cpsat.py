@@ -54,6 +54,32 @@ def set_parameter(params: Any, key: str, value: Any) -> None:
     params.merge_text_format(text)
 
 
+#: Seconds of CP-SAT presolve per variable or constraint, measured on the largest
+#: models here: a 400-job placement round on Philly's cluster (1.19M variables, 3.1M
+#: constraints) presolved for 45 s, checking its time limit only between steps.
+PRESOLVE_S_PER_ITEM = 1e-5
+#: Presolve expected to take at least this long, and more than half of the time left,
+#: is skipped: CP-SAT would overrun the limit inside it.
+PRESOLVE_SKIP_S = 5.0
+#: What :func:`parameters` records when :func:`run` skipped presolve.
+PRESOLVE_SKIPPED = "off: expected to overrun the time left"
+
+
+def skip_presolve(model: cp_model.CpModel, options: SolveOptions) -> bool:
+    """Whether CP-SAT's presolve of ``model`` would likely outlast the time limit.
+
+    CP-SAT checks its limit between presolve steps, and one step of a model with
+    millions of constraints takes tens of seconds, so it returns long after the
+    limit. Skipping presolve keeps the limit; an explicit ``cp_model_presolve``
+    parameter is obeyed as given.
+    """
+    left = options.remaining()
+    if left is None or "cp_model_presolve" in options.params:
+        return False
+    expected = PRESOLVE_S_PER_ITEM * (len(model.proto.variables) + len(model.proto.constraints))
+    return expected >= PRESOLVE_SKIP_S and expected > left / 2
+
+
 def run(
     model: cp_model.CpModel, options: SolveOptions, enough: float | None = None
 ) -> tuple[cp_model.CpSolver, Status]:
@@ -64,12 +90,15 @@ def run(
     bound that proves nothing, so the family's solver-free bound stands.
     ``enough``: stop at the first solution whose objective reaches it (in the
     model's units, in the model's direction), a value the caller has proven it
-    cannot beat.
+    cannot beat. Presolve is skipped where it would outlast the limit
+    (:func:`skip_presolve`; :func:`parameters` records it).
     """
     solver = make_solver(options)
     left = options.remaining()
     if left is not None and left <= 0.0:  # building took the whole limit
         return solver, Status.TIME_LIMIT
+    if skip_presolve(model, options):
+        solver.parameters.cp_model_presolve = False
     if enough is not None:
         code = solver.solve(model, _StopAt(enough, model.proto.objective.scaling_factor < 0))
     else:
@@ -96,13 +125,20 @@ class _StopAt(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-def parameters(options: SolveOptions, **more: Any) -> dict[str, Any]:
+def parameters(
+    options: SolveOptions, solver: cp_model.CpSolver | None = None, **more: Any
+) -> dict[str, Any]:
+    """The result's ``parameters``: the options, ``more``, and whether :func:`run`
+    skipped presolve for ``solver``."""
     out: dict[str, Any] = {
         "time_limit": options.time_limit,
         "workers": options.workers,
         "seed": options.seed,
         "warm_start": options.warm_start is not None,
     }
+    ours = "cp_model_presolve" not in options.params  # not the caller's own choice
+    if solver is not None and ours and not solver.parameters.cp_model_presolve:
+        out["presolve"] = PRESOLVE_SKIPPED
     out.update(more)
     return out
 

@@ -120,3 +120,52 @@ def test_unbounded_model_is_an_error_not_infeasible():
         lm.maximize(x + y)  # x grows without limit
         out = lm.solve(opts(solver))
         assert out.status is Status.ERROR and "unbounded" in out.message, solver
+
+
+def _small_model() -> tuple:
+    lm = CpSatModel()
+    a, b = lm.binary("a"), lm.integer("b", 0, 4)
+    lm.add(a + b <= 3)
+    lm.maximize(2 * a + b)
+    return lm.m, 4  # 2 variables + 1 constraint; optimum 4
+
+
+@pytest.mark.parametrize(
+    "limit, params, skipped",
+    [
+        (2.0, {}, True),  # 3 s of presolve expected, more than half of 2 s
+        (10.0, {}, False),  # half of 10 s covers it
+        (None, {}, False),  # no limit to overrun
+        (2.0, {"cp_model_presolve": "true"}, False),  # an explicit choice is obeyed
+    ],
+)
+def test_presolve_is_skipped_only_where_it_would_outlast_the_limit(
+    monkeypatch, limit, params, skipped
+):
+    from optsched.solvers import cpsat
+
+    # CP-SAT's presolve of a model with millions of constraints runs tens of seconds
+    # past a limit; scaled down here so that 3 items stand for 3 s of presolve
+    monkeypatch.setattr(cpsat, "PRESOLVE_S_PER_ITEM", 1.0)
+    monkeypatch.setattr(cpsat, "PRESOLVE_SKIP_S", 3.0)
+    model, optimum = _small_model()
+    options = SolveOptions(time_limit=limit, workers=1, params=params)
+    assert cpsat.skip_presolve(model, options) is skipped
+    solver, status = cpsat.run(model, options)
+    assert status is Status.OPTIMAL and solver.objective_value == optimum
+    assert solver.parameters.cp_model_presolve is not skipped
+    recorded = cpsat.parameters(options, solver).get("presolve")
+    assert recorded == (cpsat.PRESOLVE_SKIPPED if skipped else None)
+
+
+def test_a_family_records_a_skipped_presolve(monkeypatch):
+    from optsched.problems.hopper.generate import dense_open_shop
+    from optsched.solve import solve
+    from optsched.solvers import cpsat
+
+    inst = dense_open_shop(3, 0.0, 0)  # optimum 1087 (hopper_dense)
+    assert "presolve" not in solve(inst, "cpsat", time_limit=10.0).parameters
+    monkeypatch.setattr(cpsat, "PRESOLVE_S_PER_ITEM", 1.0)
+    r = solve(inst, "cpsat", time_limit=10.0)
+    assert r.parameters["presolve"] == cpsat.PRESOLVE_SKIPPED
+    assert r.status is Status.OPTIMAL and r.objective == 1087

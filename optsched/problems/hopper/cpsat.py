@@ -140,7 +140,7 @@ def solve_cpsat(instance: HopperInstance, options: SolveOptions) -> MethodOutput
     model.add_hint(c, horizon)
 
     solver, status = cpsat.run(model, options)
-    params = cpsat.parameters(options, **params)
+    params = cpsat.parameters(options, solver, **params)
     if not status.has_solution:
         return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
     order = [[solver.value(x[i][j]) for j in range(p)] for i in range(n)]
@@ -206,7 +206,7 @@ def _solve_replicated(instance: HopperInstance, options: SolveOptions) -> Method
                 model.add_hint(pres[i, j, w], start.worker(i, j) == w)
 
     solver, status = cpsat.run(model, options)
-    params = cpsat.parameters(options, time_scale=s, scaling_exact=exact, replicated=True)
+    params = cpsat.parameters(options, solver, time_scale=s, scaling_exact=exact, replicated=True)
     if not status.has_solution:
         return MethodOutput(status, None, None, cpsat.VERSION, params, start=start)
     where = [

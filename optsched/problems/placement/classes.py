@@ -276,6 +276,7 @@ def solve_classes(instance: PlacementInstance, options: SolveOptions) -> MethodO
     scale = 1 if instance.objective is PlacementObjective.GPUS_USED else SCALE
     params = cpsat.parameters(
         options,
+        solver,
         objective_scale=scale,
         scaling_rule="objective coefficients x 1e9, rounded; bound widened by 0.5e-9 per job",
         model="server classes (GPUs per type"

@@ -83,6 +83,7 @@ def solve_cpsat(
     solver, status = cpsat.run(model.m, options, target)
     params = cpsat.parameters(
         options,
+        solver,
         objective_scale=scale,
         scaling_rule="objective coefficients x 1e9, rounded; bound "
         "widened by 0.5e-9 per objective term",

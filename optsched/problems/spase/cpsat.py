@@ -153,6 +153,7 @@ def solve_cpsat(instance: SpaseInstance, options: SolveOptions) -> MethodOutput:
     solver, status = cpsat.run(model, options)
     params = cpsat.parameters(
         options,
+        solver,
         time_scale=s,
         scaling_exact=exact,
         scaling_rule="runtimes x time_scale, rounded down; bound / "

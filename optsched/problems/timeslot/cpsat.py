@@ -71,6 +71,7 @@ def solve_cpsat(instance: TimeslotInstance, options: SolveOptions) -> MethodOutp
     solver, status = cpsat.run(be.m, options)
     params = cpsat.parameters(
         options,
+        solver,
         work_units=WORK_UNITS,
         objective_scale=1 / to_real,
         scaling_rule="work scaled to 1e9 units per job, progress rounded "
